@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Every target creates .venv and installs the project into it on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench chaos screenshots simulator clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## the kiosk; the built-in simulator when no PayPay keys are configured
+	$(BIN)/kiosk run $(ARGS)
+
+simulator: $(STAMP)  ## a stand-alone PayPay simulator with its control API
+	$(BIN)/kiosk simulator --control $(ARGS)
+
+lint: $(STAMP)  ## ruff (lint + format check) and mypy --strict on kiosk/
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint  ## lint, then the whole suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## benchmark scripts; one JSON object per line
+	$(BIN)/python -m bench
+
+chaos: $(STAMP)  ## SIGKILL the engine at random step boundaries; check the ledger
+	$(BIN)/python -m kiosk.chaos $(ARGS)
+
+screenshots: $(STAMP)  ## regenerate the README screenshots from the UI snapshots
+	$(BIN)/python -m pytest tests/ui -q --snapshot-update -k snapshot
+	$(BIN)/python -m tests.ui.make_screenshots
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

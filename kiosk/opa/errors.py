@@ -1,0 +1,218 @@
+"""Every way a PayPay OPA call can fail, as one tree rooted at :class:`OpaError`.
+
+Why: the official SDK returns error payloads as if they were data, so callers guess. Here a
+2xx returns the envelope and anything else raises, and the class alone tells the caller what
+it may do next. The one question that matters for money is "did PayPay apply my request?":
+
+    OpaError                       status, code, code_id, message, api_name on every instance
+    ├── OutcomeUnknown             PayPay may or may not have applied it: query or cancel
+    │   ├── RequestTimeout         no answer within the read timeout
+    │   ├── ConnectionLost         the connection broke after the request was sent
+    │   ├── ServerError            500 INTERNAL_SERVER_ERROR / SERVICE_ERROR, 502, 504
+    │   ├── UnreadableResponse     a body that is not PayPay's JSON envelope (a gateway's HTML)
+    │   └── Maintenance            503 MAINTENANCE_MODE (also a TryLater)
+    ├── TryLater                   nothing was applied; come back after a pause
+    │   ├── RateLimited            429 RATE_LIMIT
+    │   ├── Maintenance            (see above: the reference counts a 503 as unknown)
+    │   └── NotConnected           could not connect at all; the request never left
+    └── Rejected                   a definite answer: PayPay did not do it
+        ├── AuthError              401 UNAUTHORIZED / OP_OUT_OF_SCOPE, 404 OPA_CLIENT_NOT_FOUND
+        ├── InvalidParams          400 INVALID_REQUEST_PARAMS / MISSING_REQUEST_PARAMS /
+        │                          INVALID_PARAMS / *_BAD_REQUEST
+        ├── NotFound               DYNAMIC_QR_NOT_FOUND, DYNAMIC_QR_PAYMENT_NOT_FOUND,
+        │                          RESOURCE_NOT_FOUND, NO_SUCH_REFUND_ORDER, ...
+        ├── Duplicate              DUPLICATE_DYNAMIC_QR_REQUEST
+        ├── AlreadyPaid            DYNAMIC_QR_ALREADY_PAID: the customer paid; not a failure
+        ├── NotReversible          ORDER_NOT_REVERSIBLE, ORDER_NOT_CANCELABLE
+        ├── OperationNotAllowed    UNACCEPTABLE_OP, ALREADY_CAPTURED, ORDER_EXPIRED, REFUND_*...
+        └── TransactionFailed      500 TRANSACTION_FAILED: definite, start a new transaction
+
+``classify(status, code)`` is the one table from an HTTP answer to a class. Messages never
+contain the API key, the secret or the Authorization header.
+"""
+
+from __future__ import annotations
+
+RESOLVE_URL = "https://developer.paypay.ne.jp/develop/resolve"
+
+
+class OpaError(Exception):
+    """Base of every client error. ``status`` is the HTTP status, or None without an answer."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        code_id: str | None = None,
+        api_name: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.code_id = code_id
+        self.message = message
+        self.api_name = api_name
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        parts = [self.message or "PayPay call failed"]
+        if self.api_name:
+            parts.append(f"api={self.api_name}")
+        if self.status is not None:
+            parts.append(f"status={self.status}")
+        if self.code:
+            parts.append(f"code={self.code}")
+        if self.code_id:
+            parts.append(f"code_id={self.code_id}")
+        return " ".join(parts)
+
+    @property
+    def resolve_url(self) -> str | None:
+        """PayPay's help page for this error, when PayPay gave a code."""
+        if not (self.api_name and self.code and self.code_id):
+            return None
+        return f"{RESOLVE_URL}?api_name={self.api_name}&code={self.code}&code_id={self.code_id}"
+
+
+class OutcomeUnknown(OpaError):
+    """PayPay may have applied the request. Never show as failure: query or cancel."""
+
+
+class TryLater(OpaError):
+    """PayPay refused to work right now; nothing was applied."""
+
+
+class Rejected(OpaError):
+    """A definite answer: the request was not applied."""
+
+
+class RequestTimeout(OutcomeUnknown):
+    pass
+
+
+class ConnectionLost(OutcomeUnknown):
+    pass
+
+
+class ServerError(OutcomeUnknown):
+    pass
+
+
+class UnreadableResponse(OutcomeUnknown):
+    pass
+
+
+class Maintenance(OutcomeUnknown, TryLater):
+    pass
+
+
+class RateLimited(TryLater):
+    pass
+
+
+class NotConnected(TryLater):
+    pass
+
+
+class AuthError(Rejected):
+    pass
+
+
+class InvalidParams(Rejected):
+    pass
+
+
+class NotFound(Rejected):
+    pass
+
+
+class Duplicate(Rejected):
+    pass
+
+
+class AlreadyPaid(Rejected):
+    pass
+
+
+class NotReversible(Rejected):
+    pass
+
+
+class OperationNotAllowed(Rejected):
+    pass
+
+
+class TransactionFailed(Rejected):
+    pass
+
+
+# resultInfo.code -> class. Looked up first; the HTTP status decides when the code is unknown.
+_BY_CODE: dict[str, type[OpaError]] = {
+    "UNAUTHORIZED": AuthError,
+    "OP_OUT_OF_SCOPE": AuthError,
+    "OPA_CLIENT_NOT_FOUND": AuthError,
+    "INVALID_REQUEST_PARAMS": InvalidParams,
+    "MISSING_REQUEST_PARAMS": InvalidParams,
+    "INVALID_PARAMS": InvalidParams,
+    "DYNAMIC_QR_BAD_REQUEST": InvalidParams,
+    "PRE_AUTH_CAPTURE_UNSUPPORTED_MERCHANT": InvalidParams,
+    "PRE_AUTH_CAPTURE_INVALID_EXPIRY_DATE": InvalidParams,
+    "RATE_LIMIT": RateLimited,
+    "MAINTENANCE_MODE": Maintenance,
+    "INTERNAL_SERVER_ERROR": ServerError,
+    "SERVICE_ERROR": ServerError,
+    "TRANSACTION_FAILED": TransactionFailed,
+    "DUPLICATE_DYNAMIC_QR_REQUEST": Duplicate,
+    "DYNAMIC_QR_ALREADY_PAID": AlreadyPaid,
+    "DYNAMIC_QR_NOT_FOUND": NotFound,
+    "DYNAMIC_QR_PAYMENT_NOT_FOUND": NotFound,
+    "RESOURCE_NOT_FOUND": NotFound,
+    "NO_SUCH_REFUND_ORDER": NotFound,
+    "REQUEST_ORDER_NOT_FOUND": NotFound,
+    "ORDER_NOT_REVERSIBLE": NotReversible,
+    "ORDER_NOT_CANCELABLE": NotReversible,
+    "UNACCEPTABLE_OP": OperationNotAllowed,
+    "CANCELED_USER": OperationNotAllowed,
+    "ALREADY_CAPTURED": OperationNotAllowed,
+    "HIGHER_CAPTURE_NOT_PERMITTED": OperationNotAllowed,
+    "ORDER_EXPIRED": OperationNotAllowed,
+    "ORDER_NOT_CAPTURABLE": OperationNotAllowed,
+    "REAUTHORIZATION_IN_PROGRESS": OperationNotAllowed,
+    "TOO_CLOSE_TO_EXPIRY": OperationNotAllowed,
+    "REFUND_LIMIT_EXCEEDED": OperationNotAllowed,
+    "REFUND_WINDOW_EXCEED": OperationNotAllowed,
+    "NO_SUFFICIENT_FUND": OperationNotAllowed,
+}
+
+# HTTP status -> class, for codes not in the table (or no code at all).
+_BY_STATUS: dict[int, type[OpaError]] = {
+    400: InvalidParams,
+    401: AuthError,
+    403: AuthError,
+    404: NotFound,
+    409: Duplicate,
+    429: RateLimited,
+    500: ServerError,
+    502: ServerError,
+    503: ServerError,
+    504: ServerError,
+}
+
+
+def classify(status: int, code: str | None) -> type[OpaError]:
+    """The class for a non-2xx answer: by resultInfo code, else by HTTP status.
+
+    A 5xx never maps to a definite rejection unless PayPay said TRANSACTION_FAILED, and an
+    unknown 5xx is an unknown outcome, so money is never assumed lost or safe by accident.
+    """
+    by_code = _BY_CODE.get(code or "")
+    if by_code is not None:
+        if status >= 500 and not issubclass(by_code, (OutcomeUnknown, TransactionFailed)):
+            return ServerError
+        return by_code
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return ServerError
+    return Rejected
