@@ -1,0 +1,129 @@
+"""The kiosk's vocabulary: yen amounts, catalogue items, orders, PayPay statuses, and what the
+screen is told about a sale.
+
+Why tiny and pure: every other layer (sale machine, journal, runner, UI) speaks these types, so
+they import nothing with I/O, clock or randomness, and validate at construction so a bad amount
+can never reach PayPay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+MAX_AMOUNT_YEN = 9_999_999  # a kiosk sale above ten million yen is a typo, not a purchase
+MAX_ID_LENGTH = 64
+MAX_DESCRIPTION_LENGTH = 255
+
+
+def validate_amount_yen(value: object, *, field: str = "amount_yen") -> int:
+    """A JPY amount: a positive whole number of yen. ValueError names the field and the value."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{field} must be a whole number of yen, got {value!r}")
+    if not 1 <= value <= MAX_AMOUNT_YEN:
+        raise ValueError(f"{field} must be between 1 and {MAX_AMOUNT_YEN} yen, got {value}")
+    return value
+
+
+class PaymentStatus(StrEnum):
+    """PayPay's payment statuses (reference section 4.3)."""
+
+    CREATED = "CREATED"
+    AUTHORIZED = "AUTHORIZED"
+    REAUTHORIZING = "REAUTHORIZING"
+    COMPLETED = "COMPLETED"
+    REFUNDED = "REFUNDED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One catalogue entry. Prices are tax-inclusive yen."""
+
+    sku: str
+    name_ja: str
+    name_en: str
+    price_yen: int
+    image: str | None = None
+
+    def __post_init__(self) -> None:
+        validate_amount_yen(self.price_yen, field=f"price of {self.sku!r}")
+        if not self.sku or len(self.sku) > MAX_ID_LENGTH:
+            raise ValueError(f"item sku must be 1 to {MAX_ID_LENGTH} characters, got {self.sku!r}")
+
+
+@dataclass(frozen=True)
+class Order:
+    """What the customer is about to pay: either catalogue lines or a keyed amount."""
+
+    amount_yen: int
+    description: str
+    items: tuple[tuple[Item, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        validate_amount_yen(self.amount_yen)
+        if len(self.description) > MAX_DESCRIPTION_LENGTH:
+            raise ValueError(f"description is longer than {MAX_DESCRIPTION_LENGTH} characters")
+        if self.items and sum(i.price_yen * q for i, q in self.items) != self.amount_yen:
+            raise ValueError("amount_yen does not equal the sum of the items")
+
+    @classmethod
+    def of_items(cls, lines: tuple[tuple[Item, int], ...]) -> Order:
+        if not lines or any(q < 1 for _, q in lines):
+            raise ValueError("an order needs at least one item, each with quantity >= 1")
+        total = sum(item.price_yen * quantity for item, quantity in lines)
+        names = ", ".join(item.name_en if q == 1 else f"{item.name_en} x{q}" for item, q in lines)
+        return cls(amount_yen=total, description=names[:MAX_DESCRIPTION_LENGTH], items=lines)
+
+    @classmethod
+    def of_amount(cls, amount_yen: int, description: str = "Purchase") -> Order:
+        return cls(amount_yen=validate_amount_yen(amount_yen), description=description)
+
+
+class Phase(StrEnum):
+    """What the customer-facing screen shows for a sale; the sale machine's many states map
+    onto these few. CONFIRMING covers every "we are making sure" moment: the grace window and
+    any unknown outcome being resolved. It is never shown as a failure."""
+
+    CREATING = "creating"
+    AWAITING_PAYMENT = "awaiting_payment"
+    CONFIRMING = "confirming"
+    VENDING = "vending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"  # paid, but the goods could not be handed out: money returned
+
+
+FINAL_PHASES = frozenset(
+    {Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED, Phase.EXPIRED, Phase.REFUNDED}
+)
+
+
+class ServiceIssue(StrEnum):
+    """Why the kiosk is out of service. Each names a cause the attendant can act on."""
+
+    NETWORK = "network"
+    CLOCK = "clock"
+    MAINTENANCE = "maintenance"
+    CONFIGURATION = "configuration"
+    HELD_SALE = "held_sale"
+    JOURNAL = "journal"
+    ATTENDANT = "attendant"  # switched off by the attendant
+
+
+@dataclass(frozen=True)
+class SaleView:
+    """Everything a screen needs to know about the sale in progress, and nothing else."""
+
+    merchant_payment_id: str
+    phase: Phase
+    amount_yen: int
+    description: str
+    qr_url: str | None = None
+    seconds_left: int | None = None  # until the kiosk gives up on the QR
+    seconds_total: int | None = None
+    reason: str | None = None  # a machine-readable reason for FAILED/CANCELLED/EXPIRED/REFUNDED
