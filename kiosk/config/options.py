@@ -111,6 +111,15 @@ def _check_id(value: str) -> str | None:
     return "longer than 64 characters" if len(value) > 64 else None
 
 
+def _check_terminal_id(value: str) -> str | None:
+    # it prefixes every merchantPaymentId (at most 64 characters with the sale counter)
+    if not 1 <= len(value) <= 24:
+        return "not 1 to 24 characters"
+    if not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
+        return "not made of letters, digits, - and _"
+    return None
+
+
 DEMO_CATALOGUE = (
     Item("coffee", "コーヒー", "Coffee", 150),
     Item("tea", "お茶", "Green tea", 130),
@@ -125,7 +134,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("merchant_id", Kind.STR, "", "PayPay merchant id (X-ASSUME-MERCHANT); required in "
            "sandbox and production", check=_check_id),
     Option("terminal_id", Kind.STR, "kiosk-1", "this kiosk's name; prefixes merchantPaymentIds "
-           "and appears in the journal", check=_check_id),
+           "and appears in the journal", check=_check_terminal_id,
+           allowed_text="1 to 24 letters, digits, - or _"),
     Option("store_id", Kind.STR, "", "PayPay storeId sent with each order (empty: none)",
            check=_check_id),
     Option("language", Kind.CHOICE, "ja", "the language a customer sees first",
@@ -138,7 +148,7 @@ OPTIONS: tuple[Option, ...] = (
            "it (PayPay's own expiry is about 300 s)", minimum=30, maximum=290),
     Option("poll_interval_s", Kind.FLOAT, 4.0, "seconds between payment status queries",
            minimum=2, maximum=30),
-    Option("grace_s", Kind.INT, 10, "seconds to keep polling after a timeout or cancel, to catch "
+    Option("grace_s", Kind.INT, 8, "seconds to keep polling after a timeout or cancel, to catch "
            "a payment made in the last moment", minimum=0, maximum=60),
     Option("preauth", Kind.BOOL, False, "authorise first, vend, then capture the vended amount "
            "(vending machines); false: plain payment"),
@@ -168,8 +178,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("vend.command", Kind.STR, "", "program run per vend with the sku and merchant payment "
            "id appended; exit status 0 means vended", check=_check_command),
     Option("vend.gpio_pin", Kind.INT, 17, "BCM pin pulsed high to vend", minimum=0, maximum=27),
-    Option("vend.timeout_s", Kind.FLOAT, 10.0, "a vend not confirmed within this time failed",
+    Option("vend.timeout_s", Kind.FLOAT, 20.0, "a vend not confirmed within this time failed",
            minimum=0.5, maximum=120),
+    Option("vend.pulse_s", Kind.FLOAT, 0.5, "how long vend.gpio_pin is held high",
+           minimum=0.05, maximum=10),
     Option("attendant.pin_hash", Kind.STR, "", "the attendant PIN's hash from `kiosk hash-pin` "
            "(empty: no attendant menu; required in production)", check=_check_pin_hash,
            allowed_text="empty or the output of `kiosk hash-pin`", sensitive=True),

@@ -31,6 +31,7 @@ class VendConfig:
     command: str
     gpio_pin: int
     timeout_s: float
+    pulse_s: float
 
     @property
     def argv(self) -> tuple[str, ...]:
@@ -108,6 +109,7 @@ def build(values: Mapping[str, Any], sources: tuple[str, ...] = ()) -> Config:
             command=values["vend.command"],
             gpio_pin=values["vend.gpio_pin"],
             timeout_s=values["vend.timeout_s"],
+            pulse_s=values["vend.pulse_s"],
         ),
         attendant=section(AttendantConfig, "attendant"),
         simulator=section(SimulatorConfig, "simulator"),
