@@ -142,7 +142,7 @@ class StatusKeeper:
         self._lock = threading.Lock()
         self._status = initial
         self._written_at = float("-inf")
-        self._write(initial)
+        self._write(replace(initial, updated_at=clock()))
 
     @property
     def current(self) -> Status:
