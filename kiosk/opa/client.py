@@ -17,7 +17,7 @@ import importlib.metadata
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kiosk.opa import endpoints, tokens
@@ -119,6 +119,7 @@ class Client:
         jitter: Callable[[], float] | None = None,
         retry: RetryPolicy | None = None,
         pool_maxsize: int = 10,
+        proxies: Mapping[str, str] | None = None,
     ) -> None:
         api_key, api_secret = _check_auth(auth)
         self.environment = Environment.from_flags(production_mode, perf_mode)
@@ -144,6 +145,7 @@ class Client:
             retry=retry or RetryPolicy(),
             hooks=hooks,
             pool_maxsize=pool_maxsize,
+            proxies=proxies,
         )
         self.Code = Code(self._transport, clock)
         self.Payment = Payment(self._transport, clock)

@@ -94,6 +94,7 @@ class Transport:
         retry: RetryPolicy,
         hooks: Hooks,
         pool_maxsize: int = 10,
+        proxies: Mapping[str, str] | None = None,
     ) -> None:
         self._api_key = api_key
         self._api_secret = api_secret
@@ -103,6 +104,8 @@ class Transport:
         self._hooks = hooks
         self.assume_merchant = ""
         self.session = _new_session(pool_maxsize)
+        if proxies:
+            self.session.proxies.update(proxies)
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r})"
