@@ -23,6 +23,8 @@ from kiosk.logs import Redactor, setup_logging
 log = logging.getLogger("kiosk.cli")
 
 if TYPE_CHECKING:
+    from kiosk.commands.paypay import DemoAuth
+
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
@@ -192,7 +194,15 @@ def _status(args: argparse.Namespace) -> int:
 def _doctor(args: argparse.Namespace, redactor: Redactor) -> int:
     from kiosk.commands.doctorcmd import run_doctor
 
-    return run_doctor(args, redactor)
+    return run_doctor(args, redactor, demo_auth)
+
+
+def demo_auth() -> DemoAuth:
+    """The simulator's demo credentials; only this module may import the simulator."""
+    from kiosk.commands.paypay import DemoAuth
+    from kiosk.simulator import DEMO_API_KEY, DEMO_API_SECRET, DEMO_MERCHANT_ID
+
+    return DemoAuth(DEMO_API_KEY, DEMO_API_SECRET, DEMO_MERCHANT_ID)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
