@@ -312,6 +312,11 @@ def cross_check(values: Mapping[str, Any]) -> list[Problem]:
             'required when vend.adapter = "command"',
         ),
         (
+            (values["display.width"] == 0) != (values["display.height"] == 0),
+            "display.width",
+            "set display.width and display.height together (or both 0 for the screen's own)",
+        ),
+        (
             values["poll_interval_s"] >= values["qr_timeout_s"],
             "poll_interval_s",
             "must be shorter than qr_timeout_s",

@@ -177,6 +177,13 @@ def test_rules_between_options() -> None:
     ]
 
 
+def test_display_size_comes_in_pairs() -> None:
+    assert problems_of(None, {"KIOSK_DISPLAY_WIDTH": "800"}) == [
+        "configuration: display.width: set display.width and display.height together "
+        "(or both 0 for the screen's own)"
+    ]
+
+
 def test_production_config_loads(tmp_path: Path) -> None:
     path = write(
         tmp_path,
