@@ -173,3 +173,18 @@ def test_unknown_option_shows_usage() -> None:
     assert result.returncode == 1
     assert "unknown option: --frobnicate" in result.stderr
     assert "--dry-run" in result.stderr
+
+
+def test_with_simulator_also_enables_the_demo_simulator(tmp_path: Path) -> None:
+    root = installed_root(tmp_path)
+    result = run("--dry-run", "--root", str(root), "--release", "test-1", "--with-simulator")
+    done = actions(result.stdout)
+    assert "systemctl enable kiosk-simulator.service" in done
+    assert done[-1] == "systemctl restart kiosk.service"
+
+
+def test_syntax_and_help() -> None:
+    assert subprocess.run(["bash", "-n", str(SCRIPT)], check=False).returncode == 0
+    result = run("--help")
+    assert result.returncode == 0
+    assert "--rollback" in result.stdout and "Idempotent" in result.stdout
