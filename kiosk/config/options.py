@@ -175,8 +175,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("vend.adapter", Kind.CHOICE, "none", "how goods are handed out: none (attended "
            "counter), command (run vend.command), gpio (pulse vend.gpio_pin)",
            choices=tuple(m.value for m in VendAdapter)),
-    Option("vend.command", Kind.STR, "", "program run per vend with the sku and merchant payment "
-           "id appended; exit status 0 means vended", check=_check_command),
+    Option("vend.command", Kind.STR, "", "program (and arguments) run for each vend; "
+           "{merchant_payment_id}, {amount_yen} and {description} in it are filled in; exit "
+           "status 0 within vend.timeout_s means vended", check=_check_command),
     Option("vend.gpio_pin", Kind.INT, 17, "BCM pin pulsed high to vend", minimum=0, maximum=27),
     Option("vend.timeout_s", Kind.FLOAT, 20.0, "a vend not confirmed within this time failed",
            minimum=0.5, maximum=120),
