@@ -41,9 +41,8 @@ def run_check_config(args: argparse.Namespace) -> int:
     say(f"  mode:        {config.mode.value}  merchant: {config.merchant_id or '-'}")
     say(f"  sale:        {entry}; QR {config.qr_timeout_s} s, poll {config.poll_interval_s} s")
     say(f"  vend:        {config.vend.adapter.value}; preauth {str(config.preauth).lower()}")
-    say(
-        f"  attendant:   {'PIN set' if config.attendant.pin_hash else 'demo PIN 1234 (set pin_hash)'}"
-    )
+    pin = "PIN set" if config.attendant.pin_hash else "demo PIN 1234 (set pin_hash)"
+    say(f"  attendant:   {pin}")
     say(f"  state dir:   {state_path(config, env)}")
     say(f"  credentials: {creds}")
     return ExitCode.OK
