@@ -35,7 +35,6 @@ class Totals:
     day: str = ""  # local date, YYYY-MM-DD
     sales: int = 0
     amount_yen: int = 0
-    refunds: int = 0
     refunded_yen: int = 0
 
 
@@ -120,8 +119,8 @@ def describe(status: Status, now: float) -> list[str]:
         + (f" ({status.issue})" if status.issue else "")
         + (f" sale {status.merchant_payment_id}" if status.merchant_payment_id else ""),
         f"last PayPay call: {_when(status.last_paypay_ok_at, now)}",
-        f"today ({t.day or '-'}): {t.sales} sales, {t.amount_yen} yen; "
-        f"{t.refunds} refunds, {t.refunded_yen} yen",
+        f"today ({t.day or '-'}): {t.sales} sales, {t.amount_yen} yen, "
+        f"{t.refunded_yen} yen refunded",
         f"journal:          {status.journal}",
         f"status updated:   {_when(status.updated_at, now)}",
     ]

@@ -184,7 +184,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("vend.pulse_s", Kind.FLOAT, 0.5, "how long vend.gpio_pin is held high",
            minimum=0.05, maximum=10),
     Option("attendant.pin_hash", Kind.STR, "", "the attendant PIN's hash from `kiosk hash-pin` "
-           "(empty: the demo PIN 1234, in demo and sandbox only; required in production)", check=_check_pin_hash,
+           "(empty: the demo PIN 1234, in demo and sandbox only; required in production)",
+           check=_check_pin_hash,
            allowed_text="empty or the output of `kiosk hash-pin`", sensitive=True),
     Option("attendant.corner", Kind.CHOICE, "top-right", "the screen corner an attendant holds "
            "to open the PIN pad", choices=("top-left", "top-right", "bottom-left",

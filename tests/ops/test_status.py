@@ -30,7 +30,7 @@ def status(**changes: object) -> Status:
 
 def test_round_trip_and_no_temporary_files_left(tmp_path: Path) -> None:
     path = tmp_path / "status.json"
-    written = status(totals=Totals("2027-01-15", 3, 450, 1, 150), last_paypay_ok_at=T0 - 5)
+    written = status(totals=Totals("2027-01-15", 3, 450, 150), last_paypay_ok_at=T0 - 5)
     write_status(path, written)
     write_status(path, written)
     assert read_status(path) == written
@@ -49,14 +49,14 @@ def test_describe_running_and_stale() -> None:
     s = status(
         state="awaiting_payment",
         merchant_payment_id="kiosk-1-0007",
-        totals=Totals("2027-01-15", 3, 450, 1, 150),
+        totals=Totals("2027-01-15", 3, 450, 150),
         last_paypay_ok_at=T0 - 4,
     )
     lines = describe(s, now=T0 + 5)
     assert lines[0] == "kiosk:            running, pid 4242, mode demo"
     assert lines[1] == "state:            awaiting_payment sale kiosk-1-0007"
     assert lines[2].startswith("last PayPay call: ") and lines[2].endswith("(9 s ago)")
-    assert lines[3] == "today (2027-01-15): 3 sales, 450 yen; 1 refunds, 150 yen"
+    assert lines[3] == "today (2027-01-15): 3 sales, 450 yen, 150 yen refunded"
     assert lines[4] == "journal:          ok"
     assert describe(s, now=T0 + 600)[0].startswith("kiosk:            NOT RUNNING (no update")
 
