@@ -28,7 +28,7 @@ def run_check_config(args: argparse.Namespace) -> int:
     if credentials is None:
         creds = "none (demo mode uses the built-in simulator)"
     elif config.mode.value == "demo":
-        creds = f"found in {credentials.source}, but mode is demo: not used"
+        creds = f"found in {credentials.source}; demo mode signs simulator calls with them"
     else:
         creds = f"found in {credentials.source}"
     entry = (

@@ -33,14 +33,20 @@ def make_client(
     base_url: str | None = None,
     on_response: Callable[[ResponseInfo], None] | None = None,
 ) -> tuple[Client | None, str]:
-    """(client, what it talks to). No client in demo mode without a simulator URL."""
+    """(client, what it talks to). No client in demo mode without a simulator URL.
+
+    In demo mode PayPay credentials are optional: when given (PAYPAY_API_KEY, systemd
+    credentials) they sign the simulator's requests, exactly as they would PayPay's, so the
+    whole path that handles secrets runs in a demo too."""
     if config.mode is Mode.DEMO:
         url = base_url or config.simulator.url
         if not url or demo is None:
             return None, "demo mode (built-in simulator)"
+        # configured credentials, if any, sign for the simulator too (it is started with them)
         auth = demo()
-        client = Client((auth.api_key, auth.api_secret), base_url=url, on_response=on_response)
-        client.set_assume_merchant(auth.merchant_id)
+        key, secret = credentials.values if credentials else (auth.api_key, auth.api_secret)
+        client = Client((key, secret), base_url=url, on_response=on_response)
+        client.set_assume_merchant(config.merchant_id or auth.merchant_id)
         return client, f"simulator at {url}"
     if credentials is None:
         raise ValueError("sandbox and production need credentials")  # checked before
