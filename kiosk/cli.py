@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from kiosk.commands.common import EXIT_CODES_HELP, CommandError, ExitCode, say
 from kiosk.logs import Redactor, setup_logging
+from kiosk.secrets import SecretError, load_credentials
 
 log = logging.getLogger("kiosk.cli")
 
@@ -205,9 +206,21 @@ def demo_auth() -> DemoAuth:
     return DemoAuth(DEMO_API_KEY, DEMO_API_SECRET, DEMO_MERCHANT_ID)
 
 
+def _learn_secrets(redactor: Redactor) -> None:
+    """Whatever a command ends up doing, the credentials it could reach stay out of its
+    output. A credential problem is reported by the commands that need credentials."""
+    try:
+        credentials = load_credentials(os.environ)
+    except SecretError:
+        return
+    for value in credentials.values if credentials else ():
+        redactor.add(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     redactor = Redactor()
+    _learn_secrets(redactor)
     if args.command not in ("run", "simulator"):
         # operator commands: data on stdout, warnings and errors on stderr
         setup_logging("warning", redactor, env=os.environ, stream=sys.stderr)
@@ -219,3 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("kiosk: interrupted", err=True)
         return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # a bug: log the traceback (redacted), tell the operator where
+        log.critical("crashed command=%s", args.command, exc_info=True)
+        say(
+            f"kiosk: error: internal error {type(exc).__name__}: {redactor(str(exc))}; "
+            "the log has the details (journalctl -u kiosk)",
+            err=True,
+        )
+        return int(ExitCode.FAILED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -204,3 +205,36 @@ def test_doctor_journal_line_goes_green_on_a_sound_journal(tmp_path: Path) -> No
     db.close()
     result = kiosk("doctor", env=clean_env(tmp_path, KIOSK_STATE_DIR=str(state)))
     assert f"ok   journal    {state}/journal.sqlite3: integrity ok" in result.stdout.splitlines()
+
+
+def test_a_crash_is_one_redacted_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiosk import cli
+
+    secret = "sk_crash_secret_42"
+    monkeypatch.setenv("PAYPAY_API_KEY", "k_crash_1234")
+    monkeypatch.setenv("PAYPAY_API_SECRET", secret)
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    def boom(args: object) -> int:
+        from kiosk.secrets import load_credentials
+
+        creds = load_credentials(os.environ, None)
+        assert creds is not None
+        raise RuntimeError(f"exploded while holding {creds.api_secret}")
+
+    monkeypatch.setattr(cli, "_check_config", boom)
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    try:
+        assert cli.main(["check-config"]) == ExitCode.FAILED
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved:
+            root.addHandler(handler)
+    err = capsys.readouterr().err
+    assert "kiosk: error: internal error RuntimeError: exploded while holding" in err
+    assert "Traceback" in err  # the log line on stderr carries it, on one line
+    assert secret not in err
