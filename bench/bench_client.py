@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 from bench.common import figure, median_ms, percentile_ms
 from kiosk import opa
-from kiosk.simulator.app import SimulatorConfig, start_simulator
 
 CALLS = 300  # of each kind
 WARMUP = 20
@@ -29,6 +28,8 @@ def _order(merchant_payment_id: str) -> dict[str, object]:
 
 
 def run() -> Iterator[dict[str, object]]:
+    from kiosk.simulator.app import SimulatorConfig, start_simulator
+
     config = SimulatorConfig(seed=1)
     with start_simulator(config) as sim:
         client = opa.Client(auth=(config.api_key, config.api_secret), base_url=sim.base_url)
