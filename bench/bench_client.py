@@ -28,7 +28,7 @@ def _order(merchant_payment_id: str) -> dict[str, object]:
 
 
 def run() -> Iterator[dict[str, object]]:
-    from kiosk.simulator.app import SimulatorConfig, start_simulator
+    from kiosk.simulator import SimulatorConfig, start_simulator
 
     config = SimulatorConfig(seed=1)
     with start_simulator(config) as sim:

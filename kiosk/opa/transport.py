@@ -204,7 +204,9 @@ class Transport:
         except requests.RequestException as exc:
             failure = answers.Failure(answers.transport_error(exc, endpoint, timeout))
         if failure is not None:
-            log.info("opa no-answer api=%s error=%s", endpoint.api_name, type(failure.error))
+            log.info(
+                "opa no-answer api=%s error=%s", endpoint.api_name, type(failure.error).__name__
+            )
             return failure
         info = ResponseInfo(
             api_name=endpoint.api_name,

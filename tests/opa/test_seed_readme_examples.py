@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-sim_app = pytest.importorskip("kiosk.simulator.app")
+sim_app = pytest.importorskip("kiosk.simulator")
 
 CLIENT = """
 from kiosk import opa as paypayopa

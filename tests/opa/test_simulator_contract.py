@@ -15,7 +15,7 @@ import requests
 
 from kiosk import opa
 
-sim_app = pytest.importorskip("kiosk.simulator.app")
+sim_app = pytest.importorskip("kiosk.simulator")
 
 _ids = itertools.count(1)
 
