@@ -53,6 +53,7 @@ TABLE = [
     (400, "00400064", "TOO_CLOSE_TO_EXPIRY", opa.OperationNotAllowed),
     (400, "00200042", "ORDER_NOT_CANCELABLE", opa.NotReversible),
     (400, "08300005", "REQUEST_ORDER_NOT_FOUND", opa.NotFound),
+    (400, "00200047", "DUPLICATE_REQUEST", opa.Duplicate),
     (400, "", "NO_SUFFICIENT_FUND", opa.OperationNotAllowed),
     # codes PayPay never documented: the HTTP status decides, a 5xx stays unknown
     (400, "00400071", "SOMETHING_NEW", opa.InvalidParams),
