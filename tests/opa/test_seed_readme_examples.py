@@ -27,7 +27,6 @@ import jwt
 import pytest
 import requests
 
-
 sim_app = pytest.importorskip("kiosk.simulator")
 
 CLIENT = """
