@@ -44,7 +44,7 @@ payloads = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(payloads)
 def test_prepare_never_mutates_and_either_refuses_or_returns_a_valid_copy(
     data: dict[str, Any],
