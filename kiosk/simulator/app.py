@@ -8,8 +8,10 @@ the offset that ``POST /_sim/clock`` moves forward.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -100,7 +102,12 @@ class Simulator:
 
     def stop(self) -> None:
         """Stop serving, close every connection, save the state."""
-        self._server.shutdown()
+        stopper = threading.Thread(target=self._server.shutdown, daemon=True)
+        stopper.start()
+        while stopper.is_alive():  # wake the accept loop instead of waiting out its poll
+            with contextlib.suppress(OSError):
+                socket.create_connection(self._server.server_address[:2], timeout=0.5).close()
+            stopper.join(0.02)
         self._server.server_close()
         self._server.close_all()
         if self._webhooks is not None:

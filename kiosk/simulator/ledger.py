@@ -105,14 +105,17 @@ class Ledger:
             ):
                 raise ApiError(err.PRE_AUTH_CAPTURE_INVALID_EXPIRY_DATE)
             code_id = self._new_code_id()
-            start = requested_at if requested_at is not None else now
+            # requestedAt is the client's wall clock; the control offset moves only our clock.
+            offset = int(self.clock_offset_s)
+            start = requested_at if requested_at is not None else now - offset
             code = Code(
                 code_id=code_id,
                 merchant_payment_id=mpid,
                 amount=amount,
                 requested_at=start,
                 created_at=now,
-                expiry_at=start + expiry_s,
+                expiry_at=start + offset + expiry_s,
+                expiry_date=start + expiry_s,
                 url=f"{qr_base}/qr/{code_id}",
                 echo=echo | {"requestedAt": start, "isAuthorization": is_authorization},
                 is_authorization=is_authorization,
@@ -133,7 +136,7 @@ class Ledger:
             "codeId": code.code_id,
             "url": code.url,
             "deeplink": "paypay://payment?link_key=" + quote(code.url, safe=""),
-            "expiryDate": code.expiry_at,
+            "expiryDate": code.expiry_date,
         } | code.echo
 
     def code_by_id(self, code_id: str) -> Code | None:
@@ -397,7 +400,8 @@ class Ledger:
                     ),
                     "payment_id": c.payment_id,
                     "created_at": c.created_at,
-                    "expiry_date": c.expiry_at,
+                    "expiry_at": c.expiry_at,
+                    "expiry_date": c.expiry_date,
                     "deleted_at": c.deleted_at,
                     "cancel_requested_at": c.cancel_requested_at,
                     "is_authorization": c.is_authorization,

@@ -99,7 +99,7 @@ class Code:
     amount: int
     requested_at: int
     created_at: int
-    expiry_at: int
+    expiry_at: int  # on the simulator's payment clock (wall + control offset)
     url: str
     echo: dict[str, Any]  # the create request as PayPay echoes it (orderItems with unit_price)
     is_authorization: bool = False
@@ -108,6 +108,7 @@ class Code:
     cancel_requested_at: int | None = None
     payment_id: str | None = None
     declined: bool = False
+    expiry_date: int = 0  # as answered to the client: requestedAt + expiry_s, client's clock
 
     def state_at(self, now: int) -> str:
         if self.payment_id is not None:
