@@ -78,6 +78,7 @@ class Simulator:
         bound_host, bound_port = self._server.server_address[:2]
         local = "127.0.0.1" if bound_host in ("0.0.0.0", "", "::") else str(bound_host)
         self.base_url = f"http://{local}:{bound_port}"
+        self._address = (local, int(bound_port))
         self.qr_base = (config.public_url or self.base_url).rstrip("/")
         self._webhooks = _webhook_sender(self)
         self._thread = threading.Thread(
@@ -106,7 +107,7 @@ class Simulator:
         stopper.start()
         while stopper.is_alive():  # wake the accept loop instead of waiting out its poll
             with contextlib.suppress(OSError):
-                socket.create_connection(self._server.server_address[:2], timeout=0.5).close()
+                socket.create_connection(self._address, timeout=0.5).close()
             stopper.join(0.02)
         self._server.server_close()
         self._server.close_all()
