@@ -74,6 +74,8 @@ class Handler(BaseHTTPRequestHandler):
         """Malformed requests the stdlib rejects itself: answer in the envelope, never a 5xx."""
         status = 405 if code == 501 else (400 if code >= 500 else code)
         self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # answer with a status line even to garbage
         text = message or "Bad request"
         self._send(status, err.error_body("INVALID_REQUEST_PARAMS", text, "08100006"))
 
