@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from kiosk.simulator import persist
+from kiosk.simulator import oracle, persist
 from kiosk.simulator.faults import Faults
 from kiosk.simulator.ledger import Ledger
 from kiosk.simulator.routes import Route
@@ -72,7 +73,7 @@ class Simulator:
         if self._state_path is not None:
             saved = persist.load(self._state_path)
             if saved is not None:
-                self.ledger.load(saved)
+                oracle.load(self.ledger, saved)
             self.ledger.on_change = self.save
         self._server = SimServer((host, port), self)
         bound_host, bound_port = self._server.server_address[:2]
@@ -89,13 +90,20 @@ class Simulator:
         """The payment clock: wall time plus the control offset, in whole seconds."""
         return int(self.config.wall() + self.ledger.clock_offset_s)
 
+    def snapshot(self) -> dict[str, Any]:
+        """The ledger as ``GET /_sim/ledger`` answers it (the money-safety oracle)."""
+        data = oracle.snapshot(self.ledger, self.now())
+        with self._counts_lock:
+            data["requests"] = dict(self.request_counts)
+        return data
+
     def count_request(self, endpoint: str) -> None:
         with self._counts_lock:
             self.request_counts[endpoint] = self.request_counts.get(endpoint, 0) + 1
 
     def save(self) -> None:
         if self._state_path is not None:
-            persist.save_atomically(self._state_path, self.ledger.dump())
+            persist.save_atomically(self._state_path, oracle.dump(self.ledger))
 
     def start(self) -> None:
         self._thread.start()

@@ -123,9 +123,7 @@ def handle_control(sim: Simulator, method: str, path: str, raw: bytes) -> Reply:
     if path == "/_sim/clock":
         return _clock(sim, method, body)
     if path == "/_sim/ledger" and method == "GET":
-        snapshot = sim.ledger.snapshot(sim.now())
-        snapshot["requests"] = dict(sim.request_counts)
-        return Reply(200, success_body(snapshot))
+        return Reply(200, success_body(sim.snapshot()))
     raise ApiError(err.NOT_FOUND_PATH)
 
 

@@ -35,7 +35,6 @@ from kiosk.simulator.model import (
     payment_view,
     refund_view,
     revert_view,
-    to_json,
 )
 
 MAX_REFUNDS = 20
@@ -383,78 +382,3 @@ class Ledger:
                 self.on_payment(code, payment)
                 self._changed()
             return {"status": "CANCELED", "paymentId": payment_id} | revert_view(revert)
-
-    # ---- the oracle and persistence -------------------------------------------------------
-    def snapshot(self, now: int) -> dict[str, Any]:
-        """``GET /_sim/ledger``: the shape is documented in docs/readme/simulator.md."""
-        with self.lock:
-            codes = [
-                {
-                    "code_id": c.code_id,
-                    "merchant_payment_id": c.merchant_payment_id,
-                    "amount": c.amount,
-                    "status": c.state_at(now),
-                    "payable": c.payable_at(now),
-                    "payment_status": (
-                        self.payments[c.payment_id].status_at(now) if c.payment_id else "CREATED"
-                    ),
-                    "payment_id": c.payment_id,
-                    "created_at": c.created_at,
-                    "expiry_at": c.expiry_at,
-                    "expiry_date": c.expiry_date,
-                    "deleted_at": c.deleted_at,
-                    "cancel_requested_at": c.cancel_requested_at,
-                    "is_authorization": c.is_authorization,
-                    "url": c.url,
-                }
-                for c in self.codes.values()
-            ]
-            payments = [
-                {
-                    "payment_id": p.payment_id,
-                    "merchant_payment_id": p.merchant_payment_id,
-                    "status": p.status_at(now),
-                    "amount": p.amount,
-                    "accepted_at": p.accepted_at,
-                    "canceled_at": p.canceled_at,
-                    "refunded": p.refunded_yen(),
-                    "refunds": [to_json(r) for r in p.refunds],
-                    "captures": [to_json(c) for c in p.captures],
-                    "revert": to_json(p.revert) if p.revert else None,
-                }
-                for p in self.payments.values()
-            ]
-            return {
-                "now": now,
-                "clock_offset_s": self.clock_offset_s,
-                "codes": codes,
-                "payments": payments,
-                "creates_applied": dict(self.creates_applied),
-                "create_attempts": dict(self.create_attempts),
-                "pre_cancelled": sorted(self.pre_cancelled),
-            }
-
-    def dump(self) -> dict[str, Any]:
-        with self.lock:
-            return {
-                "version": 1,
-                "codes": [to_json(c) for c in self.codes.values()],
-                "payments": [to_json(p) for p in self.payments.values()],
-                "pre_cancelled": dict(self.pre_cancelled),
-                "create_attempts": dict(self.create_attempts),
-                "creates_applied": dict(self.creates_applied),
-                "clock_offset_s": self.clock_offset_s,
-            }
-
-    def load(self, raw: dict[str, Any]) -> None:
-        with self.lock:
-            self.codes = {c["merchant_payment_id"]: Code.from_json(c) for c in raw["codes"]}
-            self.code_ids = {c.code_id: mpid for mpid, c in self.codes.items()}
-            self.payments = {p["payment_id"]: Payment.from_json(p) for p in raw["payments"]}
-            self.refunds = {
-                r.merchant_refund_id: r for p in self.payments.values() for r in p.refunds
-            }
-            self.pre_cancelled = dict(raw.get("pre_cancelled", {}))
-            self.create_attempts = dict(raw.get("create_attempts", {}))
-            self.creates_applied = dict(raw.get("creates_applied", {}))
-            self.clock_offset_s = float(raw.get("clock_offset_s", 0.0))

@@ -123,4 +123,4 @@ def test_required_merchant(wall: FakeWall) -> None:
 
 def test_unauthorized_request_changes_nothing(sim: Simulator, wall: FakeWall) -> None:
     Signed(sim.base_url, KEY, "wrong", MERCHANT, epoch=wall).create("AU-7")
-    assert sim.ledger.snapshot(sim.now())["codes"] == []
+    assert sim.snapshot()["codes"] == []

@@ -220,7 +220,7 @@ def test_concurrent_kiosks_pay_each_code_once(sim: Simulator, wall: FakeWall) ->
     for thread in threads:
         thread.join()
     assert errors == []
-    ledger = sim.ledger.snapshot(sim.now())
+    ledger = sim.snapshot()
     assert len(ledger["codes"]) == 40 and len(ledger["payments"]) == 40
     assert len({p["payment_id"] for p in ledger["payments"]}) == 40
 
@@ -240,4 +240,4 @@ def test_double_pay_race_pays_once(api: Signed, sim: Simulator) -> None:
     for thread in threads:
         thread.join()
     assert sorted(results) == [200] + [400] * 5
-    assert len(sim.ledger.snapshot(sim.now())["payments"]) == 1
+    assert len(sim.snapshot()["payments"]) == 1
