@@ -58,6 +58,13 @@ class Ledger:
         self.create_attempts: dict[str, int] = {}
         self.creates_applied: dict[str, int] = {}
         self.clock_offset_s: float = 0.0
+        # Non-kiosk surface (cashback, links): plain JSON records, see extras.py.
+        self.extras: dict[str, dict[str, Any]] = {
+            "cashbacks": {},
+            "reversals": {},
+            "unlinked": {},
+            "sessions": {},
+        }
         self.on_change: Callable[[], None] = lambda: None
         self.on_payment: Callable[[Code, Payment], None] = lambda code, payment: None
 
@@ -94,16 +101,21 @@ class Ledger:
         now: int,
         expiry_s: int,
         qr_base: str,
+        kind: str = "QR",
+        user_authorization_id: str | None = None,
     ) -> dict[str, Any]:
+        """A QR code, or (``kind``) another order: PENDING has a code, the rest do not."""
         mpid = str(echo["merchantPaymentId"])
         with self.lock:
             if mpid in self.codes:
-                raise ApiError(err.DUPLICATE_DYNAMIC_QR_REQUEST)
+                raise ApiError(
+                    err.DUPLICATE_DYNAMIC_QR_REQUEST if kind == "QR" else err.DUPLICATE_REQUEST
+                )
             if authorization_expiry is not None and not (
                 now < authorization_expiry <= now + MAX_AUTHORIZATION_S
             ):
                 raise ApiError(err.PRE_AUTH_CAPTURE_INVALID_EXPIRY_DATE)
-            code_id = self._new_code_id()
+            code_id = self._new_code_id() if kind in ("QR", "PENDING") else ""
             # requestedAt is the client's wall clock; the control offset moves only our clock.
             offset = int(self.clock_offset_s)
             start = requested_at if requested_at is not None else now - offset
@@ -115,14 +127,17 @@ class Ledger:
                 created_at=now,
                 expiry_at=start + offset + expiry_s,
                 expiry_date=start + expiry_s,
-                url=f"{qr_base}/qr/{code_id}",
+                url=f"{qr_base}/qr/{code_id}" if code_id else "",
                 echo=echo | {"requestedAt": start, "isAuthorization": is_authorization},
                 is_authorization=is_authorization,
                 authorization_expiry=authorization_expiry,
                 cancel_requested_at=self.pre_cancelled.pop(mpid, None),
+                kind=kind,
+                user_authorization_id=user_authorization_id,
             )
             self.codes[mpid] = code
-            self.code_ids[code_id] = mpid
+            if code_id:
+                self.code_ids[code_id] = mpid
             self.creates_applied[mpid] = self.creates_applied.get(mpid, 0) + 1
             self._changed()
             return self.code_view(code)
@@ -187,6 +202,10 @@ class Ledger:
             code = self.code_by_id(code_id)
             if code is None:
                 raise ApiError(err.DYNAMIC_QR_NOT_FOUND)
+            return self.pay_order(code, now, decline=decline)
+
+    def pay_order(self, code: Code, now: int, *, decline: bool = False) -> Payment:
+        with self.lock:
             state = code.state_at(now)
             if state != ACTIVE:
                 spec = {DELETED: err.DYNAMIC_QR_NOT_FOUND, EXPIRED: err.ORDER_EXPIRED}.get(

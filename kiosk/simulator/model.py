@@ -109,6 +109,8 @@ class Code:
     payment_id: str | None = None
     declined: bool = False
     expiry_date: int = 0  # as answered to the client: requestedAt + expiry_s, client's clock
+    kind: str = "QR"  # QR | PENDING (request order) | DIRECT | CONTINUOUS | PREAUTH (no code)
+    user_authorization_id: str | None = None
 
     def state_at(self, now: int) -> str:
         if self.payment_id is not None:

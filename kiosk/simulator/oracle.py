@@ -33,6 +33,7 @@ def snapshot(ledger: Ledger, now: int) -> dict[str, Any]:
                 "deleted_at": c.deleted_at,
                 "cancel_requested_at": c.cancel_requested_at,
                 "is_authorization": c.is_authorization,
+                "kind": c.kind,
                 "url": c.url,
             }
             for c in ledger.codes.values()
@@ -68,6 +69,8 @@ def snapshot(ledger: Ledger, now: int) -> dict[str, Any]:
             "creates_applied": dict(ledger.creates_applied),
             "create_attempts": dict(ledger.create_attempts),
             "pre_cancelled": sorted(ledger.pre_cancelled),
+            "cashbacks": list(ledger.extras["cashbacks"].values()),
+            "cashback_reversals": list(ledger.extras["reversals"].values()),
         }
 
 
@@ -81,13 +84,14 @@ def dump(ledger: Ledger) -> dict[str, Any]:
             "create_attempts": dict(ledger.create_attempts),
             "creates_applied": dict(ledger.creates_applied),
             "clock_offset_s": ledger.clock_offset_s,
+            "extras": ledger.extras,
         }
 
 
 def load(ledger: Ledger, raw: dict[str, Any]) -> None:
     with ledger.lock:
         ledger.codes = {c["merchant_payment_id"]: Code.from_json(c) for c in raw["codes"]}
-        ledger.code_ids = {c.code_id: mpid for mpid, c in ledger.codes.items()}
+        ledger.code_ids = {c.code_id: mpid for mpid, c in ledger.codes.items() if c.code_id}
         ledger.payments = {p["payment_id"]: Payment.from_json(p) for p in raw["payments"]}
         ledger.refunds = {
             r.merchant_refund_id: r for p in ledger.payments.values() for r in p.refunds
@@ -96,3 +100,5 @@ def load(ledger: Ledger, raw: dict[str, Any]) -> None:
         ledger.create_attempts = dict(raw.get("create_attempts", {}))
         ledger.creates_applied = dict(raw.get("creates_applied", {}))
         ledger.clock_offset_s = float(raw.get("clock_offset_s", 0.0))
+        for name, records in raw.get("extras", {}).items():
+            ledger.extras[name] = dict(records)

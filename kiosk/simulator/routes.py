@@ -182,7 +182,7 @@ def revert(ctx: Context, call: Call) -> Reply:
 
 
 def _route(method: str, pattern: str, endpoint: str, handler: Handler) -> Route:
-    regex = "^" + pattern.replace("{id}", "(?P<id>[^/]+)") + "$"
+    regex = "^" + pattern.replace("{id}", "(?P<id>[^/]+)").replace("{id2}", "(?P<id2>[^/]+)") + "$"
     return Route(method, re.compile(regex), endpoint, handler)
 
 
