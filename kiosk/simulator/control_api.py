@@ -114,7 +114,8 @@ def handle_control(sim: Simulator, method: str, path: str, raw: bytes) -> Reply:
         _post_only(method)
         from urllib.parse import unquote
 
-        code = sim.ledger.codes.get(unquote(match["mpid"]))
+        with sim.ledger.lock:
+            code = sim.ledger.codes.get(unquote(match["mpid"]))
         if code is None:
             raise ApiError(err.DYNAMIC_QR_PAYMENT_NOT_FOUND)
         return _customer(sim, code.code_id, match["action"], body)

@@ -207,7 +207,8 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.latency_s:
             time.sleep(fault.latency_s)
         error = fault.error() if fault is not None else None
-        if error is not None and not fault.applied:  # type: ignore[union-attr]
+        applied = fault is not None and fault.applied
+        if error is not None and not applied:
             log.info("fault endpoint=%s status=%s", route.endpoint, error.status)
             self._send(error.status, ApiError(error).body())
             return

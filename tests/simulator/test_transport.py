@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 from email.utils import parsedate_to_datetime
+from urllib.parse import quote, urlencode
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -241,3 +242,48 @@ def test_double_pay_race_pays_once(api: Signed, sim: Simulator) -> None:
         thread.join()
     assert sorted(results) == [200] + [400] * 5
     assert len(sim.snapshot()["payments"]) == 1
+
+
+segments = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#"),
+    min_size=0,
+    max_size=20,
+).map(lambda s: quote(s, safe=""))
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    method=st.sampled_from(["GET", "DELETE", "POST", "PUT", "PATCH"]),
+    prefix=st.sampled_from(
+        [
+            "/v2/codes/",
+            "/v2/codes/payments/",
+            "/v2/payments/",
+            "/v2/refunds/",
+            "/v1/requestOrder/",
+            "/v2/cashback/",
+            "/v2/cashback_reversal/",
+            "/v2/user/authorizations/",
+            "/qr/",
+            "/_sim/codes/",
+            "/_sim/payments/",
+            "/",
+        ]
+    ),
+    ids=st.lists(segments, min_size=1, max_size=3),
+    query=st.dictionaries(
+        st.sampled_from(["paymentId", "assumeMerchant", "userAuthorizationId", "amount", "x"]),
+        st.text(max_size=10),
+        max_size=3,
+    ),
+)
+def test_random_paths_and_queries_never_yield_a_5xx(
+    api: Signed, method: str, prefix: str, ids: list[str], query: dict[str, str]
+) -> None:
+    path = prefix + "/".join(ids)
+    if query:
+        path += "?" + urlencode(query)
+    response = api.request(method, path, raw="{}" if method in ("POST", "PUT") else None)
+    assert response.status_code < 500, (method, path, response.text)
