@@ -49,6 +49,10 @@ class SimServer(ThreadingHTTPServer):
         self.open_sockets.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that broke mid-answer: log it, never print a traceback to stderr."""
+        log.debug("connection error client=%s", client_address, exc_info=True)
+
     def close_all(self) -> None:
         for sock in list(self.open_sockets):
             with contextlib.suppress(OSError):
@@ -165,6 +169,9 @@ class Handler(BaseHTTPRequestHandler):
             self._api(path, query, raw)
         except ApiError as error:
             self._send(error.spec.status, error.body())
+        except ConnectionError:  # the client left (e.g. its timeout) before the answer
+            self.close_connection = True
+            log.debug("client gone method=%s path=%s", self.command, path)
         except Exception:
             log.exception("simulator bug method=%s path=%s", self.command, path)
             self._send(500, ApiError(err.INTERNAL_SERVER_ERROR).body())
