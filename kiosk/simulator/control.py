@@ -41,6 +41,11 @@ class SimulatorControl:
         mpid = quote(merchant_payment_id, safe="")
         return dict(self._call("POST", f"/_sim/payments/{mpid}/pay"))
 
+    def confirm_capture(self, merchant_payment_id: str) -> dict[str, Any]:
+        """The customer accepts a capture above the authorized amount."""
+        mpid = quote(merchant_payment_id, safe="")
+        return dict(self._call("POST", f"/_sim/payments/{mpid}/confirm_capture"))
+
     def add_fault(
         self,
         endpoint: str = "*",

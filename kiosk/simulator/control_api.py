@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CODE_ACTION = re.compile(r"^/_sim/codes/(?P<code_id>[^/]+)/(?P<action>pay|decline|expire)$")
 PAY_BY_MPID = re.compile(r"^/_sim/payments/(?P<mpid>[^/]+)/(?P<action>pay|decline)$")
+CONFIRM_CAPTURE = re.compile(r"^/_sim/payments/(?P<mpid>[^/]+)/confirm_capture$")
 MAX_DELAY_S = 3600.0
 
 
@@ -44,6 +45,8 @@ def _number(body: Any, key: str, default: float | None = None) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         raise ApiError(err.INVALID_REQUEST_PARAMS, f"{key} must be a number")
+    if abs(value) > 1e12:  # also keeps float() away from huge ints
+        raise ApiError(err.INVALID_REQUEST_PARAMS, f"{key} is out of range")
     return float(value)
 
 
@@ -119,6 +122,12 @@ def handle_control(sim: Simulator, method: str, path: str, raw: bytes) -> Reply:
         if code is None:
             raise ApiError(err.DYNAMIC_QR_PAYMENT_NOT_FOUND)
         return _customer(sim, code.code_id, match["action"], body)
+    if match := CONFIRM_CAPTURE.match(path):
+        _post_only(method)
+        from urllib.parse import unquote
+
+        data = sim.ledger.confirm_capture(unquote(match["mpid"]), sim.now())
+        return Reply(200, success_body(data))
     if path == "/_sim/faults":
         return _faults(sim, method, body)
     if path == "/_sim/clock":

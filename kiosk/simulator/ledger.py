@@ -371,6 +371,21 @@ class Ledger:
             self._changed()
             return self._payment_view(code, now), confirm
 
+    def confirm_capture(self, merchant_payment_id: str, now: int) -> dict[str, Any]:
+        """The customer accepts a capture above the authorized amount (in the app)."""
+        with self.lock:
+            code, payment = self._authorized(merchant_payment_id)
+            waiting = [c for c in payment.captures if c.status == "USER_REQUESTED"]
+            if not waiting or payment.status_at(now) != "AUTHORIZED":
+                raise ApiError(err.ORDER_NOT_CAPTURABLE, "no capture waits for the customer")
+            capture = waiting[-1]
+            capture.status = "COMPLETED"
+            payment.status = "COMPLETED"
+            payment.amount = capture.amount
+            self.on_payment(code, payment)
+            self._changed()
+            return self._payment_view(code, now)
+
     def revert(
         self,
         *,

@@ -211,3 +211,17 @@ def test_authorization_expires(api: Signed, ctl: SimulatorControl) -> None:
     assert late.status_code == 400 and code(late) == "ORDER_EXPIRED"
     bad = api.create("A-6", 500, isAuthorization=True, authorizationExpiry=int(START) - 1)
     assert code(bad) == "PRE_AUTH_CAPTURE_INVALID_EXPIRY_DATE"
+
+
+def test_customer_confirms_a_higher_capture(api: Signed, ctl: SimulatorControl) -> None:
+    code_id = api.create("A-7", 500, isAuthorization=True).json()["data"]["codeId"]
+    ctl.pay(code_id)
+    assert capture(api, "A-7", "C-7", 800).status_code == 202  # type: ignore[attr-defined]
+    data = ctl.confirm_capture("A-7")
+    assert data["status"] == "COMPLETED" and data["amount"]["amount"] == 800
+    assert ctl.ledger()["payments"][0]["captures"][0]["status"] == "COMPLETED"
+    try:
+        ctl.confirm_capture("A-7")
+        raise AssertionError("confirmed twice")
+    except RuntimeError as error:
+        assert "ORDER_NOT_CAPTURABLE" in str(error)

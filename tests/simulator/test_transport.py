@@ -287,3 +287,27 @@ def test_random_paths_and_queries_never_yield_a_5xx(
         path += "?" + urlencode(query)
     response = api.request(method, path, raw="{}" if method in ("POST", "PUT") else None)
     assert response.status_code < 500, (method, path, response.text)
+
+
+control_paths = st.sampled_from(
+    [
+        "/_sim/faults",
+        "/_sim/clock",
+        "/_sim/codes/04-x/pay",
+        "/_sim/payments/x/pay",
+        "/_sim/payments/x/confirm_capture",
+        "/_sim/ledger",
+    ]
+)
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(path=control_paths, body=bodies | st.just('{"advance_s": 1' + "0" * 400 + "}"))
+def test_random_control_bodies_never_yield_a_5xx(
+    ctl: SimulatorControl, path: str, body: str
+) -> None:
+    response = ctl.session.post(ctl.base_url + path, data=body.encode(), timeout=5)
+    assert response.status_code < 500, (path, body, response.text)
+    ctl.clear_faults()
