@@ -49,3 +49,18 @@ def test_command_serves_with_env_credentials_and_stops_on_sigterm(tmp_path: Path
             if process.poll() is None:
                 process.kill()
                 process.communicate()
+
+
+def test_bad_state_file_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("not json")
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", "simulator", "--port", "0", "--state", str(state)],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "cannot start" in done.stderr and "Traceback" not in done.stderr
