@@ -32,6 +32,7 @@ from kiosk.simulator.model import (
     Refund,
     Revert,
     cancel_deadline,
+    code_view,
     payment_view,
     refund_view,
     revert_view,
@@ -140,18 +141,7 @@ class Ledger:
                 self.code_ids[code_id] = mpid
             self.creates_applied[mpid] = self.creates_applied.get(mpid, 0) + 1
             self._changed()
-            return self.code_view(code)
-
-    @staticmethod
-    def code_view(code: Code) -> dict[str, Any]:
-        from urllib.parse import quote
-
-        return {
-            "codeId": code.code_id,
-            "url": code.url,
-            "deeplink": "paypay://payment?link_key=" + quote(code.url, safe=""),
-            "expiryDate": code.expiry_date,
-        } | code.echo
+            return code_view(code)
 
     def code_by_id(self, code_id: str) -> Code | None:
         with self.lock:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as clock_time
 from typing import Any
+from urllib.parse import quote
 
 JST = timezone(timedelta(hours=9))
 CANCEL_CUTOFF = clock_time(0, 14, 59)
@@ -126,6 +127,16 @@ class Code:
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Code:
         return cls(**raw)
+
+
+def code_view(code: Code) -> dict[str, Any]:
+    """``data`` of a create-code answer: the code, then the request as PayPay echoes it."""
+    return {
+        "codeId": code.code_id,
+        "url": code.url,
+        "deeplink": "paypay://payment?link_key=" + quote(code.url, safe=""),
+        "expiryDate": code.expiry_date,
+    } | code.echo
 
 
 def to_json(record: object) -> dict[str, Any]:
