@@ -90,6 +90,7 @@ class Ledger:
         with self.lock:
             attempts = self.create_attempts.get(merchant_payment_id, 0) + 1
             self.create_attempts[merchant_payment_id] = attempts
+            self._changed()
 
     def create_code(
         self,
