@@ -220,7 +220,7 @@ class Ledger:
             if code.cancel_requested_at is not None and not decline:
                 payment.canceled_at = now
             code.payment_id = payment.payment_id
-            code.declined = decline
+            code.failed = failed
             self.payments[payment.payment_id] = payment
             self._changed()
             self.on_payment(code, payment)

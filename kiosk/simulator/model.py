@@ -19,7 +19,7 @@ JST = timezone(timedelta(hours=9))
 CANCEL_CUTOFF = clock_time(0, 14, 59)
 
 # Code lifecycle, as the ledger reports it (PayPay itself keeps the payment status CREATED).
-ACTIVE, DELETED, EXPIRED, PAID, DECLINED = "ACTIVE", "DELETED", "EXPIRED", "PAID", "DECLINED"
+ACTIVE, DELETED, EXPIRED, PAID, FAILED = "ACTIVE", "DELETED", "EXPIRED", "PAID", "FAILED"
 
 
 def yen(amount: int) -> dict[str, Any]:
@@ -108,14 +108,14 @@ class Code:
     deleted_at: int | None = None
     cancel_requested_at: int | None = None
     payment_id: str | None = None
-    declined: bool = False
+    failed: bool = False  # its payment failed (declined, or a cancel came first)
     expiry_date: int = 0  # as answered to the client: requestedAt + expiry_s, client's clock
     kind: str = "QR"  # QR | PENDING (request order) | DIRECT | CONTINUOUS | PREAUTH (no code)
     user_authorization_id: str | None = None
 
     def state_at(self, now: int) -> str:
         if self.payment_id is not None:
-            return DECLINED if self.declined else PAID
+            return FAILED if self.failed else PAID
         if self.deleted_at is not None:
             return DELETED
         return EXPIRED if now >= self.expiry_at else ACTIVE

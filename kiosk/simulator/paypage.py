@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote
 
 from kiosk.simulator.envelope import ApiError
-from kiosk.simulator.model import ACTIVE, DECLINED, DELETED, EXPIRED, PAID, Code
+from kiosk.simulator.model import ACTIVE, DELETED, EXPIRED, FAILED, PAID, Code
 
 if TYPE_CHECKING:
     from kiosk.simulator.app import Simulator
@@ -30,7 +30,7 @@ button{width:100%;font-size:1.3rem;padding:1rem;margin-top:1rem;border:0;border-
 
 STATE_MESSAGES = {
     PAID: ("Already paid", "This code has already been paid. Nothing more was charged."),
-    DECLINED: ("Payment failed", "This code's payment failed. Ask the kiosk for a new code."),
+    FAILED: ("Payment failed", "This code's payment failed. Ask the kiosk for a new code."),
     EXPIRED: ("Code expired", "This code has expired. Ask the kiosk for a new code."),
     DELETED: ("Code cancelled", "The kiosk cancelled this code. Nothing was charged."),
 }

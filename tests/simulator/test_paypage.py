@@ -73,3 +73,13 @@ def test_public_url_is_used_for_code_urls(wall: FakeWall) -> None:
         assert requests.get(f"{sim.base_url}/qr/{data['data']['codeId']}", timeout=5).ok
     finally:
         sim.stop()
+
+
+def test_paying_a_cancelled_order_fails_and_says_so(api: Signed, ctl: SimulatorControl) -> None:
+    url = api.create("PG-8").json()["data"]["url"]
+    api.request("DELETE", "/v2/payments/PG-8")
+    page = requests.post(url, data={"action": "pay"}, timeout=5)
+    assert page.status_code == 200 and "cancelled this order" in page.text
+    again = requests.get(url, timeout=5)
+    assert again.status_code == 409 and "Payment failed" in again.text
+    assert ctl.ledger()["codes"][0]["status"] == "FAILED"
