@@ -225,3 +225,35 @@ def test_customer_confirms_a_higher_capture(api: Signed, ctl: SimulatorControl) 
         raise AssertionError("confirmed twice")
     except RuntimeError as error:
         assert "ORDER_NOT_CAPTURABLE" in str(error)
+
+
+def test_configured_expiry_and_refund_settling(wall: FakeWall) -> None:
+    from kiosk.simulator import SimulatorConfig, start_simulator
+    from tests.simulator.conftest import KEY, MERCHANT, SECRET
+
+    config = SimulatorConfig(
+        api_key=KEY,
+        api_secret=SECRET,
+        merchant_id=MERCHANT,
+        control=True,
+        wall=wall,
+        expiry_s=60,
+        refund_settle_s=5,
+    )
+    sim = start_simulator(config)
+    try:
+        api = Signed(sim.base_url, KEY, SECRET, MERCHANT, epoch=wall)
+        ctl = SimulatorControl(sim.base_url)
+        created = api.create("E-1").json()["data"]
+        assert created["expiryDate"] == int(START) + 60
+        payment_id = ctl.pay(created["codeId"])["paymentId"]
+        refund(api, payment_id, "ER-1", 10)
+        assert api.request("GET", "/v2/refunds/ER-1").json()["data"]["status"] == "CREATED"
+        assert ctl.ledger()["payments"][0]["refunds"][0]["status"] == "CREATED"
+        wall.at += 5
+        assert api.request("GET", "/v2/refunds/ER-1").json()["data"]["status"] == "REFUNDED"
+        api.create("E-2")
+        wall.at += 60
+        assert ctl.ledger()["codes"][1]["status"] == "EXPIRED"
+    finally:
+        sim.stop()
