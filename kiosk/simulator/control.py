@@ -48,7 +48,7 @@ class SimulatorControl:
 
     def add_fault(
         self,
-        endpoint: str = "*",
+        endpoint: str | list[str] = "*",
         status: int | None = None,
         code: str | None = None,
         times: int | None = 1,

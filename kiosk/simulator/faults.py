@@ -45,7 +45,7 @@ ALL = "*"
 
 @dataclass
 class Fault:
-    endpoint: str = ALL
+    endpoint: str | list[str] = ALL  # one name, a list of names, or "*"
     status: int | None = None  # an HTTP error status to answer with
     code: str | None = None  # resultInfo.code; defaults from the status
     code_id: str | None = None
@@ -55,6 +55,10 @@ class Fault:
     drop_response: bool = False  # apply the request, then close without answering
     applied: bool = False  # with a status: apply the request, then answer the error anyway
     probability: float | None = None  # fire with this chance (else always)
+
+    def matches(self, endpoint: str) -> bool:
+        names = [self.endpoint] if isinstance(self.endpoint, str) else self.endpoint
+        return ALL in names or endpoint in names
 
     def error(self) -> err.ErrorSpec | None:
         if self.status is None:
@@ -75,8 +79,12 @@ def parse_fault(raw: object) -> Fault:
     if unknown:
         raise ValueError(f"unknown fault fields: {sorted(unknown)}")
     fault = Fault(**raw)
-    if fault.endpoint != ALL and fault.endpoint not in ENDPOINTS:
-        raise ValueError(f"unknown endpoint {fault.endpoint!r}; one of {', '.join(ENDPOINTS)}")
+    names = [fault.endpoint] if isinstance(fault.endpoint, str) else fault.endpoint
+    if not isinstance(names, list) or not names:
+        raise ValueError("endpoint must be a name or a non-empty list of names")
+    for name in names:
+        if name != ALL and name not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {name!r}; one of {', '.join(ENDPOINTS)}")
     _check(fault)
     return fault
 
@@ -125,7 +133,7 @@ class Faults:
         """The first armed fault for this endpoint, counted as fired; None when none fires."""
         with self._lock:
             for fault in self._faults:
-                if fault.endpoint not in (ALL, endpoint):
+                if not fault.matches(endpoint):
                     continue
                 if fault.probability is not None and self._rng.random() >= fault.probability:
                     continue

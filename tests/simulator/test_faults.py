@@ -132,3 +132,13 @@ def test_every_documented_endpoint_name_is_accepted(ctl: SimulatorControl) -> No
     for endpoint in ENDPOINTS:
         ctl.add_fault(endpoint=endpoint, status=500)
     assert len(ctl.faults()) == len(ENDPOINTS)
+
+
+def test_one_fault_for_a_list_of_endpoints(api: Signed, ctl: SimulatorControl) -> None:
+    ctl.add_fault(endpoint=["create_code", "get_code_payment"], status=500, times=2)
+    assert api.create("F-9").status_code == 500
+    assert api.request("DELETE", "/v2/payments/F-9").status_code == 202  # not in the list
+    assert api.details("F-9").status_code == 500
+    assert api.create("F-9").status_code == 201  # two firings in all, shared
+    bad = ctl.session.post(ctl.base_url + "/_sim/faults", json={"endpoint": [], "status": 500})
+    assert bad.status_code == 400
