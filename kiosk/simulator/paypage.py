@@ -106,3 +106,26 @@ def _act(sim: Simulator, code: Code, raw: bytes) -> tuple[int, str]:
         return 200, _message("Payment failed", f"{what} Nothing was charged.")
     del state
     return 200, _page("Paid", _order(sim, code) + "<h2>Payment complete</h2><p>Thank you.</p>")
+
+
+def dashboard(sim: Simulator) -> str:
+    """``GET /_sim/`` (control only): every code, newest first, linked to its pay page."""
+    now = sim.now()
+    with sim.ledger.lock:
+        codes = sorted(sim.ledger.codes.values(), key=lambda c: c.created_at, reverse=True)
+        rows = "".join(
+            f"<tr><td>{escape(c.merchant_payment_id)}</td><td>¥{c.amount:,}</td>"
+            f"<td>{escape(c.state_at(now))}</td><td>{_pay_link(c)}</td></tr>"
+            for c in codes[:200]
+        )
+    table = (
+        "<table><tr><th>merchantPaymentId</th><th>amount</th><th>code</th><th></th></tr>"
+        f"{rows}</table>"
+        if rows
+        else "<p>No codes yet.</p>"
+    )
+    return _page("Codes", f"<h2>Codes</h2>{table}<p class=note>Ledger: /_sim/ledger</p>")
+
+
+def _pay_link(code: Code) -> str:
+    return f'<a href="/qr/{escape(code.code_id)}">pay page</a>' if code.code_id else ""

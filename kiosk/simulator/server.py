@@ -155,6 +155,12 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith("/_sim/") or path == "/_sim":
                 if not sim.config.control:
                     raise ApiError(err.NOT_FOUND_PATH)
+                if path == "/_sim/" and self.command == "GET":
+                    from kiosk.simulator.paypage import dashboard
+
+                    page = dashboard(sim).encode("utf-8")
+                    self.send_bytes(200, page, "text/html; charset=utf-8")
+                    return
                 from kiosk.simulator.control_api import handle_control
 
                 reply = handle_control(sim, self.command, path, raw)

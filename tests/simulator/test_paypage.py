@@ -83,3 +83,11 @@ def test_paying_a_cancelled_order_fails_and_says_so(api: Signed, ctl: SimulatorC
     again = requests.get(url, timeout=5)
     assert again.status_code == 409 and "Payment failed" in again.text
     assert ctl.ledger()["codes"][0]["status"] == "FAILED"
+
+
+def test_control_dashboard_lists_codes_with_pay_links(api: Signed, sim: Simulator) -> None:
+    assert "No codes yet" in requests.get(sim.base_url + "/_sim/", timeout=5).text
+    code_id = api.create("PG-<9>").json()["data"]["codeId"]
+    page = requests.get(sim.base_url + "/_sim/", timeout=5)
+    assert page.status_code == 200 and "PG-&lt;9&gt;" in page.text
+    assert f'href="/qr/{code_id}"' in page.text and "ACTIVE" in page.text
