@@ -62,7 +62,7 @@ class SimServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
-    timeout = 30  # an idle keep-alive connection is closed after this many seconds
+    timeout = 120  # idle keep-alive connections close after this long (kiosks poll every 4 s)
     server: SimServer
     server_version = "PayPaySimulator/1"
 
