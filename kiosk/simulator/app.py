@@ -102,8 +102,10 @@ class Simulator:
             self.request_counts[endpoint] = self.request_counts.get(endpoint, 0) + 1
 
     def save(self) -> None:
+        """Write the state file; under the ledger lock, so two saves never share the temp file."""
         if self._state_path is not None:
-            persist.save_atomically(self._state_path, oracle.dump(self.ledger))
+            with self.ledger.lock:
+                persist.save_atomically(self._state_path, oracle.dump(self.ledger))
 
     def start(self) -> None:
         self._thread.start()
