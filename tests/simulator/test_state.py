@@ -73,3 +73,26 @@ def test_corrupt_state_file_refuses_to_start(tmp_path: Path, wall: FakeWall) -> 
     path.write_text('{"version": 99}')
     with pytest.raises(ValueError, match="version 1"):
         start_simulator(config(path, wall))
+
+
+def test_concurrent_changes_leave_a_complete_state_file(tmp_path: Path, wall: FakeWall) -> None:
+    import threading
+
+    path = tmp_path / "sim.json"
+    sim = start_simulator(config(path, wall))
+    try:
+
+        def kiosk(index: int) -> None:
+            api = Signed(sim.base_url, KEY, SECRET, MERCHANT, epoch=wall)
+            for n in range(5):
+                assert api.create(f"CS-{index}-{n}").status_code == 201
+
+        threads = [threading.Thread(target=kiosk, args=(i,)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        saved = json.loads(path.read_text())
+        assert len(saved["codes"]) == 30 and sum(saved["creates_applied"].values()) == 30
+    finally:
+        sim.stop()
