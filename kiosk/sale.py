@@ -28,6 +28,7 @@ from kiosk.sale_model import (
     PAID_STATUSES,
     RESULT_OF,
     TERMINAL_STATES,
+    AttendantSettled,
     Call,
     CallCommand,
     CallFailed,
@@ -408,6 +409,13 @@ def _refund_failed(sale: Sale, ev: Event, now: float) -> Result:
     return _end(sale, State.HELD, "refund_refused", [note])
 
 
+def _settled(sale: Sale, ev: Event, now: float) -> Result:
+    assert isinstance(ev, AttendantSettled)
+    if ev.refunded:
+        return _end(sale, State.REFUNDED, "refunded_by_attendant")
+    return _end(replace(sale, vended=True), State.SUCCEEDED, "handed_out_by_attendant")
+
+
 def _recovered(sale: Sale, ev: Event, now: float) -> Result:
     assert isinstance(ev, Recovered)
     back = replace(sale, recovered=True, on_paid_not_vended=ev.on_paid_not_vended, in_flight=None)
@@ -468,6 +476,7 @@ TABLE: tuple[Row, ...] = (
     Row(S.REFUNDING, RefundAccepted, _refund_accepted, (S.REFUNDED,)),
     Row(S.REFUNDING, CallFailed, _refund_failed, (S.HELD,)),
     Row(S.REFUNDING, Ticked, _tick, ()),
+    Row(S.HELD, AttendantSettled, _settled, (S.REFUNDED, S.SUCCEEDED)),
     *(Row(s, Ticked, _tick, (S.DELETING,) if s is S.SHOWING else ()) for s in _WAITING),
     *(
         Row(s, Recovered, _recovered, _RECOVER_TARGETS.get(s, ()))

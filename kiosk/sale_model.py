@@ -160,6 +160,13 @@ class Recovered:
     on_paid_not_vended: str = "refund"  # "refund" | "hold"
 
 
+@dataclass(frozen=True)
+class AttendantSettled:
+    """The attendant settled a HELD sale: refunded it, or handed the goods out by hand."""
+
+    refunded: bool
+
+
 Event = (
     QrCreated
     | StatusPolled
@@ -173,6 +180,7 @@ Event = (
     | CancelPressed
     | Ticked
     | Recovered
+    | AttendantSettled
 )
 
 # The call whose answer each result event is; the machine refuses results nobody asked for.

@@ -9,6 +9,7 @@ import pytest
 from kiosk.domain import PaymentStatus, Phase
 from kiosk.sale import EventNotAccepted, accepts, cancel_cutoff_at, mermaid, new_sale, step
 from kiosk.sale_model import (
+    AttendantSettled,
     Call,
     CallFailed,
     CancelPayment,
@@ -361,6 +362,16 @@ def test_recovered_vending_holds_when_configured() -> None:
     d.feed(paid())
     assert d.feed(Recovered("hold")) == []
     assert d.sale.state is State.HELD and d.sale.end_reason == "vend_interrupted"
+
+
+def test_a_held_sale_is_settled_by_the_attendant() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid())
+    d.feed(Recovered("hold"))
+    d.feed(AttendantSettled(refunded=True))
+    assert (d.sale.state, d.sale.end_reason) == (State.REFUNDED, "refunded_by_attendant")
 
 
 def test_recovered_creating_resolves_like_an_unknown_create() -> None:
