@@ -174,6 +174,7 @@ class SaleSettings:
     qr_timeout_s: float = 120.0
     poll_interval_s: float = 4.0
     grace_s: float = 8.0
+    retry_s: float = 2.0  # first pause before asking PayPay again after an unknown outcome
     preauth: bool = False
     on_paid_not_vended: str = "refund"  # "refund" | "hold"
     vend: VendKind = "none"
@@ -192,7 +193,13 @@ class SaleSettings:
             )
         if self.vend not in ("none", "command", "gpio"):
             raise ValueError(f"vend must be 'none', 'command' or 'gpio', got {self.vend!r}")
-        if not 10 <= self.qr_timeout_s <= 290:
-            raise ValueError(f"qr_timeout_s must be 10 to 290 s, got {self.qr_timeout_s}")
-        if not 1 <= self.poll_interval_s <= 30:
-            raise ValueError(f"poll_interval_s must be 1 to 30 s, got {self.poll_interval_s}")
+        if not 0 < self.qr_timeout_s <= 290:  # PayPay's QR lives about 300 s
+            raise ValueError(
+                f"qr_timeout_s must be above 0 and at most 290 s, got {self.qr_timeout_s}"
+            )
+        if not 0 < self.poll_interval_s <= 30:
+            raise ValueError(
+                f"poll_interval_s must be above 0 and at most 30 s, got {self.poll_interval_s}"
+            )
+        if self.grace_s < 0:
+            raise ValueError(f"grace_s must not be negative, got {self.grace_s}")

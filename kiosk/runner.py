@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 
 from kiosk.clock import Clock, ClockGuard, jst_day_bounds
 from kiosk.domain import (
@@ -44,6 +45,8 @@ def timing_of(settings: SaleSettings) -> Timing:
         qr_timeout_s=settings.qr_timeout_s,
         poll_interval_s=settings.poll_interval_s,
         grace_s=settings.grace_s,
+        grace_poll_s=min(2.0, max(settings.grace_s / 2, 0.1)),
+        retry_s=settings.retry_s,
     )
 
 
@@ -58,6 +61,8 @@ class Runner:
         clock: Clock,
         clock_guard: ClockGuard | None = None,
         tick_s: float = 0.2,
+        boundary: Callable[[str, Sale], None] | None = None,
+        probe_s: float = 10.0,
     ) -> None:
         self.settings = settings
         self.journal = journal
@@ -80,6 +85,8 @@ class Runner:
             publish=self._outbox.put,
             tick_pending=self._tick_pending,
             tick_s=tick_s,
+            boundary=boundary,
+            probe_s=probe_s,
         )
         self._thread = threading.Thread(target=self.worker.run, name="sale-worker", daemon=True)
 

@@ -69,6 +69,10 @@ class Settle:
 Message = Begin | Cancel | Stop | Settle | str  # str: "tick", "reconcile", "refunds"
 
 
+def _no_boundary(kind: str, sale: Sale) -> None:
+    return None
+
+
 class Worker:
     def __init__(
         self,
@@ -83,8 +87,12 @@ class Worker:
         publish: Callable[[Sale], None],
         tick_pending: threading.Event,
         tick_s: float,
+        boundary: Callable[[str, Sale], None] | None = None,
+        probe_s: float = PROBE_S,
     ) -> None:
+        self.probe_s = probe_s
         self.client = client
+        self.boundary = boundary or _no_boundary  # the crash test pauses (and kills) here
         self.journal = journal
         self.vendor = vendor
         self.settings = settings
@@ -229,7 +237,9 @@ class Worker:
                 self.journal.record_step(mpid, self.clock.now(), "note", None, command.note)
                 continue
             self.journal.record_step(mpid, self.clock.now(), "intent", command.call, repr(command))
+            self.boundary(f"before-{command.call.value}", sale)
             outcome = execute(command, self.client, self.vendor, self.settings, self.clock.now())
+            self.boundary(f"after-{command.call.value}", sale)
             now = self.clock.now()
             self.journal.record_step(mpid, now, "outcome", command.call, repr(outcome.event))
             self._note_outcome(command.call.value, outcome)
@@ -247,6 +257,7 @@ class Worker:
 
     def _save(self, sale: Sale, now: float) -> None:
         self.journal.save_sale(sale, now)  # durable before the screen or PayPay hears of it
+        self.boundary("saved", sale)
         if sale.state is State.HELD or sale.finished:
             self.held = len(self.journal.held_sales())
         mpid = sale.merchant_payment_id
@@ -300,7 +311,7 @@ class Worker:
         troubled = self.net_failures or self.maintenance or self.guard.wrong()
         if not troubled or self.active is not None or now < self._next_probe_at:
             return
-        self._next_probe_at = now + PROBE_S
+        self._next_probe_at = now + self.probe_s
         try:
             self.client.Code.get_payment_details(f"{self.settings.terminal_id}-probe")
             self._note(None)

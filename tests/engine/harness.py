@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.audit import AuditReport, audit
 from kiosk.clock import ClockGuard, FakeClock
-from kiosk.domain import Order, Phase, SaleSettings, SaleView
+from kiosk.domain import FINAL_PHASES, Order, Phase, SaleSettings, SaleView
 from kiosk.hardware.vend import VendRequest, VendResult
 from kiosk.journal import Journal
 from kiosk.opa import Client, RetryPolicy
@@ -39,7 +40,7 @@ class RecordingVendor:
         return VendResult(self.ok, "test vendor")
 
 
-def make_client(base_url: str, guard: ClockGuard | None = None, timeout_s: float = 2.0) -> Client:
+def make_client(base_url: str, guard: ClockGuard | None = None, timeout_s: float = 1.0) -> Client:
     return Client(
         auth=(DEMO_API_KEY, DEMO_API_SECRET),
         base_url=base_url,
@@ -78,7 +79,59 @@ class Kiosk:
         return view
 
     def ready(self) -> None:
-        self.wait(lambda: self.runner.service_issue() is None, "ready for a sale")
+        """Wait (moving kiosk time, so probes run) until the kiosk takes a sale."""
+        for _ in range(200):
+            if self.runner.service_issue() is None:
+                return
+            self.advance(1)
+        raise AssertionError(f"never ready: {self.runner.service_issue()}")
+
+    def drive(self, *, pay: bool, limit_s: float = 400) -> SaleView:
+        """Play the customer (pay when a QR shows) and let time pass until the sale ends."""
+        paid = False
+        for _ in range(int(limit_s)):
+            self.runner.pump()
+            view = self.runner.current_sale()
+            assert view is not None
+            if view.phase in FINAL_PHASES and self.runner._shown is not None:
+                self.runner.acknowledge()
+                return view
+            if pay and not paid and view.phase is Phase.AWAITING_PAYMENT:
+                self.ctl.pay(self.code_of(view.merchant_payment_id)["code_id"])
+                paid = True
+            self.advance(1)
+        raise AssertionError(f"sale never ended: {self.runner.current_sale()}")
+
+    def idle(self) -> None:
+        """Wait until nothing is left to settle: no sale, no open refund, nothing unfinished."""
+        for _ in range(400):
+            self.runner.pump()
+            done = (
+                self.runner.current_sale() is None
+                and not self.journal.open_refunds()
+                and not self.journal.unfinished_sales()
+            )
+            if done:
+                return
+            self.advance(1)
+        raise AssertionError("the kiosk never settled")
+
+    def audit(self) -> AuditReport:
+        prefix = self.runner.settings.terminal_id + "-"
+        ledger = self.ctl.ledger()
+        mine = {
+            "codes": [c for c in ledger["codes"] if c["merchant_payment_id"].startswith(prefix)],
+            "payments": [
+                p for p in ledger["payments"] if p["merchant_payment_id"].startswith(prefix)
+            ],
+            "creates_applied": {
+                m: n for m, n in ledger["creates_applied"].items() if m.startswith(prefix)
+            },
+        }
+        vends: dict[str, int] = {}
+        for request in self.vendor.requests:
+            vends[request.merchant_payment_id] = vends.get(request.merchant_payment_id, 0) + 1
+        return audit(self.journal.all_sales(), mine, vends)
 
     def advance(self, seconds: float, step_s: float = 1.0) -> None:
         """Move kiosk time forward, letting the worker see every step."""
