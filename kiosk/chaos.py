@@ -18,12 +18,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import queue
 import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 from kiosk.audit import AuditReport, audit
 from kiosk.clock import ClockGuard, SystemClock
@@ -43,6 +46,7 @@ from kiosk.simulator import (
 
 ROOT = Path(__file__).resolve().parent.parent
 FINAL_TIMEOUT_S = 120.0
+STALL_S = 30.0  # a live engine passes a step boundary far more often than this
 
 
 # ---- the child: the engine with a scripted screen -----------------------------------------
@@ -204,9 +208,20 @@ class Chaos:
     def run_until_killed(self) -> None:
         proc = self._spawn(final=False)
         assert proc.stdin is not None and proc.stdout is not None
+        lines: queue.Queue[str | None] = queue.Queue()
+        reader = threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True)
+        reader.start()
         target = self.rng.randint(1, self.args.max_steps)
         seen = 0
-        for line in proc.stdout:
+        while True:
+            try:
+                line = lines.get(timeout=STALL_S)
+            except queue.Empty:
+                proc.kill()
+                proc.wait()
+                raise Stalled(f"the engine made no step for {STALL_S:g} s") from None
+            if line is None:
+                break
             parts = line.split()
             if len(parts) != 5 or parts[0] != "B":
                 continue
@@ -222,7 +237,7 @@ class Chaos:
             proc.stdin.write("go\n")
             proc.stdin.flush()
         proc.wait()
-        raise RuntimeError(f"the engine exited by itself with {proc.returncode}")
+        raise Stalled(f"the engine exited by itself with status {proc.returncode}")
 
     def _kill(self, proc: subprocess.Popen[str], shown_code: str | None) -> None:
         proc.kill()
@@ -269,6 +284,16 @@ class Chaos:
         self.sim.stop()
 
 
+class Stalled(Exception):
+    """The engine stopped making progress (or died) without being killed."""
+
+
+def _read_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
 def _vend_counts(path: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     if path.exists():
@@ -280,13 +305,20 @@ def _vend_counts(path: Path) -> dict[str, int]:
 def parent(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="kiosk-chaos-") as tmp:
         chaos = Chaos(args, Path(tmp))
+        stalled: str | None = None
         try:
             chaos.arm_faults()
             while chaos.kills < args.kill_points:
                 chaos.run_until_killed()
+        except Stalled as exc:
+            stalled = str(exc)
+        try:
             report, final_code = chaos.final_audit()
         finally:
             chaos.close()
+        if stalled:
+            report.problems.append(stalled)
+            final_code = final_code or 5
     sys.stdout.write(report.line(chaos.kills) + "\n")
     for problem in report.problems:
         sys.stderr.write(f"  {problem}\n")

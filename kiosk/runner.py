@@ -47,6 +47,7 @@ def timing_of(settings: SaleSettings) -> Timing:
         grace_s=settings.grace_s,
         grace_poll_s=min(2.0, max(settings.grace_s / 2, 0.1)),
         retry_s=settings.retry_s,
+        retry_max_s=min(30.0, settings.retry_s * 15),
     )
 
 

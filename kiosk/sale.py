@@ -319,9 +319,16 @@ def _grace_unpaid(sale: Sale, now: float) -> Result:
     until = sale.grace_until_at if sale.grace_until_at is not None else now
     if now >= until:
         reason = _give_up_reason(sale)
-        final = {"cancelled": State.CANCELLED, "expired": State.EXPIRED}.get(reason, State.FAILED)
+        final = _UNPAID_END.get(reason, State.FAILED)
         return _end(sale, final, reason)
     return _wait(sale, min(now + sale.timing.grace_poll_s, until), retries=0)
+
+
+_UNPAID_END = {
+    "cancelled": State.CANCELLED,
+    "interrupted": State.CANCELLED,  # the kiosk restarted and withdrew the QR
+    "expired": State.EXPIRED,
+}
 
 
 def _poll_failed_grace(sale: Sale, ev: Event, now: float) -> Result:
