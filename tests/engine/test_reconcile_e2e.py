@@ -138,3 +138,17 @@ def test_nothing_to_settle_says_so(tmp_path: Path, sim: Simulator) -> None:
         assert summary is not None and summary.lines == (
             "Nothing to settle: the last run ended cleanly.",
         )
+
+
+def test_a_held_sale_handed_out_by_hand_resumes_selling(tmp_path: Path, sim: Simulator) -> None:
+    path = tmp_path / "j.sqlite3"
+    crashed_sale(sim, path, "R5-vend", create=True, show=True, pay=True, vend=True)
+    settings = SaleSettings(terminal_id="R5", on_paid_not_vended="hold")
+    with kiosk(tmp_path, sim=sim, journal_path=path, settings=settings) as k:
+        settled(k)
+        assert [s.merchant_payment_id for s in k.runner.held_sales()] == ["R5-vend"]
+        k.runner.hand_out_held("R5-vend")
+        k.ready()
+        sale = k.journal.load_sale("R5-vend")
+        assert sale is not None and sale.state is State.SUCCEEDED
+        assert sale.end_reason == "handed_out_by_attendant"

@@ -57,7 +57,7 @@ def test_a_wrong_clock_stops_sales_with_a_clock_reason_then_resumes(
 def test_a_journal_that_fails_stops_selling_before_any_call(tmp_path: Path, sim: Simulator) -> None:
     with kiosk(tmp_path, sim=sim) as k:
         k.ready()
-        k.journal._db.close()  # the disk went away under us
+        k.journal.close()  # the journal became unusable under the running kiosk
         k.wait(lambda: k.runner.service_issue() is ServiceIssue.JOURNAL, "journal issue")
         with pytest.raises(ValueError, match="journal"):
             k.runner.begin_sale(Order.of_amount(200))
@@ -73,3 +73,23 @@ def test_stop_withdraws_a_live_qr_and_records_it(tmp_path: Path, sim: Simulator)
         assert not k.code_of(view.merchant_payment_id)["payable"]
         sale = k.journal.load_sale(view.merchant_payment_id)
         assert sale is not None and sale.qr_dead
+
+
+def test_no_network_says_network_then_recovers(tmp_path: Path) -> None:
+    first = start_simulator(SimulatorConfig(control=True), port=0)
+    port = int(first.base_url.rsplit(":", 1)[1])
+    with kiosk(tmp_path, sim=first) as k:
+        k.ready()
+        first.stop()  # PayPay unreachable: connections refused
+        k.runner.begin_sale(Order.of_amount(200))
+        view = k.wait_phase(Phase.FAILED)
+        assert view.reason == "create_try_later"  # nothing left the kiosk: a plain failure
+        k.runner.acknowledge()
+        k.wait(lambda: k.runner.service_issue() is ServiceIssue.NETWORK, "network issue")
+        second = start_simulator(SimulatorConfig(control=True), port=port)
+        try:
+            k.ready()  # the idle probe finds PayPay again
+            k.sell(200)
+        finally:
+            k.runner.stop(5.0)
+            second.stop()
