@@ -18,7 +18,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,7 +133,7 @@ class Journal:
 
     def add_refund(self, row: RefundRow) -> None:
         """Record an attendant refund before it is sent; refuses more than is refundable."""
-        with self._tx() as db:
+        with self._tx() as db:  # the check and the insert in one IMMEDIATE transaction
             refundable = _refundable(db, row.merchant_payment_id)
             if row.amount_yen > refundable:
                 raise ValueError(
@@ -205,13 +205,13 @@ class Journal:
     def _sale_record(
         self, mpid: str, amount_yen: int, state: str, created_at: float, description: str
     ) -> SaleRecord:
-        with self._lock:
+        with self._reading():
             refundable = _refundable(self._db, mpid)
             refunded = _refunded(self._db, mpid, amount_yen, state)
         return SaleRecord(mpid, amount_yen, state, created_at, refundable, description, refunded)
 
     def refundable_yen(self, merchant_payment_id: str) -> int:
-        with self._lock:
+        with self._reading():
             return _refundable(self._db, merchant_payment_id)
 
     def totals(self, since_at: float, until_at: float) -> Totals:
@@ -221,7 +221,7 @@ class Journal:
             " WHERE paid=1 AND created_at>=? AND created_at<?",
             (since_at, until_at),
         )
-        with self._lock:
+        with self._reading():
             refunded = sum(_refunded(self._db, m, a, s) for m, a, s in rows)
         return Totals(len(rows), sum(a for _, a, _ in rows), refunded)
 
@@ -266,6 +266,10 @@ class Journal:
                 raise JournalError(f"journal {self.path} cannot be written: {exc}") from exc
             try:
                 yield self._db
+            except sqlite3.DatabaseError as exc:
+                with suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise JournalError(f"journal {self.path} cannot be written: {exc}") from exc
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -274,12 +278,17 @@ class Journal:
             except sqlite3.DatabaseError as exc:
                 raise JournalError(f"journal {self.path} commit failed: {exc}") from exc
 
-    def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
         with self._lock:
             try:
-                return self._db.execute(sql, params).fetchall()
+                yield
             except sqlite3.DatabaseError as exc:
                 raise JournalError(f"journal {self.path} cannot be read: {exc}") from exc
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        with self._reading():
+            return self._db.execute(sql, params).fetchall()
 
 
 def _step(
