@@ -202,8 +202,14 @@ class Worker:
             # nothing was recorded or sent: tell the screen, no money was involved
             self.publish(replace(sale, state=State.FAILED, in_flight=None, end_reason="busy"))
             return
+        try:
+            self.journal.save_sale(sale, now)  # the intent, before anything is sent
+        except JournalError:
+            self.publish(replace(sale, state=State.FAILED, in_flight=None, end_reason="journal"))
+            raise
         self.active = sale
-        self._save(sale, now)
+        self.boundary("saved", sale)
+        self.publish(sale)
         self._drive(sale, commands)
 
     def _event_active(self, event: Event, now: float) -> None:

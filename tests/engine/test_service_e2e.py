@@ -58,10 +58,14 @@ def test_a_journal_that_fails_stops_selling_before_any_call(tmp_path: Path, sim:
     with kiosk(tmp_path, sim=sim) as k:
         k.ready()
         k.journal.close()  # the journal became unusable under the running kiosk
-        k.wait(lambda: k.runner.service_issue() is ServiceIssue.JOURNAL, "journal issue")
+        k.runner.begin_sale(Order.of_amount(200))
+        view = k.wait_phase(Phase.FAILED)
+        assert view.reason == "journal"  # the intent could not be recorded: nothing was sent
+        assert k.runner.service_issue() is ServiceIssue.JOURNAL
+        assert k.ctl.ledger()["codes"] == []
+        k.runner.acknowledge()
         with pytest.raises(ValueError, match="journal"):
             k.runner.begin_sale(Order.of_amount(200))
-        assert k.ctl.ledger()["codes"] == []  # nothing was sent unrecorded
 
 
 def test_stop_withdraws_a_live_qr_and_records_it(tmp_path: Path, sim: Simulator) -> None:
