@@ -70,9 +70,12 @@ class LoggingVendor:
         return VendResult(True, "vended")
 
 
-def _pause_at_boundary(kind: str, sale: Sale) -> None:
-    code = sale.code_id or "-"
-    line = f"B {kind} {sale.state.value} {sale.merchant_payment_id} {code}\n"
+def _pause_at_boundary(kind: str, sale: Sale | None) -> None:
+    if sale is None:
+        line = f"B {kind} - - -\n"
+    else:
+        code = sale.code_id or "-"
+        line = f"B {kind} {sale.state.value} {sale.merchant_payment_id} {code}\n"
     sys.stdout.write(line)
     sys.stdout.flush()
     if not sys.stdin.readline():  # the parent is gone

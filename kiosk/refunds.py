@@ -25,7 +25,9 @@ class RefundFollower:
         journal: Journal,
         client: PayPayClient,
         note: Callable[[Exception | None], None],
+        boundary: Callable[[str, None], None] | None = None,
     ) -> None:
+        self._boundary = boundary or (lambda kind, sale: None)
         self.journal = journal
         self.client = client
         self._note = note  # tells the runner about network / auth trouble
@@ -51,6 +53,7 @@ class RefundFollower:
                 self.journal.record_step(
                     row.merchant_payment_id, now, "intent", "refund", row.merchant_refund_id
                 )
+                self._boundary("before-attendant-refund", None)
                 envelope = self.client.Payment.refund_payment(
                     {
                         "merchantRefundId": row.merchant_refund_id,
@@ -66,8 +69,10 @@ class RefundFollower:
                 )
         except Exception as exc:
             self._note(exc)
+            self._boundary("after-attendant-refund", None)
             return _after_error(row, exc)
         self._note(None)
+        self._boundary("after-attendant-refund", None)
         data = envelope.get("data") or {}
         status = str(data.get("status", "CREATED")) if isinstance(data, dict) else "CREATED"
         return "REFUNDED" if status == "REFUNDED" else "CREATED"

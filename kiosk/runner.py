@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
 
 from kiosk.clock import Clock, ClockGuard, jst_day_bounds
 from kiosk.domain import (
@@ -35,7 +34,7 @@ from kiosk.hardware.vend import Vendor
 from kiosk.journal import Journal, JournalError, RefundRow
 from kiosk.sale import new_sale
 from kiosk.sale_model import Sale, Timing, view_of
-from kiosk.worker import Begin, Cancel, Message, Settle, Stop, Worker
+from kiosk.worker import Begin, Boundary, Cancel, Message, Settle, Stop, Worker
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ class Runner:
         clock: Clock,
         clock_guard: ClockGuard | None = None,
         tick_s: float = 0.2,
-        boundary: Callable[[str, Sale], None] | None = None,
+        boundary: Boundary | None = None,
         probe_s: float = 10.0,
     ) -> None:
         self.settings = settings

@@ -40,6 +40,7 @@ from kiosk.sale_model import (
 log = logging.getLogger(__name__)
 PROBE_S = 10.0
 REFUND_SCAN_S = 1.0
+Boundary = Callable[[str, Sale | None], None]  # called at each step boundary (crash test)
 NETWORK_FAILURES = 2  # consecutive calls without an answer before the kiosk says "network"
 QR_MAY_BE_LIVE = frozenset({State.CREATING, State.CREATE_UNKNOWN, State.SHOWING, State.DELETING})
 
@@ -70,7 +71,7 @@ class Settle:
 Message = Begin | Cancel | Stop | Settle | str  # str: "tick", "reconcile", "refunds"
 
 
-def _no_boundary(kind: str, sale: Sale) -> None:
+def _no_boundary(kind: str, sale: Sale | None) -> None:
     return None
 
 
@@ -88,7 +89,7 @@ class Worker:
         publish: Callable[[Sale], None],
         tick_pending: threading.Event,
         tick_s: float,
-        boundary: Callable[[str, Sale], None] | None = None,
+        boundary: Boundary | None = None,
         probe_s: float = PROBE_S,
     ) -> None:
         self.probe_s = probe_s
@@ -113,7 +114,7 @@ class Worker:
         self.net_failures = 0
         self.maintenance = False
         self.stopping: Stop | None = None
-        self.refunds = RefundFollower(journal, client, self._note)
+        self.refunds = RefundFollower(journal, client, self._note, self.boundary)
         self._next_probe_at = 0.0
         self._next_refund_scan = 0.0
         self.loops = 0  # completed passes; tests wait on it instead of on wall time
