@@ -315,6 +315,7 @@ class Sale:
     next_at: float | None = None  # when the state's call is next due (poll or retry)
     retries: int = 0
     give_up_at: float | None = None
+    shown_at: float | None = None
     grace_until_at: float | None = None
     code_id: str | None = None
     qr_url: str | None = None
@@ -399,6 +400,12 @@ def phase_of(sale: Sale) -> Phase:
     return _PHASES[sale.state]
 
 
+def _seconds_total(sale: Sale) -> int:
+    if sale.give_up_at is None or sale.shown_at is None:
+        return int(sale.timing.qr_timeout_s)
+    return max(1, round(sale.give_up_at - sale.shown_at))
+
+
 def view_of(sale: Sale, now: float) -> SaleView:
     """What the screen shows. The QR only while it can be paid and the kiosk still offers it."""
     phase = phase_of(sale)
@@ -413,6 +420,6 @@ def view_of(sale: Sale, now: float) -> SaleView:
         description=sale.description,
         qr_url=sale.qr_url if showing else None,
         seconds_left=seconds_left,
-        seconds_total=int(sale.timing.qr_timeout_s) if showing else None,
+        seconds_total=_seconds_total(sale) if showing else None,
         reason=sale.end_reason if sale.finished else None,
     )

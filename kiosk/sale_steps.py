@@ -177,6 +177,7 @@ def on_created(sale: Sale, ev: Event, now: float) -> Result:
         qr_url=ev.qr_url,
         expiry_at=ev.expiry_at,
         give_up_at=give_up_at,
+        shown_at=now,
     )
     if sale.cancel_requested:
         return _enter(shown, State.DELETING, end_reason="cancelled")

@@ -118,6 +118,7 @@ def test_kiosk_timeout_never_beyond_paypay_expiry() -> None:
     d = Driver()
     d.feed(QrCreated("04-abc", "u", expiry_at=T0 + 60))
     assert d.sale.give_up_at == T0 + 55
+    assert view_of(d.sale, T0).seconds_total == 55
 
 
 def test_timeout_deletes_then_grace_then_expired() -> None:
