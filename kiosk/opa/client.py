@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kiosk.opa import endpoints, tokens
+from kiosk.opa import endpoints, tokens, validation
 from kiosk.opa.api.account import Account
 from kiosk.opa.api.cashback import Cashback
 from kiosk.opa.api.codes import Code
@@ -176,6 +176,8 @@ class Client:
         """Send ``X-ASSUME-MERCHANT`` on every later call (an empty value stops sending it)."""
         if not isinstance(merchant, str):
             raise TypeError("merchant must be a string")
+        if merchant:
+            validation.check_id("merchant", merchant)
         self._transport.assume_merchant = merchant
 
     def timeouts_for(self, api_name: str) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Sends one signed OPA request and turns the answer into an envelope dict or an OpaError.
+"""Sends one signed OPA request, retried only where safe; ``answers`` judges what came back.
 
 Why: the seed SDK hangs without timeouts, re-encodes bodies, keeps per-request state on shared
 objects and returns error payloads as data. Here:
@@ -21,14 +21,12 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
-import urllib3.exceptions
 
-from kiosk.opa import errors, signing
+from kiosk.opa import answers, errors, signing
 from kiosk.opa.endpoints import Endpoint
 
 log = logging.getLogger("kiosk.opa")
@@ -75,12 +73,6 @@ class Hooks:
     sleep: Callable[[float], None]
     jitter: Callable[[], float]  # uniform in [0, 1)
     on_response: Callable[[ResponseInfo], None] | None = None
-
-
-@dataclass(frozen=True)
-class _Failure:
-    error: errors.OpaError
-    retry_after_s: float | None = None
 
 
 class Transport:
@@ -150,7 +142,7 @@ class Transport:
             self._hooks.sleep(delay_s)
 
     def _retry_delay_s(
-        self, endpoint: Endpoint, failure: _Failure, attempt: int, deadline: float
+        self, endpoint: Endpoint, failure: answers.Failure, attempt: int, deadline: float
     ) -> float | None:
         error = failure.error
         retryable = isinstance(
@@ -192,13 +184,13 @@ class Transport:
         query: Mapping[str, str] | None,
         payload: str | None,
         deadline: float,
-    ) -> dict[str, Any] | _Failure:
+    ) -> dict[str, Any] | answers.Failure:
         remaining_s = deadline - self._hooks.monotonic()
         connect_s, read_s = self.timeouts_for(endpoint)
         timeout = (min(connect_s, remaining_s), min(read_s, remaining_s))
         headers = self._headers(endpoint.method, path, payload)
         started = self._hooks.monotonic()
-        failure: _Failure | None = None
+        failure: answers.Failure | None = None
         try:
             response = self.session.request(
                 endpoint.method,
@@ -210,16 +202,18 @@ class Transport:
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
-            failure = _Failure(_transport_error(exc, endpoint, timeout))
+            failure = answers.Failure(answers.transport_error(exc, endpoint, timeout))
         if failure is not None:
-            log.info("opa no-answer api=%s error=%s", endpoint.api_name, type(failure.error))
+            log.info(
+                "opa no-answer api=%s error=%s", endpoint.api_name, type(failure.error).__name__
+            )
             return failure
         info = ResponseInfo(
             api_name=endpoint.api_name,
             method=endpoint.method,
             path=path,
             status=response.status_code,
-            server_date_epoch=_http_date(response.headers.get("Date")),
+            server_date_epoch=answers.http_date(response.headers.get("Date")),
             local_epoch=self._hooks.clock(),
             elapsed_s=self._hooks.monotonic() - started,
         )
@@ -227,7 +221,7 @@ class Transport:
             "opa answer api=%s status=%d elapsed_s=%.3f", info.api_name, info.status, info.elapsed_s
         )
         self._report(info)
-        return _interpret(response, endpoint)
+        return answers.interpret(response, endpoint)
 
     def _report(self, info: ResponseInfo) -> None:
         if self._hooks.on_response is None:
@@ -256,110 +250,3 @@ def _serialise(body: Mapping[str, Any]) -> str:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"request body is not JSON-serialisable: {exc}") from None
-
-
-def _http_date(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-
-
-def _retry_after_s(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if 0 <= seconds <= 3600 else None
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """The exception and everything it wraps (args, reason, cause, context), bounded."""
-    seen: list[BaseException] = []
-    todo: list[object] = [exc]
-    while todo and len(seen) < 20:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or any(item is s for s in seen):
-            continue
-        seen.append(item)
-        todo.extend(item.args)
-        todo.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
-    return seen
-
-
-_NEVER_SENT = (
-    requests.exceptions.ConnectTimeout,
-    requests.exceptions.SSLError,
-    requests.exceptions.ProxyError,
-    requests.exceptions.InvalidURL,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
-    urllib3.exceptions.NewConnectionError,
-    urllib3.exceptions.ConnectTimeoutError,
-)
-_TIMED_OUT = (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError)
-
-
-def _transport_error(
-    exc: requests.RequestException, endpoint: Endpoint, timeout: tuple[float, float]
-) -> errors.OpaError:
-    """No HTTP answer: never sent (NotConnected), timed out, or lost after sending."""
-    chain = _causes(exc)
-    kind: type[errors.OpaError]
-    if any(isinstance(c, _NEVER_SENT) for c in chain):
-        kind, what = errors.NotConnected, f"could not connect within {timeout[0]:g} s"
-    elif any(isinstance(c, _TIMED_OUT) for c in chain):
-        kind, what = errors.RequestTimeout, f"no answer within {timeout[1]:g} s"
-    else:
-        kind, what = errors.ConnectionLost, "connection lost after the request was sent"
-    return kind(f"{what} ({type(exc).__name__})", api_name=endpoint.api_name)
-
-
-def _json_object(content: bytes) -> dict[str, Any] | None:
-    try:
-        parsed = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _interpret(response: requests.Response, endpoint: Endpoint) -> dict[str, Any] | _Failure:
-    status = response.status_code
-    envelope = _json_object(response.content)
-    result_info = envelope.get("resultInfo") if envelope is not None else None
-    if not isinstance(result_info, dict):
-        result_info = None
-    if 200 <= status < 300:
-        if envelope is not None and result_info is not None:
-            return envelope
-        return _Failure(
-            errors.UnreadableResponse(
-                "a 2xx answer without PayPay's JSON envelope",
-                status=status,
-                api_name=endpoint.api_name,
-            )
-        )
-    retry_after_s = _retry_after_s(response.headers.get("Retry-After"))
-    if result_info is None:
-        kind = errors.UnreadableResponse if status >= 500 else errors.classify(status, None)
-        message = f"HTTP {status} without PayPay's JSON envelope"
-        error = kind(message, status=status, api_name=endpoint.api_name)
-        return _Failure(error, retry_after_s)
-    code = _text(result_info.get("code"))
-    kind = errors.classify(status, code)
-    error = kind(
-        _text(result_info.get("message")) or f"HTTP {status}",
-        status=status,
-        code=code,
-        code_id=_text(result_info.get("codeId")),
-        api_name=endpoint.api_name,
-    )
-    return _Failure(error, retry_after_s)
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

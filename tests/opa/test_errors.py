@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from kiosk import opa
@@ -51,6 +53,7 @@ TABLE = [
     (400, "00400064", "TOO_CLOSE_TO_EXPIRY", opa.OperationNotAllowed),
     (400, "00200042", "ORDER_NOT_CANCELABLE", opa.NotReversible),
     (400, "08300005", "REQUEST_ORDER_NOT_FOUND", opa.NotFound),
+    (400, "00200047", "DUPLICATE_REQUEST", opa.Duplicate),
     (400, "", "NO_SUFFICIENT_FUND", opa.OperationNotAllowed),
     # codes PayPay never documented: the HTTP status decides, a 5xx stays unknown
     (400, "00400071", "SOMETHING_NEW", opa.InvalidParams),
@@ -142,3 +145,16 @@ def test_errors_carry_no_secret_no_header_and_no_chained_request(
         "https://developer.paypay.ne.jp/develop/resolve?api_name=v2_getQRPaymentDetails"
         "&code=UNAUTHORIZED&code_id=08100016"
     )
+
+
+def test_logs_never_carry_the_secret_or_the_signature(
+    client: opa.Client, server: OpaTestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    server.queue(Reply(503, envelope("MAINTENANCE_MODE", "08100999")))
+    client.Code.get_payment_details("M1")
+    server.queue(Reply(500, envelope("INTERNAL_SERVER_ERROR", "08101000")))
+    with pytest.raises(opa.ServerError):
+        client.Code.create_qr_code(QR | {"merchantPaymentId": "M2"})
+    assert "opa retry api=v2_getQRPaymentDetails" in caplog.text
+    assert SECRET not in caplog.text and "OPA-Auth" not in caplog.text

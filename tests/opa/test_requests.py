@@ -217,6 +217,11 @@ def test_assume_merchant_header_is_sent_once_set(client: opa.Client, server: Opa
     client.set_assume_merchant("MERCHANT-1")
     client.Code.get_payment_details("KIOSK-0001")
     assert server.seen[0].headers["x-assume-merchant"] == "MERCHANT-1"
+    with pytest.raises(ValueError, match="merchant"):
+        client.set_assume_merchant("M\r\nX-Evil: 1")
+    client.set_assume_merchant("")
+    client.Code.get_payment_details("KIOSK-0001")
+    assert "x-assume-merchant" not in server.seen[1].headers
 
 
 def test_ids_are_percent_quoted_in_the_path_and_the_signature_still_holds(
