@@ -163,6 +163,9 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
 
         return int(run_simulator(args))
     handlers: dict[str, Callable[[], int]] = {
+        "journal": lambda: _journal(args),
+        "refund": lambda: _refund(args, redactor),
+        "reconcile": lambda: _reconcile(args, redactor),
         "check-config": lambda: _check_config(args),
         "hash-pin": _hash_pin,
         "status": lambda: _status(args),
@@ -172,6 +175,24 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
     if handler is None:
         raise CommandError(ExitCode.USAGE, f"`kiosk {command}` is not available in this build")
     return handler()
+
+
+def _journal(args: argparse.Namespace) -> int:
+    from kiosk.commands.journalcmd import run_journal
+
+    return run_journal(args)
+
+
+def _refund(args: argparse.Namespace, redactor: Redactor) -> int:
+    from kiosk.commands.refundcmd import run_refund
+
+    return run_refund(args, redactor, demo_auth)
+
+
+def _reconcile(args: argparse.Namespace, redactor: Redactor) -> int:
+    from kiosk.commands.reconcilecmd import run_reconcile
+
+    return run_reconcile(args, redactor, demo_auth)
 
 
 def _check_config(args: argparse.Namespace) -> int:

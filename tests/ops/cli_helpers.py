@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,3 +38,14 @@ def kiosk(
         timeout=timeout,
         check=False,
     )
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout_s: float = 45) -> Any:
+    """Poll ``check`` until it returns something truthy (and return that)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
