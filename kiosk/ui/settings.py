@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kiosk.domain import Item
+from kiosk.pin import is_pin_hash
 from kiosk.ui.i18n import LANGUAGES
 
 
@@ -52,6 +53,10 @@ class UiSettings:
         for ok, name, allowed in checks:
             if not ok:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not allowed; use {allowed}")
+        if not is_pin_hash(self.pin_hash):
+            raise ValueError(
+                "pin_hash is not a pbkdf2_sha256$... hash; make one with kiosk hash-pin"
+            )
         skus = [item.sku for item in self.catalogue]
         if len(set(skus)) != len(skus):
             raise ValueError("catalogue has duplicate skus")
