@@ -47,6 +47,9 @@ DRIFT_STEP_S = 30.0  # attract content moves a little this often
 SPIN_STEPS_PER_S = 8
 MAX_PIN_DIGITS = 12
 WAITING_PHASES = frozenset({Phase.CREATING, Phase.CONFIRMING, Phase.VENDING})
+# A QR usually arrives within a few ms of the tap: showing "preparing" only after this long
+# spares the customer a flash of spinner and the sale worker a frame drawn while it works.
+CREATING_SHOWN_AFTER_S = 0.15
 
 
 @dataclass
@@ -70,6 +73,8 @@ class UiState:
     pending_refund: tuple[str, int | None] | None = None
     totals: TotalsView | None = None
     service_off: bool = False
+    begun_id: str | None = None  # the sale this screen started, and when
+    begun_at: float = 0.0
     exit_requested: bool = False
 
 
@@ -128,12 +133,22 @@ class Controller:
     def _screen(self, sale: SaleView | None, now: float) -> ScreenView:
         if self.state.attendant:
             return self._attendant_view(now)
+        if sale is not None and sale.phase is Phase.CREATING and self._fresh(sale, now):
+            return self._customer_view(now)  # the screen that was tapped, for a moment longer
         if sale is not None:
             spin = int(now * SPIN_STEPS_PER_S) % 8 if sale.phase in WAITING_PHASES else 0
             return SaleScreenView(sale, spin)
         issue = self.backend.service_issue()
         if issue is not None:
             return OutOfServiceView(issue)
+        return self._customer_view(now)
+
+    def _fresh(self, sale: SaleView, now: float) -> bool:
+        return sale.merchant_payment_id == self.state.begun_id and (
+            now - self.state.begun_at < CREATING_SHOWN_AFTER_S
+        )
+
+    def _customer_view(self, now: float) -> ScreenView:
         if self.state.screen == "menu":
             return MenuView(self.settings.catalogue, self.state.menu_page)
         if self.state.screen == "keypad":
@@ -201,7 +216,7 @@ class Controller:
 
     def _to_attract(self) -> None:
         s = self.state
-        s.screen, s.digits, s.menu_page = "attract", "", 0
+        s.screen, s.digits, s.menu_page, s.begun_id = "attract", "", 0, None
         s.language = self.settings.default_language  # the next customer starts fresh
 
     # ----- input --------------------------------------------------------------------------
@@ -229,7 +244,7 @@ class Controller:
         if sale is not None:
             self._sale_act(sale, action, now)
         else:
-            self._customer_act(action, arg)
+            self._customer_act(action, arg, now)
 
     def _sale_act(self, sale: SaleView, action: str, now: float) -> None:
         if action == "cancel" and sale.phase is Phase.AWAITING_PAYMENT:
@@ -238,7 +253,7 @@ class Controller:
         elif action == "done" and sale.phase in FINAL_PHASES:
             self._acknowledge(now)
 
-    def _customer_act(self, action: str, arg: str) -> None:
+    def _customer_act(self, action: str, arg: str, now: float) -> None:
         s = self.state
         if action == "start":
             s.screen = "keypad" if self.settings.keypad_mode else "menu"
@@ -249,15 +264,15 @@ class Controller:
         elif action == "item":
             item = next((i for i in self.settings.catalogue if i.sku == arg), None)
             if item is not None:
-                self._begin(Order.of_items(((item, 1),)))
+                self._begin(Order.of_items(((item, 1),)), now)
         elif action in ("digit", "clear", "delete"):
             s.digits = edit_digits(s.digits, action, arg, len(str(self.settings.max_amount_yen)))
         elif action == "confirm" and s.digits:
             amount = int(s.digits)
             if 1 <= amount <= self.settings.max_amount_yen:
-                self._begin(Order.of_amount(amount))
+                self._begin(Order.of_amount(amount), now)
 
-    def _begin(self, order: Order) -> None:
+    def _begin(self, order: Order, now: float) -> None:
         try:
             self.backend.begin_sale(order)
         except ValueError as exc:  # busy or out of service: the next frame shows why
@@ -266,7 +281,9 @@ class Controller:
             )
             return
         logger.info("customer action=begin amount_yen=%d", order.amount_yen)
-        self.state.screen, self.state.digits = "attract", ""
+        sale = self.backend.current_sale()
+        self.state.begun_id = sale.merchant_payment_id if sale else None
+        self.state.begun_at = now
 
     # ----- attendant ------------------------------------------------------------------------
     def _attendant_act(self, action: str, arg: str, now: float) -> None:
