@@ -260,3 +260,28 @@ def test_run_app_runs_bounded_and_reports() -> None:
         event_source=ScriptedEvents(clock),
     )
     assert code == 0 and notes[0] == "READY=1"
+
+
+def test_a_rotated_display_lays_out_sideways_and_maps_touches_back() -> None:
+    kiosk = Kiosk(rotation=90)  # an 800x480 panel mounted in portrait
+    assert kiosk.app.logical == (480, 800)
+    lx, ly = kiosk.target("start").center
+    display = (kiosk.app.logical[1] - 1 - ly, lx)  # where a 90° clockwise turn shows it
+    kiosk.events.push(
+        kiosk.finger(pygame.FINGERDOWN, display), kiosk.finger(pygame.FINGERUP, display)
+    )
+    kiosk.step()
+    assert isinstance(kiosk.screen, MenuView)
+    assert kiosk.app.window.get_size() == (800, 480)
+
+
+def test_sounds_are_off_by_default_and_play_when_enabled() -> None:
+    from kiosk.ui.sound import Sounds
+    from kiosk.ui.theme import ASSETS
+
+    assert not Kiosk().app.sounds.enabled
+    sounds = Sounds(True, ASSETS)
+    assert sounds.enabled
+    sounds.phase_entered(Phase.SUCCEEDED)  # plays through SDL's dummy audio driver
+    sounds.phase_entered(Phase.CONFIRMING)  # no sound for a phase without one
+    assert not Sounds(True, ASSETS / "missing").enabled
