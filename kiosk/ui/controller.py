@@ -140,7 +140,7 @@ class Controller:
             return SaleScreenView(sale, spin)
         issue = self.backend.service_issue()
         if issue is not None:
-            return OutOfServiceView(issue)
+            return OutOfServiceView(issue, drift=int(now // DRIFT_STEP_S))
         return self._customer_view(now)
 
     def _fresh(self, sale: SaleView, now: float) -> bool:

@@ -48,6 +48,7 @@ class SaleScreenView:
 @dataclass(frozen=True)
 class OutOfServiceView:
     issue: ServiceIssue
+    drift: int = 0  # may stay up for hours: moves a little, like the attract screen
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,8 @@ def test_window_close_ends_a_windowed_session() -> None:
 def test_out_of_service_names_the_cause_and_recovers_by_itself() -> None:
     backend = ScriptedBackend(issue=ServiceIssue.NETWORK)
     kiosk = Kiosk(backend)
-    assert kiosk.screen == OutOfServiceView(ServiceIssue.NETWORK)
+    assert isinstance(kiosk.screen, OutOfServiceView)
+    assert kiosk.screen.issue is ServiceIssue.NETWORK
     assert "STATUS=out_of_service:network" in kiosk.notes
     kiosk.tap("language")  # the toggle still works; starting a sale does not exist here
     assert not any(h.action == "start" for h in kiosk.app.hits)
@@ -222,7 +223,8 @@ def test_a_refused_sale_start_leaves_the_kiosk_usable(caplog: pytest.LogCaptureF
     with caplog.at_level(logging.WARNING):
         kiosk.tap("item", ITEMS[0].sku)
     assert "begin_refused" in caplog.text
-    assert kiosk.screen == OutOfServiceView(ServiceIssue.MAINTENANCE)
+    assert isinstance(kiosk.screen, OutOfServiceView)
+    assert kiosk.screen.issue is ServiceIssue.MAINTENANCE
 
 
 def test_menu_idle_returns_to_attract_in_the_default_language() -> None:

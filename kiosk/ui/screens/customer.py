@@ -22,7 +22,7 @@ def attract(
     start = Hit(area, "start")
     body, hits = header(surface, theme, chrome, strings)
     dx, dy = DRIFT[view.drift % len(DRIFT)]
-    cx, cy = body.centerx + theme.px(dx), body.centery + theme.px(dy)
+    cx, cy = body.centerx + round(dx * theme.u), body.centery + round(dy * theme.u)
     icon = theme.px(150 if theme.portrait else 120)
     card = pygame.Rect(0, 0, icon, icon)
     card.midbottom = (cx, cy + theme.px(10))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pygame
 
 from kiosk.ui.i18n import Strings
+from kiosk.ui.screens.customer import DRIFT
 from kiosk.ui.theme import INK, MUTED, WARNING, Theme
 from kiosk.ui.views import Chrome, OutOfServiceView
 from kiosk.ui.widgets import Hit, bang, blit_text, header
@@ -16,6 +17,8 @@ def out_of_service(
     body, hits = header(surface, theme, chrome, strings)
     width = body.width - 2 * theme.margin
     radius = theme.px(46)
+    dx, dy = DRIFT[view.drift % len(DRIFT)]
+    body = body.move(round(dx * theme.u), round(dy * theme.u))
     center = (body.centerx, body.top + body.height // 4)
     bang(surface, center, radius, WARNING)
     y = center[1] + radius + theme.px(22)
