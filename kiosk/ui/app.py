@@ -196,7 +196,7 @@ class App:
         phase = sale.phase if sale else None
         if phase is Phase.CREATING or now < self._quick_until_at:
             wait = BUSY_WAIT_S
-        elif phase in (Phase.CONFIRMING, Phase.VENDING):
+        elif phase in (Phase.CONFIRMING, Phase.VENDING) or self.controller.gate.checking:
             wait = SPIN_WAIT_S
         else:
             wait = IDLE_WAIT_S

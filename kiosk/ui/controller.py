@@ -166,7 +166,8 @@ class Controller:
         if s.attendant == "pin":
             locked = self.gate.locked_s(now)
             tries = self.gate.tries_left if 0 < self.gate.failures < 5 else None
-            return PinView(len(s.pin), tries, int(locked + 0.999) if locked > 0 else None)
+            locked_s = int(locked + 0.999) if locked > 0 else None
+            return PinView(len(s.pin), tries, locked_s, checking=self.gate.checking)
         if s.attendant == "sales":
             return SalesListView(s.rows, s.sales_page, self._message())
         if s.attendant == "refund" and s.refund_row is not None:
@@ -196,6 +197,8 @@ class Controller:
     # ----- time ---------------------------------------------------------------------------
     def tick(self, now: float) -> None:
         s = self.state
+        if self.gate.poll(now) and s.attendant == "pin":
+            s.attendant, s.message, s.last_input_at = "menu", None, now
         sale = self.backend.current_sale()
         if sale is not None and sale.phase in FINAL_PHASES:
             if s.final_id != sale.merchant_payment_id:
@@ -305,14 +308,13 @@ class Controller:
 
     def _pin_act(self, action: str, arg: str, now: float) -> None:
         s = self.state
-        if self.gate.locked_s(now) > 0:
+        if self.gate.locked_s(now) > 0 or self.gate.checking:
             return
         if action in ("digit", "clear", "delete"):
             s.pin = edit_digits(s.pin, action, arg, MAX_PIN_DIGITS, leading_zero=True)
         elif action == "pin_ok" and s.pin:
             pin, s.pin = s.pin, ""
-            if self.gate.try_pin(pin, now):
-                s.attendant, s.message = "menu", None
+            self.gate.start(pin, now)  # the verdict arrives in tick()
 
     def _menu_act(self, action: str, arg: str, now: float) -> None:
         s = self.state

@@ -111,6 +111,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "ロック中：{seconds} 秒後に再入力できます",
         "en": "Locked: try again in {seconds} s",
     },
+    "checking_pin": {"ja": "確認しています…", "en": "Checking…"},
     "ok": {"ja": "OK", "en": "OK"},
     "close": {"ja": "閉じる", "en": "Close"},
     "cancel_sale": {"ja": "取引を中止", "en": "Cancel current sale"},

@@ -56,6 +56,7 @@ class PinView:
     entered: int  # digits typed so far (never the digits themselves)
     tries_left: int | None = None  # set after a wrong PIN
     locked_s: int | None = None  # seconds until the next try is allowed
+    checking: bool = False  # the PIN is being checked
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,14 @@ behind a confirm step, exit only from the menu, and a log line for every action 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 import pygame
 import pytest
 
 from kiosk.domain import Phase
+from kiosk.pin import hash_pin
 from kiosk.ui.app import wait_for_events
 from kiosk.ui.input import request_attendant
 from kiosk.ui.pin_gate import MAX_TRIES, PinGate
@@ -41,11 +43,37 @@ def _enter(kiosk: Kiosk, pin: str) -> None:
     for digit in pin:
         kiosk.tap("digit", digit)
     kiosk.tap("pin_ok")
+    _checked(kiosk)
+
+
+def _checked(kiosk: Kiosk) -> None:
+    """Let the PIN check (a thread, a few ms with the test hash) finish and be seen."""
+    for _ in range(2000):
+        if not kiosk.app.controller.gate.checking:
+            return
+        time.sleep(0.001)
+        kiosk.step()
+    raise AssertionError("the PIN check never finished")
 
 
 def _menu(kiosk: Kiosk) -> None:
     kiosk.key(pygame.K_F12)
     _enter(kiosk, PIN)
+    assert isinstance(kiosk.screen, AttendantMenuView)
+
+
+def test_the_pin_is_checked_off_the_loop_while_the_screen_says_so() -> None:
+    kiosk = Kiosk()
+    kiosk.key(pygame.K_F12)
+    for digit in PIN:
+        kiosk.tap("digit", digit)
+    gate = kiosk.app.controller.gate
+    gate._pin_hash = hash_pin(PIN, b"slow-salt-000001", iterations=400_000)  # a slow Pi
+    kiosk.tap("pin_ok")
+    assert kiosk.screen == PinView(entered=0, checking=True)
+    assert not any(h.action in ("digit", "pin_ok") for h in kiosk.app.hits)
+    assert kiosk.events.timeouts[-1] < 0.1  # the loop keeps turning, and soon looks again
+    _checked(kiosk)
     assert isinstance(kiosk.screen, AttendantMenuView)
 
 
@@ -80,6 +108,7 @@ def test_the_keyboard_can_type_the_pin() -> None:
     for digit in PIN:
         kiosk.key(getattr(pygame, f"K_{digit}"))
     kiosk.key(pygame.K_RETURN)
+    _checked(kiosk)
     assert isinstance(kiosk.screen, AttendantMenuView)
 
 

@@ -56,7 +56,7 @@ def pin_pad(
     if not vertical:
         pad = pygame.Rect(pad.left, pad.top, pad.width, min(pad.height, pad_h))
     locked = view.locked_s is not None
-    hits += keypad(surface, theme, pad, strings, enabled=not locked)
+    hits += keypad(surface, theme, pad, strings, enabled=not locked and not view.checking)
     y = info.top + theme.px(10)
     title = blit_text(
         surface,
@@ -78,8 +78,10 @@ def pin_pad(
             pygame.draw.circle(surface, INK, center, r)
         else:
             pygame.draw.circle(surface, LINE, center, r, max(2, theme.px(2)))
-    if locked:
-        text: str | None = strings("locked_out", seconds=view.locked_s)
+    if view.checking:
+        text: str | None = strings("checking_pin")
+    elif locked:
+        text = strings("locked_out", seconds=view.locked_s)
     elif view.tries_left is not None:
         text = strings("wrong_pin", tries=view.tries_left)
     else:
@@ -88,7 +90,7 @@ def pin_pad(
     row = pygame.Rect(info.left, info.bottom - theme.touch, info.width, theme.touch)
     close, ok = split(row, 0.45, theme.px(12), vertical=False)
     _add(hits, button(surface, theme, close, strings("close"), "close"))
-    ok_kind = "primary" if view.entered and not locked else "disabled"
+    ok_kind = "primary" if view.entered and not locked and not view.checking else "disabled"
     _add(hits, button(surface, theme, ok, strings("ok"), "pin_ok", kind=ok_kind))
     return hits
 
