@@ -93,6 +93,7 @@ class Kiosk:
 
 def test_first_frame_tells_systemd_ready_then_status_and_watchdog() -> None:
     kiosk = Kiosk()
+    assert not pygame.mouse.get_visible()  # a kiosk shows no cursor
     assert kiosk.notes[0] == "READY=1"
     assert "STATUS=attract" in kiosk.notes and "WATCHDOG=1" in kiosk.notes
     pings = kiosk.notes.count("WATCHDOG=1")
