@@ -10,7 +10,7 @@ import pygame
 
 from kiosk.ui.i18n import Strings, format_yen
 from kiosk.ui.screens.common import keypad, keypad_height, split
-from kiosk.ui.theme import DANGER, INK, LINE, MUTED, PANEL, Theme
+from kiosk.ui.theme import DANGER, INK, LINE, MUTED, PANEL, Rgb, Theme
 from kiosk.ui.views import (
     AttendantMenuView,
     Chrome,
@@ -39,10 +39,15 @@ def _add(hits: list[Hit], hit: Hit | None) -> None:
 
 
 def _message(
-    surface: pygame.Surface, theme: Theme, text: str | None, pos: tuple[int, int], width: int
+    surface: pygame.Surface,
+    theme: Theme,
+    text: str | None,
+    pos: tuple[int, int],
+    width: int,
+    colour: Rgb = INK,
 ) -> None:
     if text:
-        blit_text(surface, theme, text, theme.px(22), DANGER, "midtop", pos, width)
+        blit_text(surface, theme, text, theme.px(22), colour, "midtop", pos, width)
 
 
 def pin_pad(
@@ -86,7 +91,7 @@ def pin_pad(
         text = strings("wrong_pin", tries=view.tries_left)
     else:
         text = None
-    _message(surface, theme, text, (info.centerx, cy + r + theme.px(18)), info.width)
+    _message(surface, theme, text, (info.centerx, cy + r + theme.px(18)), info.width, DANGER)
     row = pygame.Rect(info.left, info.bottom - theme.touch, info.width, theme.touch)
     close, ok = split(row, 0.45, theme.px(12), vertical=False)
     _add(hits, button(surface, theme, close, strings("close"), "close"))
