@@ -57,14 +57,16 @@ def _tile(
     pygame.draw.rect(surface, PANEL, rect, border_radius=theme.px(18))
     name = item.name_ja if strings.language == "ja" else item.name_en
     inner = rect.width - 2 * theme.px(14)
-    image = theme.image(item.image, (inner, rect.height // 2)) if item.image else None
     name_px = theme.fit(name, theme.px(26), inner)
-    parts: list[pygame.Surface] = [] if image is None else [image]
-    parts += [
+    parts = [
         theme.text(name, name_px, INK),
         theme.text(format_yen(item.price_yen), theme.px(36), theme.accent),
         theme.text(strings("tax_included"), theme.px(16), MUTED),
     ]
+    room = rect.height - 2 * theme.px(10) - sum(p.get_height() + theme.px(6) for p in parts)
+    if item.image and room >= theme.px(24):  # the picture gets what the words leave
+        image = theme.image(item.image, (inner, room))
+        parts = [image, *parts] if image is not None else parts
     gap = theme.px(6)
     y = rect.centery - (sum(p.get_height() for p in parts) + gap * (len(parts) - 1)) // 2
     for part in parts:
@@ -73,8 +75,11 @@ def _tile(
     return Hit(rect, "item", item.sku)
 
 
-def menu_grid(theme: Theme) -> tuple[int, int]:
-    """Columns and rows of the product grid for this screen shape."""
+def menu_grid(theme: Theme, pictures: bool = False) -> tuple[int, int]:
+    """Columns and rows of the product grid for this screen shape; with pictures, fewer and
+    taller tiles so each picture has room above its name and price."""
+    if pictures:
+        return (2, 2) if theme.portrait else (3, 1)
     return (2, 3) if theme.portrait else (3, 2)
 
 
@@ -87,7 +92,7 @@ def menu(
     grid = pygame.Rect(
         body.left + m, body.top + m, body.width - 2 * m, body.height - 3 * m - footer_h
     )
-    cols, rows = menu_grid(theme)
+    cols, rows = menu_grid(theme, any(item.image for item in view.items))
     per_page = cols * rows
     pages = max(1, -(-len(view.items) // per_page))
     page = min(view.page, pages - 1)
