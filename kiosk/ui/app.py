@@ -106,7 +106,13 @@ class App:
         now = clock()
         self.controller = Controller(backend, settings, now)
         corner = corner_rect(settings.attendant_corner, self.logical, self.theme.px(CORNER_PX))
-        key = pygame.key.key_code(settings.attendant_key)
+        try:
+            key = pygame.key.key_code(settings.attendant_key)
+        except ValueError:
+            raise ValueError(
+                f"attendant_key={settings.attendant_key!r} is not a key name pygame knows "
+                "(for example f12, home, pause)"
+            ) from None
         self.router = InputRouter(
             self.logical, display, settings.rotation, corner, settings.attendant_hold_s, key
         )

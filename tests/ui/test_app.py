@@ -288,3 +288,8 @@ def test_sounds_are_off_by_default_and_play_when_enabled() -> None:
     sounds.phase_entered(Phase.SUCCEEDED)  # plays through SDL's dummy audio driver
     sounds.phase_entered(Phase.CONFIRMING)  # no sound for a phase without one
     assert not Sounds(True, ASSETS / "missing").enabled
+
+
+def test_an_unknown_attendant_key_is_refused_with_its_name() -> None:
+    with pytest.raises(ValueError, match="attendant_key='hyperspace'"):
+        Kiosk(attendant_key="hyperspace")
