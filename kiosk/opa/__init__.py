@@ -1,5 +1,58 @@
-"""Our client for the PayPay Open Payment API: the official Python SDK's surface, done right."""
+"""Our client for the PayPay Open Payment API: the official Python SDK's surface, done right.
 
-from kiosk.opa.errors import OpaError
+from kiosk import opa as paypayopa
+client = paypayopa.Client(auth=(API_KEY, API_SECRET), production_mode=False)
+client.Code.create_qr_code({...})
+"""
 
-__all__ = ["OpaError"]
+from kiosk.opa.client import Client, Environment
+from kiosk.opa.errors import (
+    AlreadyPaid,
+    AuthError,
+    ConnectionLost,
+    Duplicate,
+    InvalidParams,
+    Maintenance,
+    NotConnected,
+    NotFound,
+    NotReversible,
+    OpaError,
+    OperationNotAllowed,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    RequestTimeout,
+    ServerError,
+    TransactionFailed,
+    TryLater,
+    UnreadableResponse,
+    classify,
+)
+from kiosk.opa.transport import ResponseInfo, RetryPolicy
+
+__all__ = [
+    "AlreadyPaid",
+    "AuthError",
+    "Client",
+    "ConnectionLost",
+    "Duplicate",
+    "Environment",
+    "InvalidParams",
+    "Maintenance",
+    "NotConnected",
+    "NotFound",
+    "NotReversible",
+    "OpaError",
+    "OperationNotAllowed",
+    "OutcomeUnknown",
+    "RateLimited",
+    "Rejected",
+    "RequestTimeout",
+    "ResponseInfo",
+    "RetryPolicy",
+    "ServerError",
+    "TransactionFailed",
+    "TryLater",
+    "UnreadableResponse",
+    "classify",
+]

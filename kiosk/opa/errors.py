@@ -21,7 +21,7 @@ it may do next. The one question that matters for money is "did PayPay apply my 
         │                          INVALID_PARAMS / *_BAD_REQUEST
         ├── NotFound               DYNAMIC_QR_NOT_FOUND, DYNAMIC_QR_PAYMENT_NOT_FOUND,
         │                          RESOURCE_NOT_FOUND, NO_SUCH_REFUND_ORDER, ...
-        ├── Duplicate              DUPLICATE_DYNAMIC_QR_REQUEST
+        ├── Duplicate              DUPLICATE_DYNAMIC_QR_REQUEST, DUPLICATE_REQUEST
         ├── AlreadyPaid            DYNAMIC_QR_ALREADY_PAID: the customer paid; not a failure
         ├── NotReversible          ORDER_NOT_REVERSIBLE, ORDER_NOT_CANCELABLE
         ├── OperationNotAllowed    UNACCEPTABLE_OP, ALREADY_CAPTURED, ORDER_EXPIRED, REFUND_*...
@@ -164,6 +164,7 @@ _BY_CODE: dict[str, type[OpaError]] = {
     "SERVICE_ERROR": ServerError,
     "TRANSACTION_FAILED": TransactionFailed,
     "DUPLICATE_DYNAMIC_QR_REQUEST": Duplicate,
+    "DUPLICATE_REQUEST": Duplicate,  # the simulator's direct/cashback duplicate (not in the ref)
     "DYNAMIC_QR_ALREADY_PAID": AlreadyPaid,
     "DYNAMIC_QR_NOT_FOUND": NotFound,
     "DYNAMIC_QR_PAYMENT_NOT_FOUND": NotFound,
