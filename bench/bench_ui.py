@@ -31,7 +31,7 @@ import pygame
 from bench.common import figure, median_ms
 from kiosk.domain import Item, Order, Phase, SaleSettings
 from kiosk.pin import hash_pin
-from kiosk.ui.app import App, open_display, wait_for_events
+from kiosk.ui.app import App, open_display, show_starting, wait_for_events
 from kiosk.ui.qr import matrix_surface, qr_matrix, scaled
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.views import AttractView, MenuView, SaleScreenView
@@ -56,6 +56,7 @@ def _demo_runner(state_dir: Path, grace_s: float) -> tuple[Any, Callable[[], Non
     from kiosk.clock import ClockGuard, SystemClock
     from kiosk.hardware.vend import NoVendor
     from kiosk.journal import Journal
+    from kiosk.opa import Client
     from kiosk.runner import Runner
     from kiosk.simulator import (
         DEMO_API_KEY,
@@ -63,8 +64,6 @@ def _demo_runner(state_dir: Path, grace_s: float) -> tuple[Any, Callable[[], Non
         SimulatorConfig,
         start_simulator,
     )
-
-    from kiosk.opa import Client
 
     sim = start_simulator(SimulatorConfig(control=True), port=0)
     guard = ClockGuard()
@@ -268,7 +267,8 @@ def x_window() -> Iterator[dict[str, object]]:
             "idle_cpu_pct_1080p", result["cpu_pct"], "%", screen=screen, seconds=IDLE_MEASURE_S
         )
     yield figure("rss_mb", max(r["rss_mb"] for r in results.values()), "MB")
-    yield figure("first_frame_ms", results["attract"]["first_frame_ms"], "ms")
+    yield figure("first_frame_ms", results["attract"]["first_frame_ms"], "ms", shows="starting")
+    yield figure("ready_ms", results["attract"]["ready_ms"], "ms", shows="first kiosk frame")
 
 
 def child(screen: str, spawned_at: float) -> int:
@@ -279,11 +279,12 @@ def child(screen: str, spawned_at: float) -> int:
         if message == "READY=1" and not ready:
             ready.append(time.monotonic())
 
+    settings = _settings(fullscreen=True)
+    show_starting(settings)  # as `kiosk run` should: a frame before the engine is built
+    first_at = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         runner, close = _demo_runner(Path(tmp), grace_s=8.0)
         try:
-            settings = _settings(fullscreen=True)
-            open_display(settings)
             app = App(
                 runner, settings, notify=notify, clock=time.monotonic, event_source=wait_for_events
             )
@@ -304,7 +305,8 @@ def child(screen: str, spawned_at: float) -> int:
             close()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
-        "first_frame_ms": (ready[0] - spawned_at) * 1000,
+        "first_frame_ms": (first_at - spawned_at) * 1000,
+        "ready_ms": (ready[0] - spawned_at) * 1000,
         "cpu_pct": cpu_pct,
         "rss_mb": rss_mb,
         "screen_held": still_there,

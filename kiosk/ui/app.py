@@ -19,6 +19,7 @@ import pygame
 from kiosk.domain import FINAL_PHASES, Phase
 from kiosk.ui.backend import KioskBackend
 from kiosk.ui.controller import Controller
+from kiosk.ui.i18n import Strings
 from kiosk.ui.input import (
     CORNER_PX,
     Expose,
@@ -33,6 +34,7 @@ from kiosk.ui.screens import Frame, hit_test, render
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.sound import Sounds
 from kiosk.ui.theme import ASSETS, Theme
+from kiosk.ui.views import Chrome, StartingView
 from kiosk.ui.widgets import Hit
 
 logger = logging.getLogger(__name__)
@@ -79,6 +81,28 @@ def open_display(settings: UiSettings) -> pygame.Surface:
     return window
 
 
+def show_starting(settings: UiSettings) -> pygame.Surface:
+    """Open the display and show "Starting…" at once, before the (slower) sale engine and
+    simulator are built; `App` takes the display over afterwards."""
+    window = open_display(settings)
+    sideways = settings.rotation in (90, 270)
+    size = window.get_size()
+    logical = (size[1], size[0]) if sideways else size
+    canvas = pygame.Surface(logical) if settings.rotation else window
+    assets = Path(settings.assets_dir) if settings.assets_dir else ASSETS
+    strings = Strings(settings.default_language)
+    chrome = Chrome(
+        settings.default_language, settings.mode, settings.brand_name, settings.accent_rgb
+    )
+    render(
+        canvas, Frame(chrome, StartingView()), Theme(logical, settings.accent_rgb, assets), strings
+    )
+    if canvas is not window:
+        window.blit(pygame.transform.rotate(canvas, -settings.rotation), (0, 0))
+    pygame.display.flip()
+    return window
+
+
 class App:
     """One kiosk session on an open display; `step()` runs one turn of the loop."""
 
@@ -97,6 +121,7 @@ class App:
         if window is None:
             raise RuntimeError("open the display (open_display) before starting the App")
         self.window = window
+        pygame.event.clear()  # a touch on the starting screen meant nothing yet
         display = self.window.get_size()
         sideways = settings.rotation in (90, 270)
         self.logical = (display[1], display[0]) if sideways else display

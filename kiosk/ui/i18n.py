@@ -14,6 +14,7 @@ LANGUAGES = ("ja", "en")
 
 CATALOGUE: dict[str, dict[str, str]] = {
     # customer screens
+    "starting": {"ja": "起動しています…", "en": "Starting…"},
     "tap_to_start": {"ja": "画面にタッチしてスタート", "en": "Touch the screen to start"},
     "pay_with_paypay": {"ja": "PayPayでお支払いできます", "en": "Pay with PayPay"},
     "choose_item": {"ja": "商品をお選びください", "en": "Choose an item"},

@@ -28,6 +28,12 @@ class AttractView:
 
 
 @dataclass(frozen=True)
+class StartingView:
+    """Shown while the kiosk starts (before the sale engine is built), so the screen is never
+    black for long."""
+
+
+@dataclass(frozen=True)
 class MenuView:
     items: tuple[Item, ...]
     page: int = 0
@@ -112,6 +118,7 @@ class ReconcileView:
 
 ScreenView = (
     AttractView
+    | StartingView
     | MenuView
     | KeypadView
     | SaleScreenView

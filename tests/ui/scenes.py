@@ -23,6 +23,7 @@ from kiosk.ui.views import (
     SaleScreenView,
     SalesListView,
     ScreenView,
+    StartingView,
     TotalsView,
 )
 
@@ -57,6 +58,7 @@ def _confirm(strings: Strings) -> ScreenView:
 
 
 SCENES: dict[str, Callable[[Strings], ScreenView]] = {
+    "starting": lambda s: StartingView(),
     "attract": lambda s: AttractView(drift=0),
     "menu": lambda s: MenuView(ITEMS, page=0),
     "keypad": lambda s: KeypadView("1280", 999_999),

@@ -293,3 +293,15 @@ def test_sounds_are_off_by_default_and_play_when_enabled() -> None:
 def test_an_unknown_attendant_key_is_refused_with_its_name() -> None:
     with pytest.raises(ValueError, match="attendant_key='hyperspace'"):
         Kiosk(attendant_key="hyperspace")
+
+
+def test_the_starting_screen_shows_before_the_engine_exists() -> None:
+    from kiosk.ui.app import show_starting
+
+    settings = UiSettings(pin_hash=PIN_HASH, size=SIZE, fullscreen=False, default_language="en")
+    window = show_starting(settings)
+    assert window.get_size() == SIZE
+    assert window.get_at((400, 300))[:3] != (0, 0, 0)  # drawn, not black
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_F12, mod=0))
+    kiosk = Kiosk()  # the App takes the display over; input from before it is dropped
+    assert isinstance(kiosk.screen, AttractView)

@@ -22,7 +22,7 @@ def test_touch_targets_are_large_visible_and_apart(size: tuple[int, int], langua
     for name in SCENES:
         surface = pygame.Surface(size)
         hits = render(surface, frame(name, strings), theme, strings)
-        assert hits, name
+        assert hits or name == "starting", name
         screen = surface.get_rect()
         for hit in hits:
             assert screen.contains(hit.rect), (name, hit)

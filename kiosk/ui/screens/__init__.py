@@ -27,6 +27,7 @@ from kiosk.ui.views import (
     SaleScreenView,
     SalesListView,
     ScreenView,
+    StartingView,
     TotalsView,
 )
 from kiosk.ui.widgets import Hit, background, banners
@@ -35,6 +36,7 @@ Screen = Callable[[pygame.Surface, Any, Chrome, Theme, Strings], list[Hit]]
 
 SCREENS: dict[type, Screen] = {
     AttractView: customer.attract,
+    StartingView: customer.starting,
     MenuView: customer.menu,
     KeypadView: customer.keypad_screen,
     SaleScreenView: sale.sale_screen,

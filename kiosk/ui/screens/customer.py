@@ -8,8 +8,8 @@ from kiosk.domain import Item
 from kiosk.ui.i18n import Strings, format_yen
 from kiosk.ui.screens.common import keypad, keypad_height, split
 from kiosk.ui.theme import INK, MUTED, PANEL, Theme
-from kiosk.ui.views import AttractView, Chrome, KeypadView, MenuView
-from kiosk.ui.widgets import Hit, blit_text, button, content_area, header, qr_glyph
+from kiosk.ui.views import AttractView, Chrome, KeypadView, MenuView, StartingView
+from kiosk.ui.widgets import Hit, blit_text, button, content_area, header, qr_glyph, spinner
 
 # A slow loop of small offsets (in units of u): the content wanders a few pixels every step.
 DRIFT = ((0, 0), (6, 3), (10, -4), (4, -8), (-5, -6), (-10, 2), (-6, 7), (2, 9))
@@ -48,6 +48,24 @@ def attract(
         (cx, title.bottom + theme.px(12)),
     )
     return [*hits, start]  # the toggle is hit-tested first
+
+
+def starting(
+    surface: pygame.Surface, view: StartingView, chrome: Chrome, theme: Theme, strings: Strings
+) -> list[Hit]:
+    body, _ = header(surface, theme, chrome, strings, language_toggle=False)
+    center = (body.centerx, body.centery - theme.px(30))
+    spinner(surface, center, theme.px(36), theme.accent, 0)
+    blit_text(
+        surface,
+        theme,
+        strings("starting"),
+        theme.px(32),
+        INK,
+        "midtop",
+        (body.centerx, center[1] + theme.px(60)),
+    )
+    return []
 
 
 def _tile(
