@@ -94,6 +94,8 @@ def test_a_post_whose_connection_drops_after_sending_is_unknown_and_not_resent(
     with pytest.raises(opa.ConnectionLost) as caught:
         client.Code.create_qr_code(QR)
     assert isinstance(caught.value, opa.OutcomeUnknown)
+    # no chained requests exception (it would hold the request and its Authorization header)
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
     assert len(server.seen) == 1 and fake_time.sleeps == []
 
 
