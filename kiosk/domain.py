@@ -127,3 +127,79 @@ class SaleView:
     seconds_left: int | None = None  # until the kiosk gives up on the QR
     seconds_total: int | None = None
     reason: str | None = None  # a machine-readable reason for FAILED/CANCELLED/EXPIRED/REFUNDED
+
+
+@dataclass(frozen=True)
+class SaleRecord:
+    """One journal row as the attendant screen and the CLI list it."""
+
+    merchant_payment_id: str
+    amount_yen: int
+    status: str  # the sale machine's state, e.g. SUCCEEDED, REFUNDED, HELD
+    created_at: float  # epoch seconds
+    refundable_yen: int
+    description: str = ""
+    refunded_yen: int = 0
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Paid sales of one day: how many, how much, how much went back."""
+
+    count: int
+    amount_yen: int
+    refunded_yen: int
+
+
+@dataclass(frozen=True)
+class ReconcileSummary:
+    """What reconciliation at start did, for the attendant: one line per settled sale."""
+
+    at: float
+    settled: int
+    unresolved: int
+    held: int
+    lines: tuple[str, ...]
+
+
+VendKind = str  # "none" | "command" | "gpio"
+
+
+@dataclass(frozen=True)
+class SaleSettings:
+    """Everything the sale engine needs from the configuration (parsed by kiosk.config)."""
+
+    terminal_id: str
+    store_id: str | None = None
+    qr_timeout_s: float = 120.0
+    poll_interval_s: float = 4.0
+    grace_s: float = 8.0
+    retry_s: float = 2.0  # first pause before asking PayPay again after an unknown outcome
+    preauth: bool = False
+    on_paid_not_vended: str = "refund"  # "refund" | "hold"
+    vend: VendKind = "none"
+    vend_command: tuple[str, ...] = ()
+    vend_timeout_s: float = 20.0
+    vend_gpio_pin: int | None = None
+    vend_pulse_s: float = 0.5
+    clock_skew_limit_s: float = 90.0  # PayPay rejects beyond 120 s; stop selling well before
+
+    def __post_init__(self) -> None:
+        if not self.terminal_id or len(self.terminal_id) > 24:
+            raise ValueError(f"terminal_id must be 1 to 24 characters, got {self.terminal_id!r}")
+        if self.on_paid_not_vended not in ("refund", "hold"):
+            raise ValueError(
+                f"on_paid_not_vended must be 'refund' or 'hold', got {self.on_paid_not_vended!r}"
+            )
+        if self.vend not in ("none", "command", "gpio"):
+            raise ValueError(f"vend must be 'none', 'command' or 'gpio', got {self.vend!r}")
+        if not 0 < self.qr_timeout_s <= 290:  # PayPay's QR lives about 300 s
+            raise ValueError(
+                f"qr_timeout_s must be above 0 and at most 290 s, got {self.qr_timeout_s}"
+            )
+        if not 0 < self.poll_interval_s <= 30:
+            raise ValueError(
+                f"poll_interval_s must be above 0 and at most 30 s, got {self.poll_interval_s}"
+            )
+        if self.grace_s < 0:
+            raise ValueError(f"grace_s must not be negative, got {self.grace_s}")

@@ -1,0 +1,1 @@
+"""Hardware adapters: input devices and the vending output (none, command, GPIO)."""

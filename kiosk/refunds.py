@@ -1,0 +1,94 @@
+"""Attendant refunds, followed until PayPay reports them done.
+
+Why: a refund is money leaving the merchant; it must be recorded before it is sent, never sent
+twice under two ids, and followed until PayPay says REFUNDED, across restarts. The journal row
+is the state: PENDING (recorded, not known to PayPay) -> CREATED (accepted) -> REFUNDED; UNKNOWN
+(sent, answer lost: ask by merchantRefundId before sending again); REFUSED (nothing moved).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from kiosk.effects import PayPayClient
+from kiosk.journal import Journal, RefundRow
+from kiosk.opa import errors
+
+log = logging.getLogger(__name__)
+FOLLOW_S = 5.0
+
+
+class RefundFollower:
+    def __init__(
+        self,
+        journal: Journal,
+        client: PayPayClient,
+        note: Callable[[Exception | None], None],
+        boundary: Callable[[str, None], None] | None = None,
+    ) -> None:
+        self._boundary = boundary or (lambda kind, sale: None)
+        self.journal = journal
+        self.client = client
+        self._note = note  # tells the runner about network / auth trouble
+        self._next_at: dict[str, float] = {}
+
+    def follow(self, now: float) -> list[str]:
+        """One pass over every open refund that is due; returns sales whose refunds moved."""
+        moved: list[str] = []
+        for row in self.journal.open_refunds():
+            if now < self._next_at.get(row.merchant_refund_id, 0.0):
+                continue
+            status = self._advance(row, now)
+            if status != row.status:
+                self.journal.set_refund_status(row.merchant_refund_id, status, now)
+                moved.append(row.merchant_payment_id)
+            resend = status == "PENDING" and row.status == "UNKNOWN"  # never applied: send now
+            self._next_at[row.merchant_refund_id] = now + (0.0 if resend else FOLLOW_S)
+        return moved
+
+    def _advance(self, row: RefundRow, now: float) -> str:
+        try:
+            if row.status == "PENDING":
+                self.journal.record_step(
+                    row.merchant_payment_id, now, "intent", "refund", row.merchant_refund_id
+                )
+                self._boundary("before-attendant-refund", None)
+                envelope = self.client.Payment.refund_payment(
+                    {
+                        "merchantRefundId": row.merchant_refund_id,
+                        "paymentId": row.payment_id,
+                        "amount": {"amount": row.amount_yen, "currency": "JPY"},
+                        "requestedAt": int(now),
+                        "reason": "attendant refund",
+                    }
+                )
+            else:
+                envelope = self.client.Payment.refund_details(
+                    row.merchant_refund_id, row.payment_id
+                )
+        except Exception as exc:
+            self._note(exc)
+            self._boundary("after-attendant-refund", None)
+            return _after_error(row, exc)
+        self._note(None)
+        self._boundary("after-attendant-refund", None)
+        data = envelope.get("data") or {}
+        status = str(data.get("status", "CREATED")) if isinstance(data, dict) else "CREATED"
+        return "REFUNDED" if status == "REFUNDED" else "CREATED"
+
+
+def _after_error(row: RefundRow, exc: Exception) -> str:
+    sent = row.status == "PENDING"
+    if isinstance(exc, errors.OutcomeUnknown) or not isinstance(exc, errors.OpaError):
+        return "UNKNOWN" if sent else row.status
+    if isinstance(exc, errors.TryLater | errors.AuthError):
+        return row.status  # nothing applied; try again later
+    if sent and isinstance(exc, errors.Duplicate):
+        return "UNKNOWN"  # this id was used: ask what became of it
+    if not sent and isinstance(exc, errors.NotFound):
+        return "PENDING" if row.status == "UNKNOWN" else row.status  # never applied: send it
+    if sent:
+        log.error("refund refused mrid=%s error=%s", row.merchant_refund_id, exc)
+        return "REFUSED"
+    return row.status

@@ -1,0 +1,225 @@
+"""The runner: executes the sale machine's commands on one worker thread, journal first.
+
+Why / invariants:
+- the UI thread never waits on the network: `begin_sale`, `cancel_sale`, `refund`, `pump` only
+  queue messages or read snapshots; every PayPay call and every vend runs on the worker;
+- the worker owns the machine: event -> `step` -> the new sale is journaled (durably) -> only
+  then is it published to the screen and are its commands executed; each call's intent is
+  journaled before it is sent and its outcome after;
+- at start the worker settles every unfinished sale (reconciliation) before it accepts a
+  customer; until then `service_issue()` says MAINTENANCE (or NETWORK/CLOCK if that is why);
+- the kiosk takes no sale while the clock is wrong, the journal is unusable, a paid sale is
+  held for the attendant, or the attendant switched it off.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from kiosk.clock import Clock, ClockGuard, jst_day_bounds
+from kiosk.domain import (
+    FINAL_PHASES,
+    Order,
+    ReconcileSummary,
+    SaleRecord,
+    SaleSettings,
+    SaleView,
+    ServiceIssue,
+    Totals,
+)
+from kiosk.effects import PayPayClient
+from kiosk.hardware.vend import Vendor
+from kiosk.journal import Journal, JournalError, RefundRow
+from kiosk.sale import new_sale
+from kiosk.sale_model import Sale, Timing, view_of
+from kiosk.worker import Begin, Boundary, Cancel, Message, Settle, Stop, Worker
+
+log = logging.getLogger(__name__)
+
+
+def timing_of(settings: SaleSettings) -> Timing:
+    return Timing(
+        qr_timeout_s=settings.qr_timeout_s,
+        poll_interval_s=settings.poll_interval_s,
+        grace_s=settings.grace_s,
+        grace_poll_s=min(2.0, max(settings.grace_s / 2, 0.1)),
+        retry_s=settings.retry_s,
+        retry_max_s=min(30.0, settings.retry_s * 15),
+    )
+
+
+class Runner:
+    def __init__(
+        self,
+        *,
+        client: PayPayClient,
+        journal: Journal,
+        vendor: Vendor,
+        settings: SaleSettings,
+        clock: Clock,
+        clock_guard: ClockGuard | None = None,
+        tick_s: float = 0.2,
+        boundary: Boundary | None = None,
+        probe_s: float = 10.0,
+    ) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.clock = clock
+        self.guard = clock_guard or ClockGuard(settings.clock_skew_limit_s)
+        self._inbox: queue.Queue[Message] = queue.Queue()
+        self._outbox: queue.Queue[Sale] = queue.Queue()
+        self._tick_pending = threading.Event()
+        self._shown: Sale | None = None  # UI thread only
+        self._last_view: tuple[SaleView | None, ServiceIssue | None] = (None, None)
+        self._attendant_off = False
+        self.worker = Worker(
+            client=client,
+            journal=journal,
+            vendor=vendor,
+            settings=settings,
+            clock=clock,
+            guard=self.guard,
+            inbox=self._inbox,
+            publish=self._outbox.put,
+            tick_pending=self._tick_pending,
+            tick_s=tick_s,
+            boundary=boundary,
+            probe_s=probe_s,
+        )
+        self._thread = threading.Thread(target=self.worker.run, name="sale-worker", daemon=True)
+
+    # ---- life cycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker; it reconciles the journal before it takes the first sale."""
+        self._thread.start()
+
+    def stop(self, timeout_s: float) -> None:
+        """Withdraw a live QR (recorded in the journal), then stop the worker."""
+        self._inbox.put(Stop(self.clock.monotonic() + timeout_s))
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            log.warning("sale worker did not stop in time timeout_s=%s", timeout_s)
+
+    # ---- the customer's sale --------------------------------------------------------------
+
+    def begin_sale(self, order: Order) -> None:
+        if self._shown is not None:
+            raise ValueError("a sale is in progress")
+        issue = self.service_issue()
+        if issue is not None:
+            raise ValueError(f"out of service: {issue.value}")
+        mpid = self.clock.new_id(self.settings.terminal_id)
+        timing = timing_of(self.settings)
+        preview, _ = new_sale(
+            mpid,
+            order.amount_yen,
+            order.description,
+            preauth=self.settings.preauth,
+            now=self.clock.now(),
+            timing=timing,
+        )
+        self._shown = preview  # CREATING at once; the worker journals before any call
+        self._inbox.put(Begin(mpid, order, timing))
+
+    def cancel_sale(self, by: str = "customer") -> None:
+        if self._shown is not None and not self._shown.finished:
+            self._inbox.put(Cancel(by))
+
+    def pump(self) -> bool:
+        """Never blocks: take the worker's snapshots, ask it for a tick, say if the view moved."""
+        while True:
+            try:
+                sale = self._outbox.get_nowait()
+            except queue.Empty:
+                break
+            shown = self._shown
+            if shown is not None and sale.merchant_payment_id == shown.merchant_payment_id:
+                self._shown = sale
+        if not self._tick_pending.is_set():
+            self._tick_pending.set()
+            self._inbox.put("tick")
+        current = (self.current_sale(), self.service_issue())
+        changed = current != self._last_view
+        self._last_view = current
+        return changed
+
+    def current_sale(self) -> SaleView | None:
+        if self._shown is None:
+            return None
+        return view_of(self._shown, self.clock.now())
+
+    def acknowledge(self) -> None:
+        """The screen showed the final phase: forget the sale, ready for the next one."""
+        view = self.current_sale()
+        final = view is not None and view.phase in FINAL_PHASES
+        if final and self._shown is not None and self._shown.finished:
+            self._shown = None
+
+    # ---- service state --------------------------------------------------------------------
+
+    def service_issue(self) -> ServiceIssue | None:
+        if self.worker.journal_failed:
+            return ServiceIssue.JOURNAL
+        if self.guard.wrong():
+            return ServiceIssue.CLOCK
+        if self._attendant_off:
+            return ServiceIssue.ATTENDANT
+        return self.worker.issue()
+
+    def set_out_of_service(self, on: bool) -> None:
+        self._attendant_off = on
+
+    # ---- attendant ------------------------------------------------------------------------
+
+    def recent_sales(self, limit: int = 20) -> list[SaleRecord]:
+        return self.journal.recent_sales(limit)
+
+    def totals_today(self) -> Totals:
+        return self.journal.totals(*jst_day_bounds(self.clock.now()))
+
+    def refund(self, merchant_payment_id: str, amount_yen: int | None = None) -> None:
+        """Record the refund (refused above what is refundable), then follow it until done."""
+        sale = self.journal.load_sale(merchant_payment_id)
+        if sale is None:
+            raise ValueError(f"no sale {merchant_payment_id} in the journal")
+        refundable = self.journal.refundable_yen(merchant_payment_id)
+        if refundable <= 0 or sale.payment_id is None:
+            raise ValueError(f"nothing of {merchant_payment_id} is refundable")
+        amount = refundable if amount_yen is None else amount_yen
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise ValueError(f"refund amount must be a positive number of yen, got {amount!r}")
+        if amount > refundable:
+            raise ValueError(
+                f"refund of {amount} yen refused: only {refundable} yen of "
+                f"{merchant_payment_id} is still refundable"
+            )
+        number = len(self.journal.refunds_for(merchant_payment_id)) + 1
+        row = RefundRow(
+            f"{merchant_payment_id}-R{number}",
+            merchant_payment_id,
+            sale.payment_id,
+            amount,
+            "PENDING",
+            self.clock.now(),
+        )
+        self.journal.add_refund(row)  # durable before anything is sent
+        self._inbox.put("refunds")
+
+    def hand_out_held(self, merchant_payment_id: str) -> None:
+        """The attendant handed a held sale's goods out by hand: the sale is complete."""
+        self._inbox.put(Settle(merchant_payment_id, refunded=False))
+
+    def reconcile_now(self) -> None:
+        self._inbox.put("reconcile")
+
+    def last_reconcile_summary(self) -> ReconcileSummary | None:
+        return self.worker.summary
+
+    def held_sales(self) -> list[Sale]:
+        return self.journal.held_sales()
+
+
+__all__ = ["JournalError", "Runner", "timing_of"]

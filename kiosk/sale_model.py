@@ -1,0 +1,425 @@
+"""The sale machine's vocabulary: states, events (past facts), commands (imperatives) and the
+immutable `Sale` record that `kiosk.sale.step` transforms.
+
+Why a separate module: `sale.py` holds the one transition table and stays readable; this file
+holds the plain data, its journal (de)serialisation and the mapping from the many machine
+states onto the few `Phase`s a screen shows. Pure: no I/O, no clock, no randomness.
+
+Invariants carried by the data:
+- every id a retry needs (merchant_payment_id, code_id, merchant_refund_id, merchant_capture_id,
+  merchant_revert_id) is fixed in the record before the first call that uses it is sent;
+- `payment_id`/`paid_status` once set are never cleared: a paid sale cannot forget it was paid;
+- `in_flight` names the one call awaiting its result; a result for another call is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from kiosk.domain import PaymentStatus, Phase, SaleView
+
+
+class State(StrEnum):
+    CREATING = "CREATING"  # create sent, answer awaited
+    CREATE_UNKNOWN = "CREATE_UNKNOWN"  # create outcome unknown: querying by merchantPaymentId
+    SHOWING = "SHOWING"  # QR on screen, polling
+    DELETING = "DELETING"  # giving up on the QR: delete it (retried until known)
+    GRACE = "GRACE"  # QR gone; a few more status checks catch a last-second payment
+    CANCELLING = "CANCELLING"  # cancel by merchantPaymentId (unknown create, or vend failed)
+    VENDING = "VENDING"  # paid: goods being handed out
+    CAPTURING = "CAPTURING"  # preauth: vended, capturing the vended amount
+    REVERTING = "REVERTING"  # preauth: vend failed, releasing the authorization
+    REFUNDING = "REFUNDING"  # plain: vend failed past the cancel cut-off, refunding
+    SUCCEEDED = "SUCCEEDED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+    REFUNDED = "REFUNDED"
+    HELD = "HELD"  # paid, not vended, not refunded: the attendant decides
+
+
+TERMINAL_STATES = frozenset(
+    {
+        State.SUCCEEDED,
+        State.CANCELLED,
+        State.EXPIRED,
+        State.FAILED,
+        State.REFUNDED,
+        State.HELD,
+    }
+)
+
+
+class Call(StrEnum):
+    """The outside calls a command makes; a result event names the call it answers."""
+
+    CREATE = "create"
+    POLL = "poll"
+    DELETE = "delete"
+    CANCEL = "cancel"
+    REFUND = "refund"
+    REFUND_STATUS = "refund_status"
+    CAPTURE = "capture"
+    REVERT = "revert"
+    VEND = "vend"
+
+
+class Failure(StrEnum):
+    """What a failed call tells the machine. The runner maps the client's error tree here."""
+
+    UNKNOWN = "unknown"  # timeout, 5xx, lost connection: may or may not have been applied
+    TRY_LATER = "try_later"  # rate limited / not connected: nothing applied
+    AUTH = "auth"  # 401: usually our clock; retry once it is right
+    NOT_FOUND = "not_found"
+    ALREADY_PAID = "already_paid"  # DYNAMIC_QR_ALREADY_PAID: the customer paid
+    DUPLICATE = "duplicate"  # the id was already used: our earlier request was applied
+    NOT_REVERSIBLE = "not_reversible"
+    ALREADY_CAPTURED = "already_captured"
+    NOT_ALLOWED = "not_allowed"  # a definite refusal in the current state
+    INVALID = "invalid"  # a definite refusal of the request itself
+
+
+PAID_STATUSES = frozenset({PaymentStatus.COMPLETED, PaymentStatus.AUTHORIZED})
+DEAD_STATUSES = frozenset(
+    {PaymentStatus.FAILED, PaymentStatus.CANCELED, PaymentStatus.EXPIRED, PaymentStatus.REFUNDED}
+)
+
+
+# ---- events: past facts -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QrCreated:
+    code_id: str
+    qr_url: str
+    expiry_at: float
+
+
+@dataclass(frozen=True)
+class StatusPolled:
+    status: PaymentStatus
+    payment_id: str | None = None
+    paid_at: float | None = None
+
+
+@dataclass(frozen=True)
+class QrDeleted:
+    pass
+
+
+@dataclass(frozen=True)
+class PaymentCancelled:
+    pass
+
+
+@dataclass(frozen=True)
+class RefundAccepted:
+    status: str = "CREATED"
+
+
+@dataclass(frozen=True)
+class Captured:
+    pass
+
+
+@dataclass(frozen=True)
+class Reverted:
+    pass
+
+
+@dataclass(frozen=True)
+class VendFinished:
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CallFailed:
+    call: Call
+    failure: Failure
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CancelPressed:
+    by: str = "customer"
+
+
+@dataclass(frozen=True)
+class Ticked:
+    pass
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """The kiosk restarted with this sale unfinished: the customer is gone, never vend now."""
+
+    on_paid_not_vended: str = "refund"  # "refund" | "hold"
+
+
+@dataclass(frozen=True)
+class AttendantSettled:
+    """The attendant settled a HELD sale: refunded it, or handed the goods out by hand."""
+
+    refunded: bool
+
+
+Event = (
+    QrCreated
+    | StatusPolled
+    | QrDeleted
+    | PaymentCancelled
+    | RefundAccepted
+    | Captured
+    | Reverted
+    | VendFinished
+    | CallFailed
+    | CancelPressed
+    | Ticked
+    | Recovered
+    | AttendantSettled
+)
+
+# The call whose answer each result event is; the machine refuses results nobody asked for.
+RESULT_OF: dict[type, Call] = {
+    QrCreated: Call.CREATE,
+    QrDeleted: Call.DELETE,
+    PaymentCancelled: Call.CANCEL,
+    Captured: Call.CAPTURE,
+    Reverted: Call.REVERT,
+    VendFinished: Call.VEND,
+}
+
+
+# ---- commands: imperatives for the runner -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateQr:
+    merchant_payment_id: str
+    amount_yen: int
+    description: str
+    preauth: bool
+    call: Call = Call.CREATE
+
+
+@dataclass(frozen=True)
+class PollStatus:
+    merchant_payment_id: str
+    call: Call = Call.POLL
+
+
+@dataclass(frozen=True)
+class DeleteQr:
+    code_id: str
+    call: Call = Call.DELETE
+
+
+@dataclass(frozen=True)
+class CancelPayment:
+    merchant_payment_id: str
+    call: Call = Call.CANCEL
+
+
+@dataclass(frozen=True)
+class Refund:
+    merchant_refund_id: str
+    payment_id: str
+    amount_yen: int
+    reason: str
+    call: Call = Call.REFUND
+
+
+@dataclass(frozen=True)
+class QueryRefund:
+    merchant_refund_id: str
+    payment_id: str
+    call: Call = Call.REFUND_STATUS
+
+
+@dataclass(frozen=True)
+class Capture:
+    merchant_capture_id: str
+    merchant_payment_id: str
+    amount_yen: int
+    description: str
+    call: Call = Call.CAPTURE
+
+
+@dataclass(frozen=True)
+class Revert:
+    merchant_revert_id: str
+    payment_id: str
+    reason: str
+    call: Call = Call.REVERT
+
+
+@dataclass(frozen=True)
+class Vend:
+    merchant_payment_id: str
+    amount_yen: int
+    description: str
+    call: Call = Call.VEND
+
+
+@dataclass(frozen=True)
+class Record:
+    """A line for the journal's step log that a person should read (vend failed, held, ...)."""
+
+    note: str
+
+
+CallCommand = (
+    CreateQr
+    | PollStatus
+    | DeleteQr
+    | CancelPayment
+    | Refund
+    | QueryRefund
+    | Capture
+    | Revert
+    | Vend
+)
+Command = CallCommand | Record
+
+
+# ---- the sale record ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Every duration the machine uses: data in the sale, so a restart keeps the same rules."""
+
+    qr_timeout_s: float = 120.0
+    poll_interval_s: float = 4.0
+    grace_s: float = 8.0
+    grace_poll_s: float = 2.0
+    retry_s: float = 2.0
+    retry_max_s: float = 30.0
+    expiry_margin_s: float = 5.0  # give up this long before PayPay's expiryDate
+
+
+@dataclass(frozen=True)
+class Sale:
+    merchant_payment_id: str
+    amount_yen: int
+    description: str
+    preauth: bool
+    created_at: float
+    timing: Timing = dataclasses.field(default_factory=Timing)
+    state: State = State.CREATING
+    in_flight: Call | None = None
+    next_at: float | None = None  # when the state's call is next due (poll or retry)
+    retries: int = 0
+    give_up_at: float | None = None
+    shown_at: float | None = None
+    grace_until_at: float | None = None
+    code_id: str | None = None
+    qr_url: str | None = None
+    expiry_at: float | None = None
+    payment_id: str | None = None
+    paid_at: float | None = None
+    paid_status: PaymentStatus | None = None
+    cancel_requested: bool = False
+    end_reason: str | None = None
+    already_paid: bool = False
+    qr_dead: bool = False
+    verify: bool = False  # ask for the status before repeating a call that may have applied
+    refused: bool = False  # PayPay definitely refused the money-back call once
+    vend_started: bool = False
+    vended: bool = False
+    captured: bool = False
+    recovered: bool = False
+    on_paid_not_vended: str = "refund"
+    creates_sent: int = 0
+
+    @property
+    def merchant_refund_id(self) -> str:
+        return f"{self.merchant_payment_id}-R0"
+
+    @property
+    def merchant_capture_id(self) -> str:
+        return f"{self.merchant_payment_id}-C"
+
+    @property
+    def merchant_revert_id(self) -> str:
+        return f"{self.merchant_payment_id}-V"
+
+    @property
+    def paid(self) -> bool:
+        return self.paid_status is not None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+def to_record(sale: Sale) -> dict[str, Any]:
+    """A JSON-ready dict; `from_record` gives the same sale back."""
+    return dataclasses.asdict(sale)
+
+
+def from_record(data: dict[str, Any]) -> Sale:
+    fields = dict(data)
+    fields["timing"] = Timing(**fields["timing"])
+    fields["state"] = State(fields["state"])
+    if fields.get("in_flight") is not None:
+        fields["in_flight"] = Call(fields["in_flight"])
+    if fields.get("paid_status") is not None:
+        fields["paid_status"] = PaymentStatus(fields["paid_status"])
+    known = {f.name for f in dataclasses.fields(Sale)}
+    return Sale(**{k: v for k, v in fields.items() if k in known})
+
+
+_PHASES: dict[State, Phase] = {
+    State.CREATING: Phase.CREATING,
+    State.CREATE_UNKNOWN: Phase.CONFIRMING,
+    State.SHOWING: Phase.AWAITING_PAYMENT,
+    State.DELETING: Phase.CONFIRMING,
+    State.GRACE: Phase.CONFIRMING,
+    State.CANCELLING: Phase.CONFIRMING,
+    State.VENDING: Phase.VENDING,
+    State.CAPTURING: Phase.CONFIRMING,
+    State.REVERTING: Phase.CONFIRMING,
+    State.REFUNDING: Phase.CONFIRMING,
+    State.SUCCEEDED: Phase.SUCCEEDED,
+    State.CANCELLED: Phase.CANCELLED,
+    State.EXPIRED: Phase.EXPIRED,
+    State.FAILED: Phase.FAILED,
+    State.REFUNDED: Phase.REFUNDED,
+    State.HELD: Phase.FAILED,
+}
+
+
+def phase_of(sale: Sale) -> Phase:
+    if sale.state is State.SHOWING and sale.cancel_requested:
+        return Phase.CONFIRMING
+    return _PHASES[sale.state]
+
+
+def _seconds_total(sale: Sale) -> int:
+    if sale.give_up_at is None or sale.shown_at is None:
+        return int(sale.timing.qr_timeout_s)
+    return max(1, round(sale.give_up_at - sale.shown_at))
+
+
+def view_of(sale: Sale, now: float) -> SaleView:
+    """What the screen shows. The QR only while it can be paid and the kiosk still offers it."""
+    phase = phase_of(sale)
+    showing = phase is Phase.AWAITING_PAYMENT and sale.give_up_at is not None
+    seconds_left = (
+        max(0, int(sale.give_up_at - now + 0.999)) if showing and sale.give_up_at else None
+    )
+    return SaleView(
+        merchant_payment_id=sale.merchant_payment_id,
+        phase=phase,
+        amount_yen=sale.amount_yen,
+        description=sale.description,
+        qr_url=sale.qr_url if showing else None,
+        seconds_left=seconds_left,
+        seconds_total=_seconds_total(sale) if showing else None,
+        reason=sale.end_reason if sale.finished else None,
+    )

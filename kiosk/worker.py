@@ -1,0 +1,347 @@
+"""The sale worker: the one thread that steps sales, journals them and makes every call.
+
+Why / invariants (see also kiosk.runner):
+- order for every event: `step` -> `journal.save_sale` (durable) -> publish to the screen ->
+  for each command: journal the intent -> call -> journal the outcome -> next event;
+- reconciliation first: every unfinished sale from the journal is fed `Recovered` and driven
+  like any other until it is finished; until then no customer sale starts;
+- ticks only journal a sale when it changed, so an idle kiosk does not write.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from kiosk import reconcile
+from kiosk.clock import Clock, ClockGuard
+from kiosk.domain import Order, ReconcileSummary, SaleSettings, ServiceIssue
+from kiosk.effects import Outcome, PayPayClient, execute
+from kiosk.hardware.vend import Vendor
+from kiosk.journal import Journal, JournalError
+from kiosk.opa import errors
+from kiosk.refunds import RefundFollower
+from kiosk.sale import accepts, new_sale, step
+from kiosk.sale_model import (
+    AttendantSettled,
+    CancelPressed,
+    Command,
+    Event,
+    Record,
+    Sale,
+    State,
+    Ticked,
+    Timing,
+)
+
+log = logging.getLogger(__name__)
+PROBE_S = 10.0
+REFUND_SCAN_S = 1.0
+Boundary = Callable[[str, Sale | None], None]  # called at each step boundary (crash test)
+NETWORK_FAILURES = 2  # consecutive calls without an answer before the kiosk says "network"
+QR_MAY_BE_LIVE = frozenset({State.CREATING, State.CREATE_UNKNOWN, State.SHOWING, State.DELETING})
+
+
+@dataclass(frozen=True)
+class Begin:
+    merchant_payment_id: str
+    order: Order
+    timing: Timing
+
+
+@dataclass(frozen=True)
+class Cancel:
+    by: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    deadline_mono: float
+
+
+@dataclass(frozen=True)
+class Settle:
+    merchant_payment_id: str
+    refunded: bool
+
+
+Message = Begin | Cancel | Stop | Settle | str  # str: "tick", "reconcile", "refunds"
+
+
+def _no_boundary(kind: str, sale: Sale | None) -> None:
+    return None
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        client: PayPayClient,
+        journal: Journal,
+        vendor: Vendor,
+        settings: SaleSettings,
+        clock: Clock,
+        guard: ClockGuard,
+        inbox: queue.Queue[Message],
+        publish: Callable[[Sale], None],
+        tick_pending: threading.Event,
+        tick_s: float,
+        boundary: Boundary | None = None,
+        probe_s: float = PROBE_S,
+    ) -> None:
+        self.probe_s = probe_s
+        self.client = client
+        self.boundary = boundary or _no_boundary  # the crash test pauses (and kills) here
+        self.journal = journal
+        self.vendor = vendor
+        self.settings = settings
+        self.clock = clock
+        self.guard = guard
+        self.inbox = inbox
+        self.publish = publish
+        self.tick_pending = tick_pending
+        self.tick_s = tick_s
+        self.active: Sale | None = None
+        self.background: dict[str, Sale] = {}
+        self.before: dict[str, Sale] = {}
+        self.reconciling = True
+        self.summary: ReconcileSummary | None = None
+        self.journal_failed = False
+        self.held = 0
+        self.net_failures = 0
+        self.maintenance = False
+        self.stopping: Stop | None = None
+        self.refunds = RefundFollower(journal, client, self._note, self.boundary)
+        self._next_probe_at = 0.0
+        self._next_refund_scan = 0.0
+        self.loops = 0  # completed passes; tests wait on it instead of on wall time
+
+    # ---- state the UI thread reads ----------------------------------------------------------
+
+    def issue(self) -> ServiceIssue | None:
+        if self.net_failures >= NETWORK_FAILURES:
+            return ServiceIssue.NETWORK
+        if self.maintenance:
+            return ServiceIssue.MAINTENANCE
+        if self.held:
+            return ServiceIssue.HELD_SALE
+        if self.reconciling:
+            return ServiceIssue.MAINTENANCE
+        return None
+
+    # ---- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            self.held = len(self.journal.held_sales())
+            self._reconcile()
+            while not self._stopped():
+                self._handle_messages()
+                if self._stopped():
+                    break
+                self._tick_all(self.clock.now())
+        except JournalError as exc:
+            log.error("journal failed; selling stopped error=%s", exc)
+            self.journal_failed = True
+        except Exception:
+            log.exception("sale worker crashed; selling stopped")
+            self.journal_failed = True
+
+    def _handle_messages(self) -> None:
+        try:
+            message = self.inbox.get(timeout=self.tick_s)
+        except queue.Empty:
+            return
+        while True:
+            if message == "tick":
+                self.tick_pending.clear()
+            else:
+                self._handle(message)
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+
+    def _handle(self, message: Message) -> None:
+        now = self.clock.now()
+        if isinstance(message, Begin):
+            self._begin(message, now)
+        elif isinstance(message, Cancel):
+            self._event_active(CancelPressed(message.by), now)
+        elif isinstance(message, Stop):
+            self.stopping = message
+            self._event_active(CancelPressed("shutdown"), now)
+        elif isinstance(message, Settle):
+            self._settle(message.merchant_payment_id, message.refunded, now)
+        elif message == "reconcile":
+            self._reconcile()
+        elif message == "refunds":
+            self._follow_refunds(now)
+
+    def _stopped(self) -> bool:
+        if self.stopping is None:
+            return False
+        if self.clock.monotonic() >= self.stopping.deadline_mono:
+            return True
+        sale = self.active
+        return sale is None or sale.state not in QR_MAY_BE_LIVE
+
+    def _begin(self, message: Begin, now: float) -> None:
+        order = message.order
+        sale, commands = new_sale(
+            message.merchant_payment_id,
+            order.amount_yen,
+            order.description,
+            preauth=self.settings.preauth,
+            now=now,
+            timing=message.timing,
+        )
+        if self.active is not None or self.issue() is not None or self.stopping is not None:
+            # nothing was recorded or sent: tell the screen, no money was involved
+            self.publish(replace(sale, state=State.FAILED, in_flight=None, end_reason="busy"))
+            return
+        try:
+            self.journal.save_sale(sale, now)  # the intent, before anything is sent
+        except JournalError:
+            self.publish(replace(sale, state=State.FAILED, in_flight=None, end_reason="journal"))
+            raise
+        self.active = sale
+        self.boundary("saved", sale)
+        self.publish(sale)
+        self._drive(sale, commands)
+
+    def _event_active(self, event: Event, now: float) -> None:
+        sale = self.active
+        if sale is None or not accepts(sale, event):
+            return
+        sale, commands = step(sale, event, now)
+        self._store(sale)
+        self._save(sale, now)
+        self._drive(sale, commands)
+
+    def _tick_all(self, now: float) -> None:
+        for sale in [self.active, *self.background.values()]:
+            if sale is not None and not sale.finished:
+                after, commands = step(sale, Ticked(), now)
+                if after != sale:
+                    self._store(after)
+                    self._save(after, now)
+                self._drive(after, commands)
+        self._finish_reconcile(now)
+        if self.clock.monotonic() >= self._next_refund_scan:  # an idle kiosk barely reads
+            self._next_refund_scan = self.clock.monotonic() + REFUND_SCAN_S
+            self._follow_refunds(now)
+        self._probe(now)
+        self.loops += 1
+
+    # ---- executing commands -----------------------------------------------------------------
+
+    def _drive(self, sale: Sale, commands: list[Command]) -> None:
+        pending = list(commands)
+        while pending:
+            command = pending.pop(0)
+            mpid = sale.merchant_payment_id
+            if isinstance(command, Record):
+                self.journal.record_step(mpid, self.clock.now(), "note", None, command.note)
+                continue
+            self.journal.record_step(mpid, self.clock.now(), "intent", command.call, repr(command))
+            self.boundary(f"before-{command.call.value}", sale)
+            outcome = execute(command, self.client, self.vendor, self.settings, self.clock.now())
+            self.boundary(f"after-{command.call.value}", sale)
+            now = self.clock.now()
+            self.journal.record_step(mpid, now, "outcome", command.call, repr(outcome.event))
+            self._note_outcome(command.call.value, outcome)
+            sale, more = step(sale, outcome.event, now)
+            self._store(sale)
+            self._save(sale, now)
+            pending.extend(more)
+
+    def _store(self, sale: Sale) -> None:
+        mpid = sale.merchant_payment_id
+        if self.active is not None and self.active.merchant_payment_id == mpid:
+            self.active = None if sale.finished else sale
+        elif mpid in self.background:
+            self.background[mpid] = sale
+
+    def _save(self, sale: Sale, now: float) -> None:
+        self.journal.save_sale(sale, now)  # durable before the screen or PayPay hears of it
+        self.boundary("saved", sale)
+        if sale.state is State.HELD or sale.finished:
+            self.held = len(self.journal.held_sales())
+        mpid = sale.merchant_payment_id
+        customer = self.active is None or mpid == self.active.merchant_payment_id
+        if customer and mpid not in self.background:
+            self.publish(sale)
+
+    # ---- reconciliation, refunds, service probes --------------------------------------------
+
+    def _reconcile(self) -> None:
+        now = self.clock.now()
+        skip = {self.active.merchant_payment_id} if self.active else set()
+        skip |= set(self.background)
+        for sale in reconcile.recover(self.journal, skip):
+            self.before[sale.merchant_payment_id] = sale
+            after, commands = reconcile.resume(sale, self.settings.on_paid_not_vended, now)
+            self.background[sale.merchant_payment_id] = after
+            self._save(after, now)
+            self._drive(after, commands)
+        self.reconciling = True
+        self._finish_reconcile(now)
+
+    def _finish_reconcile(self, now: float) -> None:
+        if not self.reconciling or any(not s.finished for s in self.background.values()):
+            return
+        self.summary = reconcile.summarize(
+            self.before, self.background, self.journal.open_refunds(), now
+        )
+        for line in self.summary.lines:
+            log.info("reconciled %s", line)
+        self.before, self.background = {}, {}
+        self.reconciling = False
+
+    def _follow_refunds(self, now: float) -> None:
+        for mpid in self.refunds.follow(now):
+            if self.journal.refundable_yen(mpid) == 0:
+                self._settle(mpid, True, now)
+
+    def _settle(self, mpid: str, refunded: bool, now: float) -> None:
+        sale = self.journal.load_sale(mpid)
+        event = AttendantSettled(refunded)
+        if sale is not None and accepts(sale, event):
+            after, commands = step(sale, event, now)
+            self.journal.save_sale(after, now)
+            for command in commands:
+                if isinstance(command, Record):
+                    self.journal.record_step(mpid, now, "note", None, command.note)
+            self.held = len(self.journal.held_sales())
+
+    def _probe(self, now: float) -> None:
+        troubled = self.net_failures or self.maintenance or self.guard.wrong()
+        if not troubled or self.active is not None or now < self._next_probe_at:
+            return
+        self._next_probe_at = now + self.probe_s
+        try:
+            self.client.Code.get_payment_details(f"{self.settings.terminal_id}-probe")
+            self._note(None)
+        except Exception as exc:
+            self._note(exc)
+
+    def _note_outcome(self, call: str, outcome: Outcome) -> None:
+        if call != "vend":
+            self._note(outcome.error)
+
+    def _note(self, error: Exception | None) -> None:
+        """What a PayPay answer says about the network, PayPay's maintenance and our clock."""
+        self.guard.note_auth(isinstance(error, errors.AuthError))
+        if isinstance(error, errors.Maintenance):
+            self.maintenance = True
+        elif isinstance(error, errors.OutcomeUnknown | errors.TryLater):
+            self.net_failures += 1
+        elif error is None or isinstance(error, errors.OpaError):
+            self.net_failures = 0
+            self.maintenance = False
+        else:
+            self.net_failures += 1

@@ -1,0 +1,439 @@
+"""Transcript tests of the pure sale machine: each flow of issue 4, event by event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from kiosk.domain import PaymentStatus, Phase
+from kiosk.sale import EventNotAccepted, accepts, cancel_cutoff_at, mermaid, new_sale, step
+from kiosk.sale_model import (
+    AttendantSettled,
+    Call,
+    CallFailed,
+    CancelPayment,
+    CancelPressed,
+    Capture,
+    Command,
+    CreateQr,
+    DeleteQr,
+    Event,
+    Failure,
+    PaymentCancelled,
+    PollStatus,
+    QrCreated,
+    QrDeleted,
+    QueryRefund,
+    Record,
+    Recovered,
+    Refund,
+    RefundAccepted,
+    Revert,
+    Reverted,
+    Sale,
+    State,
+    StatusPolled,
+    Ticked,
+    Vend,
+    VendFinished,
+    from_record,
+    phase_of,
+    to_record,
+    view_of,
+)
+
+T0 = 1_790_000_000.0  # 2026-09-21 in JST daytime
+MPID = "K1-0001"
+
+
+class Driver:
+    """Feeds events with explicit times and keeps every command the machine emitted."""
+
+    def __init__(self, *, preauth: bool = False, now: float = T0) -> None:
+        self.now = now
+        self.sale, first = new_sale(MPID, 500, "Coffee", preauth=preauth, now=now)
+        self.commands: list[Command] = list(first)
+        self.last: list[Command] = list(first)
+
+    def feed(self, event: Event, at: float | None = None) -> list[Command]:
+        if at is not None:
+            self.now = at
+        self.sale, self.last = step(self.sale, event, self.now)
+        self.commands.extend(self.last)
+        return [c for c in self.last if not isinstance(c, Record)]
+
+    def tick(self, to: float) -> list[Command]:
+        return self.feed(Ticked(), at=to)
+
+    def calls(self) -> list[Command]:
+        return [c for c in self.commands if not isinstance(c, Record)]
+
+
+def created(d: Driver, at: float | None = None) -> None:
+    d.feed(QrCreated("04-abc", "http://sim/qr/abc", expiry_at=d.now + 300), at)
+
+
+def paid(status: PaymentStatus = PaymentStatus.COMPLETED) -> StatusPolled:
+    return StatusPolled(status, payment_id="P1", paid_at=T0 + 10)
+
+
+def test_start_sends_one_create_with_the_sale_ids() -> None:
+    d = Driver()
+    assert d.commands == [CreateQr(MPID, 500, "Coffee", False)]
+    assert phase_of(d.sale) is Phase.CREATING
+
+
+def test_plain_happy_path_polls_every_4s_then_vends_once() -> None:
+    d = Driver()
+    created(d, T0 + 1)
+    assert d.sale.state is State.SHOWING
+    assert d.tick(T0 + 3) == []
+    assert d.tick(T0 + 5) == [PollStatus(MPID)]
+    assert d.tick(T0 + 6) == []  # one call in flight at a time
+    assert d.feed(StatusPolled(PaymentStatus.CREATED)) == []
+    assert d.tick(T0 + 9) == []
+    assert d.tick(T0 + 10) == [PollStatus(MPID)]
+    assert d.feed(paid()) == [Vend(MPID, 500, "Coffee")]
+    assert phase_of(d.sale) is Phase.VENDING
+    assert d.feed(VendFinished(ok=True)) == []
+    assert d.sale.state is State.SUCCEEDED and d.sale.vended
+    assert view_of(d.sale, d.now).phase is Phase.SUCCEEDED
+
+
+def test_view_shows_the_qr_and_countdown_only_while_payable() -> None:
+    d = Driver()
+    created(d, T0)
+    view = view_of(d.sale, T0 + 20.5)
+    assert (view.qr_url, view.seconds_left, view.phase) == (
+        "http://sim/qr/abc",
+        100,
+        Phase.AWAITING_PAYMENT,
+    )
+    d.feed(CancelPressed())
+    assert view_of(d.sale, T0 + 21).qr_url is None
+
+
+def test_kiosk_timeout_never_beyond_paypay_expiry() -> None:
+    d = Driver()
+    d.feed(QrCreated("04-abc", "u", expiry_at=T0 + 60))
+    assert d.sale.give_up_at == T0 + 55
+    assert view_of(d.sale, T0).seconds_total == 55
+
+
+def test_timeout_deletes_then_grace_then_expired() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(StatusPolled(PaymentStatus.CREATED))
+    assert d.tick(T0 + 120) == [DeleteQr("04-abc")]
+    assert phase_of(d.sale) is Phase.CONFIRMING
+    assert d.feed(QrDeleted()) == [PollStatus(MPID)]
+    assert d.sale.state is State.GRACE
+    d.feed(StatusPolled(PaymentStatus.CREATED), at=T0 + 121)
+    assert d.tick(T0 + 123) == [PollStatus(MPID)]
+    d.feed(StatusPolled(PaymentStatus.CREATED))
+    d.tick(T0 + 125)
+    d.feed(StatusPolled(PaymentStatus.CREATED))
+    assert d.sale.state is State.GRACE
+    assert d.tick(T0 + 128) == [PollStatus(MPID)]  # the last check at the end of the window
+    d.feed(StatusPolled(PaymentStatus.CREATED))
+    assert d.sale.state is State.EXPIRED and d.sale.end_reason == "expired"
+
+
+def test_cancel_while_polling_waits_for_the_poll_then_deletes() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    assert d.feed(CancelPressed()) == []
+    assert phase_of(d.sale) is Phase.CONFIRMING
+    assert d.feed(StatusPolled(PaymentStatus.CREATED)) == [DeleteQr("04-abc")]
+
+
+def test_cancel_then_paid_in_grace_goes_down_the_success_path() -> None:
+    d = Driver()
+    created(d, T0)
+    assert d.feed(CancelPressed(), at=T0 + 2) == [DeleteQr("04-abc")]
+    d.feed(QrDeleted())
+    assert d.feed(paid()) == [Vend(MPID, 500, "Coffee")]
+
+
+def test_delete_says_already_paid_keeps_polling_past_the_window_until_paid() -> None:
+    d = Driver()
+    created(d, T0)
+    d.feed(CancelPressed(), at=T0 + 2)
+    assert d.feed(CallFailed(Call.DELETE, Failure.ALREADY_PAID)) == [PollStatus(MPID)]
+    d.feed(StatusPolled(PaymentStatus.CREATED), at=T0 + 100)
+    assert d.sale.state is State.GRACE  # never concludes "not paid" after ALREADY_PAID
+    d.tick(T0 + 102)
+    assert d.feed(paid()) == [Vend(MPID, 500, "Coffee")]
+
+
+def test_cancel_before_the_qr_exists_deletes_it_as_soon_as_it_does() -> None:
+    d = Driver()
+    d.feed(CancelPressed())
+    assert d.sale.state is State.CREATING
+    d.feed(QrCreated("04-abc", "u", T0 + 300))
+    assert d.last[-1] == DeleteQr("04-abc")
+    d.feed(QrDeleted())
+    d.feed(StatusPolled(PaymentStatus.CREATED), at=T0 + 10)
+    assert d.sale.state is State.CANCELLED
+
+
+def test_unknown_delete_is_retried_with_the_same_code_id() -> None:
+    d = Driver()
+    created(d, T0)
+    d.feed(CancelPressed(), at=T0 + 1)
+    d.feed(CallFailed(Call.DELETE, Failure.UNKNOWN))
+    assert phase_of(d.sale) is Phase.CONFIRMING
+    assert d.tick(T0 + 2) == []
+    assert d.tick(T0 + 3) == [DeleteQr("04-abc")]
+    d.feed(CallFailed(Call.DELETE, Failure.TRY_LATER))
+    assert d.tick(T0 + 6) == []
+    assert d.tick(T0 + 7) == [DeleteQr("04-abc")]  # backoff doubled
+    d.feed(CallFailed(Call.DELETE, Failure.NOT_FOUND))  # the first attempt had applied
+    assert d.sale.state is State.GRACE
+
+
+def test_unknown_create_queries_then_cancels_never_creates_twice() -> None:
+    d = Driver()
+    assert d.feed(CallFailed(Call.CREATE, Failure.UNKNOWN)) == [PollStatus(MPID)]
+    assert phase_of(d.sale) is Phase.CONFIRMING
+    d.feed(CallFailed(Call.POLL, Failure.UNKNOWN))
+    assert d.tick(T0 + 2) == [PollStatus(MPID)]
+    assert d.feed(StatusPolled(PaymentStatus.CREATED)) == [CancelPayment(MPID)]
+    d.feed(CallFailed(Call.CANCEL, Failure.UNKNOWN))
+    assert d.tick(T0 + 4) == [CancelPayment(MPID)]
+    d.feed(PaymentCancelled())
+    assert d.sale.state is State.FAILED and d.sale.end_reason == "create_unknown"
+    assert [c for c in d.commands if isinstance(c, CreateQr)] == [d.commands[0]]
+
+
+def test_unknown_create_not_found_still_cancels_then_fails() -> None:
+    d = Driver()
+    d.feed(CallFailed(Call.CREATE, Failure.DUPLICATE))
+    assert d.feed(CallFailed(Call.POLL, Failure.NOT_FOUND)) == [CancelPayment(MPID)]
+    d.feed(CallFailed(Call.CANCEL, Failure.NOT_FOUND))
+    assert d.sale.state is State.FAILED
+
+
+def test_definite_create_refusal_fails_without_any_other_call() -> None:
+    d = Driver()
+    d.feed(CallFailed(Call.CREATE, Failure.TRY_LATER))
+    assert d.sale.state is State.FAILED and d.sale.end_reason == "create_try_later"
+    assert d.calls() == [CreateQr(MPID, 500, "Coffee", False)]
+
+
+def test_poll_errors_keep_the_qr_and_keep_polling() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(CallFailed(Call.POLL, Failure.UNKNOWN))
+    assert d.sale.state is State.SHOWING
+    assert d.tick(T0 + 6) == [PollStatus(MPID)]
+
+
+def test_payment_failed_at_paypay_deletes_the_qr() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    assert d.feed(StatusPolled(PaymentStatus.FAILED)) == [DeleteQr("04-abc")]
+    d.feed(QrDeleted())
+    d.feed(StatusPolled(PaymentStatus.FAILED), at=T0 + 20)
+    assert d.sale.state is State.FAILED and d.sale.end_reason == "payment_failed"
+
+
+def test_plain_vend_failure_cancels_the_payment_before_the_cutoff() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid())
+    assert d.feed(VendFinished(ok=False, detail="jam")) == [CancelPayment(MPID)]
+    assert phase_of(d.sale) is Phase.CONFIRMING
+    d.feed(PaymentCancelled())
+    assert d.sale.state is State.REFUNDED and d.sale.end_reason == "vend_failed"
+
+
+def test_plain_vend_failure_after_the_cutoff_refunds_and_verifies_unknowns() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid())
+    late = cancel_cutoff_at(T0 + 10) + 1
+    assert d.feed(VendFinished(ok=False), at=late) == [
+        Refund(f"{MPID}-R0", "P1", 500, "vend_failed")
+    ]
+    d.feed(CallFailed(Call.REFUND, Failure.UNKNOWN))
+    assert d.tick(late + 2) == [QueryRefund(f"{MPID}-R0", "P1")]
+    d.feed(CallFailed(Call.REFUND_STATUS, Failure.NOT_FOUND))
+    assert d.last[-1] == Refund(f"{MPID}-R0", "P1", 500, "vend_failed")
+    d.feed(RefundAccepted("CREATED"))
+    assert d.sale.state is State.REFUNDED
+
+
+def test_cancel_refused_after_payment_falls_back_to_refund() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid())
+    d.feed(VendFinished(ok=False))
+    d.feed(CallFailed(Call.CANCEL, Failure.NOT_REVERSIBLE))
+    assert d.last[-1] == Refund(f"{MPID}-R0", "P1", 500, "vend_failed")
+
+
+def test_preauth_vend_then_capture_the_vended_amount() -> None:
+    d = Driver(preauth=True)
+    assert d.commands == [CreateQr(MPID, 500, "Coffee", True)]
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(StatusPolled(PaymentStatus.COMPLETED, "P1"))
+    assert d.feed(VendFinished(ok=True)) == []  # already COMPLETED: nothing to capture
+    d = Driver(preauth=True)
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid(PaymentStatus.AUTHORIZED))
+    assert d.feed(VendFinished(ok=True)) == [Capture(f"{MPID}-C", MPID, 500, "Coffee")]
+    d.feed(CallFailed(Call.CAPTURE, Failure.UNKNOWN))
+    assert d.tick(T0 + 30) == [Capture(f"{MPID}-C", MPID, 500, "Coffee")]
+    d.feed(CallFailed(Call.CAPTURE, Failure.ALREADY_CAPTURED))
+    assert d.sale.state is State.SUCCEEDED and d.sale.captured
+
+
+def test_preauth_vend_failure_reverts_the_authorization() -> None:
+    d = Driver(preauth=True)
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid(PaymentStatus.AUTHORIZED))
+    assert d.feed(VendFinished(ok=False)) == [Revert(f"{MPID}-V", "P1", "vend_failed")]
+    d.feed(CallFailed(Call.REVERT, Failure.UNKNOWN))
+    assert d.tick(T0 + 40) == [PollStatus(MPID)]  # look before reverting again
+    assert d.feed(paid(PaymentStatus.AUTHORIZED)) == [Revert(f"{MPID}-V", "P1", "vend_failed")]
+    d.feed(Reverted())
+    assert d.sale.state is State.REFUNDED
+
+
+def test_preauth_revert_refused_and_still_authorized_is_held() -> None:
+    d = Driver(preauth=True)
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid(PaymentStatus.AUTHORIZED))
+    d.feed(VendFinished(ok=False))
+    d.feed(CallFailed(Call.REVERT, Failure.NOT_REVERSIBLE))
+    d.tick(T0 + 40)
+    d.feed(paid(PaymentStatus.AUTHORIZED))
+    assert d.sale.state is State.HELD
+    assert any(isinstance(c, Record) and "ATTENTION" in c.note for c in d.last)
+
+
+def test_preauth_revert_refused_but_status_canceled_is_refunded() -> None:
+    d = Driver(preauth=True)
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid(PaymentStatus.AUTHORIZED))
+    d.feed(VendFinished(ok=False))
+    d.feed(CallFailed(Call.REVERT, Failure.NOT_REVERSIBLE))
+    d.tick(T0 + 40)
+    d.feed(StatusPolled(PaymentStatus.CANCELED, "P1"))
+    assert d.sale.state is State.REFUNDED
+
+
+def test_capture_refused_is_success_for_the_customer_with_a_note() -> None:
+    d = Driver(preauth=True)
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid(PaymentStatus.AUTHORIZED))
+    d.feed(VendFinished(ok=True))
+    d.feed(CallFailed(Call.CAPTURE, Failure.NOT_ALLOWED, "ORDER_EXPIRED"))
+    assert (d.sale.state, d.sale.end_reason) == (State.SUCCEEDED, "capture_refused")
+
+
+def test_recovered_showing_deletes_and_never_vends_a_late_payment() -> None:
+    d = Driver()
+    created(d, T0)
+    assert d.feed(Recovered("refund"), at=T0 + 500) == [DeleteQr("04-abc")]
+    d.feed(CallFailed(Call.DELETE, Failure.ALREADY_PAID))
+    assert d.feed(paid()) == [CancelPayment(MPID)]
+    assert not any(isinstance(c, Vend) for c in d.commands)
+
+
+def test_recovered_vending_holds_when_configured() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid())
+    assert d.feed(Recovered("hold")) == []
+    assert d.sale.state is State.HELD and d.sale.end_reason == "vend_interrupted"
+
+
+def test_a_held_sale_is_settled_by_the_attendant() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid())
+    d.feed(Recovered("hold"))
+    d.feed(AttendantSettled(refunded=True))
+    assert (d.sale.state, d.sale.end_reason) == (State.REFUNDED, "refunded_by_attendant")
+
+
+def test_recovered_creating_resolves_like_an_unknown_create() -> None:
+    d = Driver()
+    assert d.feed(Recovered()) == [PollStatus(MPID)]
+    assert d.sale.state is State.CREATE_UNKNOWN
+
+
+def test_recovered_refunding_asks_before_resending() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid())
+    d.feed(VendFinished(ok=False), at=cancel_cutoff_at(T0) + 5)
+    assert d.feed(Recovered()) == [QueryRefund(f"{MPID}-R0", "P1")]
+
+
+def test_an_event_out_of_place_raises_and_changes_nothing() -> None:
+    d = Driver()
+    before = d.sale
+    for event in (QrDeleted(), VendFinished(ok=True), StatusPolled(PaymentStatus.COMPLETED)):
+        assert not accepts(before, event)
+        with pytest.raises(EventNotAccepted):
+            step(before, event, T0)
+    assert d.sale == before
+    created(d, T0)
+    with pytest.raises(EventNotAccepted):  # a result for a call nobody made
+        step(d.sale, CallFailed(Call.DELETE, Failure.UNKNOWN), T0)
+    d.feed(CancelPressed())
+    d.feed(QrDeleted())
+    assert not accepts(d.sale, CancelPressed())
+
+
+def test_terminal_states_accept_nothing() -> None:
+    d = Driver()
+    d.feed(CallFailed(Call.CREATE, Failure.INVALID))
+    for event in (Ticked(), CancelPressed(), Recovered()):
+        with pytest.raises(EventNotAccepted):
+            step(d.sale, event, T0)
+
+
+def test_record_round_trips_through_the_journal_form() -> None:
+    d = Driver(preauth=True)
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid(PaymentStatus.AUTHORIZED))
+    assert from_record(to_record(d.sale)) == d.sale
+    assert isinstance(from_record(to_record(d.sale)), Sale)
+
+
+def test_cancel_cutoff_is_0015_jst_the_next_day() -> None:
+    paid_at = datetime(2026, 3, 1, 23, 50, tzinfo=UTC).timestamp()  # 08:50 JST on 2 March
+    expected = datetime(2026, 3, 2, 15, 15, tzinfo=UTC).timestamp()  # 00:15 JST on 3 March
+    assert cancel_cutoff_at(paid_at) == expected
+
+
+def test_mermaid_diagram_covers_every_state() -> None:
+    text = mermaid()
+    assert text.startswith("stateDiagram-v2\n")
+    for state in State:
+        assert state.value in text
+    assert (
+        "SHOWING --> DELETING: StatusPolled, CallFailed, CancelPressed, Ticked, Recovered" in text
+    )
