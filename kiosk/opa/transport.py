@@ -60,6 +60,15 @@ class RetryPolicy:
     backoff_max_s: float = 8.0
     max_total_s: float = 60.0
 
+    def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or not (
+            isinstance(self.max_attempts, int) and self.max_attempts >= 1
+        ):
+            raise ValueError("max_attempts must be an int >= 1")
+        for name in ("backoff_base_s", "backoff_max_s", "max_total_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+
     def delay_s(self, retry_index: int, unit: float) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random (unit in [0, 1))."""
         ceiling: float = min(self.backoff_max_s, self.backoff_base_s * 2.0**retry_index)

@@ -58,6 +58,10 @@ def test_contradictory_or_malformed_configuration_is_refused() -> None:
         opa.Client(auth=("k", "s"), timeout="30")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"timeout\[1\]"):
         opa.Client(auth=("k", "s"), timeout=(1, 0))
+    with pytest.raises(ValueError, match="max_attempts"):
+        opa.RetryPolicy(max_attempts=0)
+    with pytest.raises(ValueError, match="max_total_s"):
+        opa.RetryPolicy(max_total_s=0)
 
 
 def test_repr_never_shows_the_secret() -> None:
