@@ -12,6 +12,7 @@ what did it say?", kept small and pure so it can be read against the reference a
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -77,7 +78,7 @@ _TIMED_OUT = (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutErr
 
 
 def transport_error(
-    exc: requests.RequestException, endpoint: Endpoint, timeout: tuple[float, float]
+    exc: Exception, endpoint: Endpoint, timeout: tuple[float, float]
 ) -> errors.OpaError:
     """No HTTP answer: never sent (NotConnected), timed out, or lost after sending."""
     chain = _causes(exc)
@@ -99,9 +100,10 @@ def _json_object(content: bytes) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-def interpret(response: requests.Response, endpoint: Endpoint) -> dict[str, Any] | Failure:
-    status = response.status_code
-    envelope = _json_object(response.content)
+def interpret(
+    status: int, headers: Mapping[str, str], content: bytes, endpoint: Endpoint
+) -> dict[str, Any] | Failure:
+    envelope = _json_object(content)
     result_info = envelope.get("resultInfo") if envelope is not None else None
     if not isinstance(result_info, dict):
         result_info = None
@@ -115,7 +117,7 @@ def interpret(response: requests.Response, endpoint: Endpoint) -> dict[str, Any]
                 api_name=endpoint.api_name,
             )
         )
-    retry_after_s = retry_after_s_of(response.headers.get("Retry-After"))
+    retry_after_s = retry_after_s_of(headers.get("Retry-After"))
     if result_info is None:
         kind = errors.UnreadableResponse if status >= 500 else errors.classify(status, None)
         message = f"HTTP {status} without PayPay's JSON envelope"

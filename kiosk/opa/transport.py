@@ -25,6 +25,7 @@ from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
+import urllib3.exceptions
 
 from kiosk.opa import answers, errors, signing
 from kiosk.opa.endpoints import Endpoint
@@ -33,6 +34,8 @@ log = logging.getLogger("kiosk.opa")
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
+MAX_BODY_BYTES = 1 << 20  # PayPay's envelopes are a few KiB; more is not PayPay
+BODY_CHUNK_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,15 @@ class RetryPolicy:
     backoff_base_s: float = 0.5
     backoff_max_s: float = 8.0
     max_total_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or not (
+            isinstance(self.max_attempts, int) and self.max_attempts >= 1
+        ):
+            raise ValueError("max_attempts must be an int >= 1")
+        for name in ("backoff_base_s", "backoff_max_s", "max_total_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
 
     def delay_s(self, retry_index: int, unit: float) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random (unit in [0, 1))."""
@@ -190,7 +202,7 @@ class Transport:
         timeout = (min(connect_s, remaining_s), min(read_s, remaining_s))
         headers = self._headers(endpoint.method, path, payload)
         started = self._hooks.monotonic()
-        failure: answers.Failure | None = None
+        outcome: tuple[requests.Response, bytes] | answers.Failure
         try:
             response = self.session.request(
                 endpoint.method,
@@ -200,14 +212,17 @@ class Transport:
                 headers=headers,
                 timeout=timeout,
                 allow_redirects=False,
+                stream=True,  # the body is read below, under the overall deadline
             )
-        except requests.RequestException as exc:
-            failure = answers.Failure(answers.transport_error(exc, endpoint, timeout))
-        if failure is not None:
+            outcome = self._read_body(response, endpoint, deadline)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            outcome = answers.Failure(answers.transport_error(exc, endpoint, timeout))
+        if isinstance(outcome, answers.Failure):
             log.info(
-                "opa no-answer api=%s error=%s", endpoint.api_name, type(failure.error).__name__
+                "opa no-answer api=%s error=%s", endpoint.api_name, type(outcome.error).__name__
             )
-            return failure
+            return outcome
+        response, content = outcome
         info = ResponseInfo(
             api_name=endpoint.api_name,
             method=endpoint.method,
@@ -221,7 +236,46 @@ class Transport:
             "opa answer api=%s status=%d elapsed_s=%.3f", info.api_name, info.status, info.elapsed_s
         )
         self._report(info)
-        return answers.interpret(response, endpoint)
+        return answers.interpret(response.status_code, response.headers, content, endpoint)
+
+    def _read_body(
+        self, response: requests.Response, endpoint: Endpoint, deadline: float
+    ) -> tuple[requests.Response, bytes] | answers.Failure:
+        """The whole body, unless it outgrows MAX_BODY_BYTES or the overall deadline passes.
+
+        ``read1`` returns what one receive brings, so a server trickling bytes is checked
+        against the deadline after each one (a plain ``read(n)`` would wait for all n bytes).
+        A body read to its end hands the connection back to the pool (keep-alive); any other
+        ending closes it, so no half-read answer is ever mistaken for the next one.
+        """
+        raw = response.raw
+        chunks: list[bytes] = []
+        size = 0
+        error: errors.OpaError | None = None
+        try:
+            while chunk := raw.read1(BODY_CHUNK_BYTES):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    error = errors.UnreadableResponse(
+                        f"answer body over {MAX_BODY_BYTES} bytes",
+                        status=response.status_code,
+                        api_name=endpoint.api_name,
+                    )
+                    break
+                if self._hooks.monotonic() > deadline:
+                    error = errors.RequestTimeout(
+                        f"answer not complete within {self._retry.max_total_s:g} s",
+                        api_name=endpoint.api_name,
+                    )
+                    break
+        finally:
+            if error is not None or not raw.isclosed():
+                raw.close()
+            raw.release_conn()
+        if error is not None:
+            return answers.Failure(error)
+        return response, b"".join(chunks)
 
     def _report(self, info: ResponseInfo) -> None:
         if self._hooks.on_response is None:
@@ -242,6 +296,7 @@ def _new_session(pool_maxsize: int) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = "paypay-kiosk-opa"
+    session.headers["Accept-Encoding"] = "identity"  # small JSON; read1 reads the wire bytes
     return session
 
 

@@ -38,6 +38,7 @@ class Reply:
     hang: bool = False  # read the request, never answer (until the server stops)
     drop: bool = False  # read the request, close the connection without a word
     date: str | None = None  # the Date header; None: the real current time
+    trickle_s: float = 0.0  # send the body one byte at a time, this far apart
 
 
 def envelope(code: str, code_id: str, message: str = "", data: Any = None) -> dict[str, Any]:
@@ -196,4 +197,14 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(payload)
+        if not reply.trickle_s:
+            self.wfile.write(payload)
+            return
+        try:
+            for index in range(len(payload)):
+                self.wfile.write(payload[index : index + 1])
+                self.wfile.flush()
+                if owner.stopping.wait(reply.trickle_s):
+                    break
+        except OSError:  # the client gave up and closed the connection
+            self.close_connection = True

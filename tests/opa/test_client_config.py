@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from typing import Any
 
 import jwt
@@ -57,6 +58,10 @@ def test_contradictory_or_malformed_configuration_is_refused() -> None:
         opa.Client(auth=("k", "s"), timeout="30")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"timeout\[1\]"):
         opa.Client(auth=("k", "s"), timeout=(1, 0))
+    with pytest.raises(ValueError, match="max_attempts"):
+        opa.RetryPolicy(max_attempts=0)
+    with pytest.raises(ValueError, match="max_total_s"):
+        opa.RetryPolicy(max_total_s=0)
 
 
 def test_repr_never_shows_the_secret() -> None:
@@ -183,3 +188,15 @@ def test_decode_jwt_returns_the_authorization_and_raises_on_a_bad_token() -> Non
         client.decode_jwt(JWT_SECRET, token, audience="someone_else")
     with pytest.raises(ValueError, match="base64"):
         client.decode_jwt("not base64!", token)
+
+
+def test_an_explicit_proxy_is_used_and_an_unreachable_one_means_not_connected() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_proxy = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    retry = opa.RetryPolicy(max_attempts=1)
+    proxied = opa.Client(
+        auth=("k", "s"), base_url="http://192.0.2.1", proxies={"http": dead_proxy}, retry=retry
+    )
+    with proxied, pytest.raises(opa.NotConnected):
+        proxied.Code.get_payment_details("M1")

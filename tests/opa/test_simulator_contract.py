@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 import requests
 
+import kiosk.simulator as sim_app
 from kiosk import opa
-
-sim_app = pytest.importorskip("kiosk.simulator")
 
 _ids = itertools.count(1)
 

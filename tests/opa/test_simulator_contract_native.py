@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
+import kiosk.simulator as sim_pkg
 from kiosk import opa
 from tests.opa.test_simulator_contract import new_id
-
-sim_pkg = pytest.importorskip("kiosk.simulator")
 
 USER = "user-authorization-1"
 

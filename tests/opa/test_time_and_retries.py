@@ -47,6 +47,30 @@ def test_a_get_that_times_out_is_not_retried(server: OpaTestServer, fake_time: F
     assert len(server.seen) == 1
 
 
+def test_a_server_trickling_its_answer_is_cut_off_at_the_overall_cap(
+    server: OpaTestServer, fake_time: FakeTime
+) -> None:
+    server.queue(Reply(200, {"resultInfo": {"code": "SUCCESS"}, "data": "x" * 40}, trickle_s=0.1))
+    capped = opa.Client(
+        auth=("test_key", SECRET),
+        base_url=server.base_url,
+        timeout=0.5,  # every byte arrives well within the read timeout
+        clock=fake_time.clock,
+        retry=opa.RetryPolicy(max_total_s=1.0),
+    )
+    started = time.monotonic()
+    with capped, pytest.raises(opa.RequestTimeout, match="not complete"):
+        capped.Code.get_payment_details("M1")
+    assert time.monotonic() - started < 1.0 + 0.5 + 1.0  # cap + one read timeout, generously
+
+
+def test_an_oversized_answer_is_unreadable(client: opa.Client, server: OpaTestServer) -> None:
+    server.queue(Reply(200, {"resultInfo": {"code": "SUCCESS"}, "data": "x" * (1 << 20)}))
+    with pytest.raises(opa.UnreadableResponse) as caught:
+        client.Code.get_payment_details("M1")
+    assert caught.value.status == 200
+
+
 def test_per_api_timeouts_follow_the_reference() -> None:
     client = opa.Client(auth=("k", "s"))
     assert client.timeouts_for("v2_createDynamicQRCode") == (10.0, 30.0)
@@ -70,6 +94,8 @@ def test_a_post_whose_connection_drops_after_sending_is_unknown_and_not_resent(
     with pytest.raises(opa.ConnectionLost) as caught:
         client.Code.create_qr_code(QR)
     assert isinstance(caught.value, opa.OutcomeUnknown)
+    # no chained requests exception (it would hold the request and its Authorization header)
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
     assert len(server.seen) == 1 and fake_time.sleeps == []
 
 
