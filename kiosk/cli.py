@@ -1,16 +1,35 @@
-"""The one composition root: `kiosk run | simulator | ...`.
+"""The one composition root: `kiosk run | simulator | check-config | journal | refund | ...`.
 
-Why here: every other module takes its collaborators as parameters; only this module reads
-the environment, builds the real objects and wires them together.
+Why here: every other module takes its collaborators as parameters; only this module (and the
+per-command modules in `kiosk.commands`) reads the environment, builds the real objects and
+wires them together. Errors end as one `kiosk: error: ...` line that says what to do next and
+an exit code from `ExitCode`; no traceback reaches the operator, and anything printed passes
+the same redaction as the logs.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+
+from kiosk.commands.common import EXIT_CODES_HELP, CommandError, ExitCode, say
+from kiosk.logs import Redactor, setup_logging
+from kiosk.secrets import SecretError, load_credentials
+
+log = logging.getLogger("kiosk.cli")
+
+if TYPE_CHECKING:
+    from kiosk.commands.paypay import DemoAuth
+
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
-def _add_simulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_simulator(sub: Subparsers) -> None:
     p = sub.add_parser("simulator", help="run a local PayPay simulator (HTTP server)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port)")
@@ -19,17 +38,226 @@ def _add_simulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--control", action="store_true", help="enable the /_sim/ control API")
 
 
+def _config_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="configuration file (default: $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml if present)",
+    )
+    return parent
+
+
+def _add_commands(sub: Subparsers) -> None:
+    common = _config_parent()
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    def add(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            parents=[common],
+            help=help_text,
+            description=description,
+            epilog=EXIT_CODES_HELP,
+            formatter_class=fmt,
+        )
+
+    add(
+        "run",
+        "run the kiosk (what kiosk.service starts)",
+        "Run the kiosk full screen: reconcile unfinished sales, then take payments. "
+        "Without PayPay credentials (mode demo) it uses the built-in simulator.",
+    )
+    p = add(
+        "check-config",
+        "validate the configuration and credentials, start nothing",
+        "Load the configuration exactly as `kiosk run` would and report problems.",
+    )
+    p.add_argument(
+        "--print-example",
+        action="store_true",
+        help="print an example kiosk.toml with every option and exit",
+    )
+
+    journal = add("journal", "list or export recorded sales", "Read the sales journal.")
+    jsub = journal.add_subparsers(dest="journal_command", required=True, metavar="ACTION")
+    p = jsub.add_parser(
+        "list",
+        parents=[common],
+        help="list recent sales",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=fmt,
+    )
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only sales from then on: YYYY-MM-DD, an ISO time, or 2h / 3d / 30m ago",
+    )
+    p.add_argument("--status", metavar="STATE", help="only sales in this state (e.g. SUCCEEDED)")
+    p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    p = jsub.add_parser(
+        "export",
+        parents=[common],
+        help="export sales as CSV",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=fmt,
+    )
+    p.add_argument("--csv", metavar="FILE", required=True, help="CSV file to write ('-': stdout)")
+    p.add_argument("--since", metavar="WHEN", help="only sales from then on (as for list)")
+
+    p = add(
+        "refund",
+        "refund a recorded payment (all of it, or --amount yen)",
+        "Refund a payment this kiosk recorded. The refund is written to the journal before "
+        "PayPay is asked, so it is never sent twice.",
+    )
+    p.add_argument("merchant_payment_id", metavar="MERCHANT_PAYMENT_ID")
+    p.add_argument("--amount", type=int, metavar="YEN", help="refund only this many yen")
+    p.add_argument("--reason", default="refund by operator", help="reason sent to PayPay")
+    add(
+        "reconcile",
+        "settle unfinished sales and refunds with PayPay now",
+        "Ask PayPay about every unfinished sale and open refund, and record the answers. "
+        "Run it while the kiosk is stopped (kiosk run does it at every start).",
+    )
+    sub.add_parser(
+        "hash-pin",
+        help="hash an attendant PIN for kiosk.toml",
+        description="Read a PIN (twice, without echo, on a terminal; else one line "
+        "from stdin) and print its salted hash for [attendant] pin_hash.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=fmt,
+    )
+    p = add(
+        "doctor",
+        "check display, input, font, clock, PayPay, disk and journal",
+        "One green (ok) or red (FAIL) line per check, each FAIL with a fix.",
+    )
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p = add(
+        "status",
+        "show what the running kiosk is doing",
+        "Read the status file the running kiosk keeps current.",
+    )
+    p.add_argument("--json", action="store_true", help="print the raw status as JSON")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kiosk", description="PayPay QR kiosk")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="kiosk",
+        description="PayPay QR kiosk",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_commands(sub)
     _add_simulator(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "simulator":
+def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
+    command: str = args.command
+    if command == "simulator":
         from kiosk.simulator.command import run_simulator
 
-        return run_simulator(args)
-    raise AssertionError(f"unhandled command {args.command!r}")
+        return int(run_simulator(args))
+    handlers: dict[str, Callable[[], int]] = {
+        "journal": lambda: _journal(args),
+        "refund": lambda: _refund(args, redactor),
+        "reconcile": lambda: _reconcile(args, redactor),
+        "check-config": lambda: _check_config(args),
+        "hash-pin": _hash_pin,
+        "status": lambda: _status(args),
+        "doctor": lambda: _doctor(args, redactor),
+    }
+    handler = handlers.get(command)
+    if handler is None:
+        raise CommandError(ExitCode.USAGE, f"`kiosk {command}` is not available in this build")
+    return handler()
+
+
+def _journal(args: argparse.Namespace) -> int:
+    from kiosk.commands.journalcmd import run_journal
+
+    return run_journal(args)
+
+
+def _refund(args: argparse.Namespace, redactor: Redactor) -> int:
+    from kiosk.commands.refundcmd import run_refund
+
+    return run_refund(args, redactor, demo_auth)
+
+
+def _reconcile(args: argparse.Namespace, redactor: Redactor) -> int:
+    from kiosk.commands.reconcilecmd import run_reconcile
+
+    return run_reconcile(args, redactor, demo_auth)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from kiosk.commands.configcmd import run_check_config
+
+    return run_check_config(args)
+
+
+def _hash_pin() -> int:
+    from kiosk.commands.hashpin import run_hash_pin
+
+    return run_hash_pin()
+
+
+def _status(args: argparse.Namespace) -> int:
+    from kiosk.commands.statuscmd import run_status
+
+    return run_status(args)
+
+
+def _doctor(args: argparse.Namespace, redactor: Redactor) -> int:
+    from kiosk.commands.doctorcmd import run_doctor
+
+    return run_doctor(args, redactor, demo_auth)
+
+
+def demo_auth() -> DemoAuth:
+    """The simulator's demo credentials; only this module may import the simulator."""
+    from kiosk.commands.paypay import DemoAuth
+    from kiosk.simulator import DEMO_API_KEY, DEMO_API_SECRET, DEMO_MERCHANT_ID
+
+    return DemoAuth(DEMO_API_KEY, DEMO_API_SECRET, DEMO_MERCHANT_ID)
+
+
+def _learn_secrets(redactor: Redactor) -> None:
+    """Whatever a command ends up doing, the credentials it could reach stay out of its
+    output. A credential problem is reported by the commands that need credentials."""
+    try:
+        credentials = load_credentials(os.environ)
+    except SecretError:
+        return
+    for value in credentials.values if credentials else ():
+        redactor.add(value)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    redactor = Redactor()
+    _learn_secrets(redactor)
+    if args.command not in ("run", "simulator"):
+        # operator commands: data on stdout, warnings and errors on stderr
+        setup_logging("warning", redactor, env=os.environ, stream=sys.stderr)
+    try:
+        return _dispatch(args, redactor)
+    except CommandError as exc:
+        say(f"kiosk: error: {redactor(exc.message)}", err=True)
+        return int(exc.code)
+    except KeyboardInterrupt:
+        say("kiosk: interrupted", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # a bug: log the traceback (redacted), tell the operator where
+        log.critical("crashed command=%s", args.command, exc_info=True)
+        say(
+            f"kiosk: error: internal error {type(exc).__name__}: {redactor(str(exc))}; "
+            "the log has the details (journalctl -u kiosk)",
+            err=True,
+        )
+        return int(ExitCode.FAILED)

@@ -1,0 +1,327 @@
+"""UI benchmarks: tap to QR, idle CPU in a real 1920x1080 X window, memory, first frame.
+
+- tap_to_qr_ms_median: in this process, SDL dummy driver at 1920x1080, the real runner, OPA
+  client and simulator on loopback: from a touch release on a product to the QR frame flipped.
+  Alongside: the UI's own share (QR matrix -> Surface) and the conventional way for contrast.
+- idle_cpu_pct_1080p (screen=attract and screen=qr), rss_mb, first_frame_ms: a child process
+  (`python -m bench.bench_ui --child SCREEN`) runs the kiosk as `kiosk run` does in demo mode
+  (embedded simulator, runner, UI) full screen on an Xvfb display this benchmark starts and
+  stops; CPU is the whole process's, measured with time.process_time over a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import pygame
+
+from bench.common import figure, median_ms
+from kiosk.domain import Item, Order, Phase, SaleSettings
+from kiosk.pin import hash_pin
+from kiosk.ui.app import App, open_display, show_starting, wait_for_events
+from kiosk.ui.qr import matrix_surface, qr_matrix, scaled
+from kiosk.ui.settings import UiSettings
+from kiosk.ui.views import AttractView, MenuView, SaleScreenView
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZE = (1920, 1080)
+TAPS = 25
+IDLE_MEASURE_S = 8.0
+CATALOGUE = (
+    Item("coffee", "ブレンドコーヒー", "Blend coffee", 350),
+    Item("latte", "カフェラテ", "Caffè latte", 420),
+)
+
+
+def _settings(fullscreen: bool) -> UiSettings:
+    pin_hash = hash_pin("2468", b"bench-salt-0001", iterations=1000)
+    return UiSettings(pin_hash=pin_hash, catalogue=CATALOGUE, size=SIZE, fullscreen=fullscreen)
+
+
+def _demo_runner(state_dir: Path, grace_s: float) -> tuple[Any, Callable[[], None]]:
+    """The demo stack `kiosk run` builds without keys: simulator, client, journal, runner."""
+    from kiosk.clock import ClockGuard, SystemClock
+    from kiosk.hardware.vend import NoVendor
+    from kiosk.journal import Journal
+    from kiosk.opa import Client
+    from kiosk.runner import Runner
+    from kiosk.simulator import (
+        DEMO_API_KEY,
+        DEMO_API_SECRET,
+        SimulatorConfig,
+        start_simulator,
+    )
+
+    sim = start_simulator(SimulatorConfig(control=True), port=0)
+    guard = ClockGuard()
+    journal = Journal(state_dir / "journal.sqlite3")
+    client = Client(
+        auth=(DEMO_API_KEY, DEMO_API_SECRET), base_url=sim.base_url, on_response=guard.observe
+    )
+    runner = Runner(
+        client=client,
+        journal=journal,
+        vendor=NoVendor(),
+        settings=SaleSettings(terminal_id="BENCH", grace_s=grace_s),
+        clock=SystemClock(),
+        clock_guard=guard,
+    )
+    runner.start()
+
+    def close() -> None:
+        runner.stop(5.0)
+        journal.close()
+        sim.stop()
+
+    return runner, close
+
+
+class _Events:
+    """Queued taps, else a real wait of the loop's own timeout (as the SDL queue would)."""
+
+    def __init__(self) -> None:
+        self.batches: deque[list[pygame.event.Event]] = deque()
+
+    def __call__(self, timeout_s: float) -> list[pygame.event.Event]:
+        if self.batches:
+            return self.batches.popleft()
+        time.sleep(timeout_s)
+        return []
+
+    def tap(self, app: App, action: str, arg: str = "") -> None:
+        rect = next(h.rect for h in app.hits if h.action == action and h.arg == arg)
+        x, y = rect.centerx / SIZE[0], rect.centery / SIZE[1]
+        touch = {"touch_id": 1, "finger_id": 1, "dx": 0.0, "dy": 0.0, "pressure": 1.0}
+        self.batches.append(
+            [
+                pygame.event.Event(pygame.FINGERDOWN, x=x, y=y, **touch),
+                pygame.event.Event(pygame.FINGERUP, x=x, y=y, **touch),
+            ]
+        )
+
+
+def _until(app: App, done: Callable[[object], bool], limit_s: float = 20.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        app.step()
+        if app.frame is not None and done(app.frame.screen):
+            return
+    raise RuntimeError(f"bench stuck on {app.frame}")
+
+
+def _awaiting(screen: object) -> bool:
+    return isinstance(screen, SaleScreenView) and screen.sale.phase is Phase.AWAITING_PAYMENT
+
+
+def _final(screen: object) -> bool:
+    return isinstance(screen, SaleScreenView) and screen.sale.phase in (
+        Phase.CANCELLED,
+        Phase.EXPIRED,
+        Phase.FAILED,
+        Phase.SUCCEEDED,
+    )
+
+
+def tap_to_qr() -> Iterator[dict[str, object]]:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    with tempfile.TemporaryDirectory() as tmp:
+        runner, close = _demo_runner(Path(tmp), grace_s=0.2)
+        try:
+            settings = _settings(fullscreen=False)
+            open_display(settings)
+            events = _Events()
+            app = App(
+                runner, settings, notify=lambda _: None, clock=time.monotonic, event_source=events
+            )
+            _until(app, lambda s: isinstance(s, AttractView))
+            samples: list[float] = []
+            for index in range(TAPS):
+                events.tap(app, "start")
+                _until(app, lambda s: isinstance(s, MenuView))
+                events.tap(app, "item", CATALOGUE[index % 2].sku)
+                started = time.perf_counter()
+                _until(app, _awaiting)
+                samples.append(time.perf_counter() - started)
+                events.tap(app, "cancel")
+                _until(app, _final)
+                events.tap(app, "done")
+                _until(app, lambda s: isinstance(s, AttractView))
+            engine = _engine_only(runner)
+        finally:
+            close()
+    yield figure("tap_to_qr_ms_median", median_ms(samples), "ms", samples=len(samples))
+    yield figure("tap_to_qr_ms_max", max(samples) * 1000, "ms", samples=len(samples))
+    yield figure("tap_to_qr_engine_only_ms_median", median_ms(engine), "ms", samples=len(engine))
+    yield from _qr_build()
+
+
+def _engine_only(runner: Any) -> list[float]:
+    """The same sale start without the UI: begin_sale -> the QR's URL visible through pump(),
+    polled every 0.2 ms; what is left of tap_to_qr is the UI's share."""
+    samples: list[float] = []
+    for index in range(TAPS):
+        started = time.perf_counter()
+        runner.begin_sale(Order.of_amount(100 + index))
+        while runner.current_sale().phase is not Phase.AWAITING_PAYMENT:
+            time.sleep(0.0002)
+            runner.pump()
+        samples.append(time.perf_counter() - started)
+        runner.cancel_sale()
+        while runner.current_sale().phase is not Phase.CANCELLED:
+            time.sleep(0.002)
+            runner.pump()
+        runner.acknowledge()
+    return samples
+
+
+def _qr_build() -> Iterator[dict[str, object]]:
+    """The UI's own share of tap-to-QR, against the conventional Pillow route."""
+    urls = [f"http://127.0.0.1:8765/pay/{i:032x}" for i in range(40)]
+    ours, usual = [], []
+    for url in urls:
+        started = time.perf_counter()
+        scaled(matrix_surface(qr_matrix(url)), 900)
+        ours.append(time.perf_counter() - started)
+    import qrcode
+
+    for url in urls:
+        started = time.perf_counter()
+        image = qrcode.make(url).get_image().convert("RGB")
+        surface = pygame.image.frombytes(image.tobytes(), image.size, "RGB")
+        pygame.transform.scale(surface, (900, 900))
+        usual.append(time.perf_counter() - started)
+    yield figure("qr_surface_ms_median", median_ms(ours), "ms", how="fixed mask, raw bytes, scale")
+    yield figure("qr_surface_conventional_ms_median", median_ms(usual), "ms", how="qrcode.make+PIL")
+
+
+# ----- the X window half: a child process per screen, on an Xvfb display we own -----------
+
+
+def _free_display() -> int:
+    for number in range(91, 140):
+        if (
+            not Path(f"/tmp/.X11-unix/X{number}").exists()
+            and not Path(f"/tmp/.X{number}-lock").exists()
+        ):
+            return number
+    raise RuntimeError("no free X display number")
+
+
+def _start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
+    number = _free_display()
+    screen = f"{SIZE[0]}x{SIZE[1]}x24"
+    proc = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", screen, "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("Xvfb did not start")
+        time.sleep(0.05)
+    return proc, f":{number}"
+
+
+def _child_run(screen: str, display: str) -> dict[str, float]:
+    env = dict(os.environ, DISPLAY=display, SDL_VIDEODRIVER="x11", PYTHONPATH=str(ROOT))
+    env.pop("SDL_AUDIODRIVER", None)
+    spawned_at = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.bench_ui", "--child", screen, str(spawned_at)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=90,
+        check=True,
+    )
+    return dict(json.loads(out.stdout.decode().strip().splitlines()[-1]))
+
+
+def x_window() -> Iterator[dict[str, object]]:
+    if shutil.which("Xvfb") is None:
+        yield figure("idle_cpu_pct_1080p", -1, "%", error="Xvfb is not installed")
+        return
+    xvfb, display = _start_xvfb()
+    try:
+        results = {screen: _child_run(screen, display) for screen in ("attract", "qr")}
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+    for screen, result in results.items():
+        yield figure(
+            "idle_cpu_pct_1080p", result["cpu_pct"], "%", screen=screen, seconds=IDLE_MEASURE_S
+        )
+    yield figure("rss_mb", max(r["rss_mb"] for r in results.values()), "MB")
+    yield figure("first_frame_ms", results["attract"]["first_frame_ms"], "ms", shows="starting")
+    yield figure("ready_ms", results["attract"]["ready_ms"], "ms", shows="first kiosk frame")
+
+
+def child(screen: str, spawned_at: float) -> int:
+    """Run the demo kiosk full screen; report first frame, then idle CPU on `screen`."""
+    ready: list[float] = []
+
+    def notify(message: str) -> None:
+        if message == "READY=1" and not ready:
+            ready.append(time.monotonic())
+
+    settings = _settings(fullscreen=True)
+    show_starting(settings)  # as `kiosk run` should: a frame before the engine is built
+    first_at = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        runner, close = _demo_runner(Path(tmp), grace_s=8.0)
+        try:
+            app = App(
+                runner, settings, notify=notify, clock=time.monotonic, event_source=wait_for_events
+            )
+            app.step()
+            _until(app, lambda s: isinstance(s, AttractView))
+            if screen == "qr":
+                runner.begin_sale(Order.of_items(((CATALOGUE[0], 1),)))
+                _until(app, _awaiting)
+            settle_at = time.monotonic() + 1.0
+            while time.monotonic() < settle_at:
+                app.step()
+            cpu0, wall0 = time.process_time(), time.monotonic()
+            while time.monotonic() - wall0 < IDLE_MEASURE_S:
+                app.step()
+            cpu_pct = 100.0 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
+            still_there = app.frame is not None and (screen != "qr" or _awaiting(app.frame.screen))
+        finally:
+            close()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = {
+        "first_frame_ms": (first_at - spawned_at) * 1000,
+        "ready_ms": (ready[0] - spawned_at) * 1000,
+        "cpu_pct": cpu_pct,
+        "rss_mb": rss_mb,
+        "screen_held": still_there,
+    }
+    print(json.dumps(result))
+    return 0
+
+
+def run() -> Iterator[dict[str, object]]:
+    yield from tap_to_qr()
+    yield from x_window()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        raise SystemExit(child(sys.argv[2], float(sys.argv[3])))
+    for row in run():
+        print(json.dumps(row), flush=True)

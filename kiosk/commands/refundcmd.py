@@ -1,0 +1,144 @@
+"""`kiosk refund MERCHANT_PAYMENT_ID [--amount YEN]`: refund a payment this kiosk recorded.
+
+Why this shape: the refund row is written to the journal (PENDING, with its own
+merchantRefundId) before PayPay hears of it, exactly as the attendant menu does, so a retry or
+a crash never refunds twice. If the kiosk is running, its worker sends and follows the refund
+and this command waits for the answer; if it is stopped, this command does the same work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+
+from kiosk.commands.common import (
+    CommandError,
+    ExitCode,
+    load_secrets,
+    load_settings,
+    require_credentials,
+    say,
+    state_path,
+)
+from kiosk.commands.journalcmd import open_journal
+from kiosk.commands.lock import KioskLock
+from kiosk.commands.paypay import DemoAuth, make_client
+from kiosk.config import Config
+from kiosk.journal import Journal, RefundRow
+from kiosk.logs import Redactor
+from kiosk.refunds import RefundFollower
+
+WAIT_S = 90.0  # a refund call may take 30 s, and a retry another 30
+POLL_S = 0.5
+DONE = ("REFUNDED", "REFUSED", "CREATED")
+
+
+def record_refund(journal: Journal, merchant_payment_id: str, amount_yen: int | None) -> RefundRow:
+    """The journal row, refused (exit 1) above what is still refundable."""
+    sale = journal.load_sale(merchant_payment_id)
+    if sale is None:
+        raise CommandError(
+            ExitCode.FAILED,
+            f"no sale {merchant_payment_id} in the journal; see kiosk journal list",
+        )
+    refundable = journal.refundable_yen(merchant_payment_id)
+    if refundable <= 0 or sale.payment_id is None:
+        raise CommandError(
+            ExitCode.FAILED, f"nothing of {merchant_payment_id} is refundable (state {sale.state})"
+        )
+    amount = refundable if amount_yen is None else amount_yen
+    if amount <= 0 or amount > refundable:
+        raise CommandError(
+            ExitCode.FAILED,
+            f"--amount must be 1 to {refundable} yen (what is still refundable)",
+        )
+    number = len(journal.refunds_for(merchant_payment_id)) + 1
+    row = RefundRow(
+        f"{merchant_payment_id}-R{number}",
+        merchant_payment_id,
+        sale.payment_id,
+        amount,
+        "PENDING",
+        time.time(),
+    )
+    journal.add_refund(row)
+    return row
+
+
+def status_of(journal: Journal, row: RefundRow) -> str:
+    for found in journal.refunds_for(row.merchant_payment_id):
+        if found.merchant_refund_id == row.merchant_refund_id:
+            return found.status
+    return "PENDING"
+
+
+def run_refund(
+    args: argparse.Namespace, redactor: Redactor, demo: Callable[[], DemoAuth] | None
+) -> int:
+    config = load_settings(args, os.environ)
+    with open_journal(args) as journal:
+        lock = KioskLock(state_path(config, os.environ))
+        running = not lock.acquire()
+        try:
+            if running:
+                row = record_refund(journal, args.merchant_payment_id, args.amount)
+                say(
+                    f"recorded refund {row.merchant_refund_id} of {row.amount_yen} yen; "
+                    "the running kiosk sends it",
+                    err=True,
+                )
+                status = wait(lambda: status_of(journal, row))
+            else:
+                follower = _follower(config, journal, redactor, demo)
+                row = record_refund(journal, args.merchant_payment_id, args.amount)
+                status = wait(lambda: _follow(follower, journal, row))
+        finally:
+            lock.release()
+    return report(row, status)
+
+
+def _follower(
+    config: Config, journal: Journal, redactor: Redactor, demo: Callable[[], DemoAuth] | None
+) -> RefundFollower:
+    credentials = load_secrets(os.environ)
+    require_credentials(config, credentials)
+    for value in credentials.values if credentials else ():
+        redactor.add(value)
+    client, _ = make_client(config, credentials, demo)
+    if client is None:
+        raise CommandError(
+            ExitCode.CONFIG,
+            "demo mode with the built-in simulator: start the kiosk (its simulator lives "
+            "inside kiosk run) and refund again, or set [simulator] url",
+        )
+    return RefundFollower(journal, client, lambda exc: None)
+
+
+def _follow(follower: RefundFollower, journal: Journal, row: RefundRow) -> str:
+    follower.follow(time.time())
+    return status_of(journal, row)
+
+
+def wait(status: Callable[[], str]) -> str:
+    deadline = time.monotonic() + WAIT_S
+    current = status()
+    while current not in DONE and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        current = status()
+    return current
+
+
+def report(row: RefundRow, status: str) -> int:
+    what = f"refund {row.merchant_refund_id} of {row.amount_yen} yen"
+    if status in ("REFUNDED", "CREATED"):
+        say(f"{what}: {'done' if status == 'REFUNDED' else 'accepted by PayPay'}")
+        return ExitCode.OK
+    if status == "REFUSED":
+        raise CommandError(ExitCode.PAYPAY, f"{what}: refused by PayPay; see the kiosk's log")
+    raise CommandError(
+        ExitCode.UNKNOWN,
+        f"{what}: no answer from PayPay yet (status {status}); it is recorded and will be "
+        "followed up: check kiosk journal list later, do not refund again",
+    )

@@ -1,0 +1,209 @@
+"""The options table: every setting's name, type, default, help and allowed values.
+
+Why one table: validation (`kiosk.config.load`), `config/kiosk.example.toml` and the README's
+option table (`kiosk.config.render`) all come from `OPTIONS`, so they cannot drift apart; a
+test checks the generated files are in sync. Add an option here and in `settings.py`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from kiosk.domain import MAX_AMOUNT_YEN, Item
+from kiosk.pin import is_pin_hash
+
+DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
+ENV_PREFIX = "KIOSK_"
+ENV_CONFIG_PATH = "KIOSK_CONFIG"  # names the file; not an option
+SECRET_WORDS = ("secret", "api_key", "apikey", "password", "token", "credential")
+
+
+class Mode(StrEnum):
+    DEMO = "demo"  # the built-in simulator; no PayPay keys needed
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+
+class VendAdapter(StrEnum):
+    NONE = "none"
+    COMMAND = "command"
+    GPIO = "gpio"
+
+
+class OnPaidNotVended(StrEnum):
+    REFUND = "refund"
+    HOLD = "hold"
+
+
+class Kind(StrEnum):
+    STR = "text"
+    INT = "integer"
+    FLOAT = "number"
+    BOOL = "boolean"
+    CHOICE = "choice"
+    ITEMS = "list of items"
+
+
+Check = Callable[[Any], str | None]  # returns why a well-typed value is still not allowed
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # dotted: a section and a key, e.g. "display.width"
+    kind: Kind
+    default: Any
+    help: str
+    choices: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    check: Check | None = None
+    allowed_text: str = ""  # overrides the generated "allowed" text
+    sensitive: bool = False  # never echo the value
+
+    @property
+    def env_name(self) -> str:
+        return ENV_PREFIX + self.name.replace(".", "_").upper()
+
+    @property
+    def allowed(self) -> str:
+        if self.allowed_text:
+            return self.allowed_text
+        if self.kind is Kind.CHOICE:
+            return "one of " + ", ".join(str(c) for c in self.choices)
+        if self.kind is Kind.BOOL:
+            return "true or false"
+        if self.kind in (Kind.INT, Kind.FLOAT):
+            what = "a whole number" if self.kind is Kind.INT else "a number"
+            return f"{what} from {_num(self.minimum)} to {_num(self.maximum)}"
+        return "text"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
+
+
+def _check_pin_hash(value: str) -> str | None:
+    if value and not is_pin_hash(value):
+        return "not a PIN hash"
+    return None
+
+
+def _check_command(value: str) -> str | None:
+    try:
+        shlex.split(value)
+    except ValueError as exc:
+        return f"cannot be split into words ({exc})"
+    return None
+
+
+def _check_url(value: str) -> str | None:
+    if value and not value.startswith(("http://", "https://")):
+        return "not an http(s) URL"
+    return None
+
+
+def _check_id(value: str) -> str | None:
+    return "longer than 64 characters" if len(value) > 64 else None
+
+
+def _check_terminal_id(value: str) -> str | None:
+    # it prefixes every merchantPaymentId (at most 64 characters with the sale counter)
+    if not 1 <= len(value) <= 24:
+        return "not 1 to 24 characters"
+    if not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
+        return "not made of letters, digits, - and _"
+    return None
+
+
+DEMO_CATALOGUE = (
+    Item("coffee", "コーヒー", "Coffee", 150),
+    Item("tea", "お茶", "Green tea", 130),
+    Item("water", "水", "Water", 100),
+)
+
+# fmt: off
+OPTIONS: tuple[Option, ...] = (
+    Option("mode", Kind.CHOICE, "demo", "demo runs against the built-in PayPay simulator (no "
+           "keys); sandbox and production talk to PayPay with PAYPAY_API_KEY/SECRET",
+           choices=tuple(m.value for m in Mode)),
+    Option("merchant_id", Kind.STR, "", "PayPay merchant id (X-ASSUME-MERCHANT); required in "
+           "sandbox and production", check=_check_id),
+    Option("terminal_id", Kind.STR, "kiosk-1", "this kiosk's name; prefixes merchantPaymentIds "
+           "and appears in the journal", check=_check_terminal_id,
+           allowed_text="1 to 24 letters, digits, - or _"),
+    Option("store_id", Kind.STR, "", "PayPay storeId sent with each order (empty: none)",
+           check=_check_id),
+    Option("language", Kind.CHOICE, "ja", "the language a customer sees first",
+           choices=("ja", "en")),
+    Option("entry", Kind.CHOICE, "catalogue", "catalogue: the customer picks items; amount: the "
+           "attendant keys an amount", choices=("catalogue", "amount")),
+    Option("amount_max_yen", Kind.INT, 50_000, "largest amount the attendant may key in",
+           minimum=1, maximum=MAX_AMOUNT_YEN),
+    Option("qr_timeout_s", Kind.INT, 120, "seconds a QR stays on screen before the kiosk deletes "
+           "it (PayPay's own expiry is about 300 s)", minimum=30, maximum=290),
+    Option("poll_interval_s", Kind.FLOAT, 4.0, "seconds between payment status queries",
+           minimum=2, maximum=30),
+    Option("grace_s", Kind.INT, 8, "seconds to keep polling after a timeout or cancel, to catch "
+           "a payment made in the last moment", minimum=0, maximum=60),
+    Option("preauth", Kind.BOOL, False, "authorise first, vend, then capture the vended amount "
+           "(vending machines); false: plain payment"),
+    Option("on_paid_not_vended", Kind.CHOICE, "refund", "when paid goods could not be handed "
+           "out: refund automatically, or hold the sale for the attendant",
+           choices=tuple(m.value for m in OnPaidNotVended)),
+    Option("sounds", Kind.BOOL, True, "play sounds on success and failure"),
+    Option("state_dir", Kind.STR, "", "where the journal and status file live (empty: "
+           "$STATE_DIRECTORY from systemd, else ~/.local/state/kiosk)"),
+    Option("log_level", Kind.CHOICE, "info", "least severe log level written",
+           choices=("debug", "info", "warning", "error")),
+    Option("healthz_port", Kind.INT, 0, "serve GET /healthz on 127.0.0.1 at this port (0: off)",
+           minimum=0, maximum=65535),
+    Option("catalogue", Kind.ITEMS, DEMO_CATALOGUE, "the items on sale, in screen order: sku, "
+           "name_ja, name_en, price_yen (tax-inclusive), optional image (a file under "
+           "assets/images or an absolute path)", allowed_text="[[catalogue]] tables"),
+    Option("display.width", Kind.INT, 0, "window width in pixels (0: the screen's own)",
+           minimum=0, maximum=7680),
+    Option("display.height", Kind.INT, 0, "window height in pixels (0: the screen's own)",
+           minimum=0, maximum=4320),
+    Option("display.fullscreen", Kind.BOOL, True, "take the whole screen, no window frame"),
+    Option("display.rotation", Kind.CHOICE, 0, "rotate the picture (and touches) clockwise by "
+           "this many degrees, for a panel mounted sideways", choices=(0, 90, 180, 270)),
+    Option("vend.adapter", Kind.CHOICE, "none", "how goods are handed out: none (attended "
+           "counter), command (run vend.command), gpio (pulse vend.gpio_pin)",
+           choices=tuple(m.value for m in VendAdapter)),
+    Option("vend.command", Kind.STR, "", "program (and arguments) run for each vend; "
+           "{merchant_payment_id}, {amount_yen} and {description} in it are filled in; exit "
+           "status 0 within vend.timeout_s means vended", check=_check_command),
+    Option("vend.gpio_pin", Kind.INT, 17, "BCM pin pulsed high to vend", minimum=0, maximum=27),
+    Option("vend.timeout_s", Kind.FLOAT, 20.0, "a vend not confirmed within this time failed",
+           minimum=0.5, maximum=120),
+    Option("vend.pulse_s", Kind.FLOAT, 0.5, "how long vend.gpio_pin is held high",
+           minimum=0.05, maximum=10),
+    Option("attendant.pin_hash", Kind.STR, "", "the attendant PIN's hash from `kiosk hash-pin` "
+           "(empty: the demo PIN 1234, in demo and sandbox only; required in production)",
+           check=_check_pin_hash,
+           allowed_text="empty or the output of `kiosk hash-pin`", sensitive=True),
+    Option("attendant.corner", Kind.CHOICE, "top-right", "the screen corner an attendant holds "
+           "to open the PIN pad", choices=("top-left", "top-right", "bottom-left",
+                                           "bottom-right")),
+    Option("attendant.hold_s", Kind.FLOAT, 3.0, "how long the corner must be held",
+           minimum=1, maximum=10),
+    Option("simulator.url", Kind.STR, "", "demo mode: use this running simulator (e.g. "
+           "kiosk-simulator.service at http://127.0.0.1:8765); empty: start one in-process",
+           check=_check_url),
+    Option("simulator.host", Kind.STR, "127.0.0.1", "demo mode, in-process simulator: address "
+           "to listen on (0.0.0.0 lets phones on the LAN open the pay page)"),
+    Option("simulator.port", Kind.INT, 0, "demo mode, in-process simulator: port (0: any free)",
+           minimum=0, maximum=65535),
+    Option("simulator.public_url", Kind.STR, "", "demo mode: base URL phones use to reach the "
+           "pay page (empty: derived from host and port)", check=_check_url),
+)
+# fmt: on
+
+BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
+SECTIONS = tuple(dict.fromkeys(o.name.split(".")[0] for o in OPTIONS if "." in o.name))
+ITEM_KEYS = ("sku", "name_ja", "name_en", "price_yen", "image")

@@ -1,0 +1,130 @@
+"""Typed, frozen settings built from validated option values.
+
+Why separate from the table: the rest of the kiosk reads `Config` attributes, never the table,
+so a typo in an attribute name is a mypy error, not a runtime surprise. A test checks that
+every option has a field here and every field an option.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from kiosk.config.options import OPTIONS, Mode, OnPaidNotVended, VendAdapter
+from kiosk.domain import Item
+
+
+@dataclass(frozen=True)
+class DisplayConfig:
+    width: int
+    height: int
+    fullscreen: bool
+    rotation: int
+
+
+@dataclass(frozen=True)
+class VendConfig:
+    adapter: VendAdapter
+    command: str
+    gpio_pin: int
+    timeout_s: float
+    pulse_s: float
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return tuple(shlex.split(self.command))
+
+
+@dataclass(frozen=True)
+class AttendantConfig:
+    pin_hash: str = field(repr=False)
+    corner: str
+    hold_s: float
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    url: str
+    host: str
+    port: int
+    public_url: str
+
+
+@dataclass(frozen=True)
+class Config:
+    mode: Mode
+    merchant_id: str
+    terminal_id: str
+    store_id: str
+    language: str
+    entry: str
+    amount_max_yen: int
+    qr_timeout_s: int
+    poll_interval_s: float
+    grace_s: int
+    preauth: bool
+    on_paid_not_vended: OnPaidNotVended
+    sounds: bool
+    state_dir: str
+    log_level: str
+    healthz_port: int
+    catalogue: tuple[Item, ...]
+    display: DisplayConfig
+    vend: VendConfig
+    attendant: AttendantConfig
+    simulator: SimulatorConfig
+    sources: tuple[str, ...] = ()  # where the values came from, for `check-config`
+
+
+def build(values: Mapping[str, Any], sources: tuple[str, ...] = ()) -> Config:
+    """The typed settings from a complete name -> value mapping (already validated)."""
+
+    def section(cls: type[Any], prefix: str) -> Any:
+        return cls(**{f.name: values[f"{prefix}.{f.name}"] for f in fields(cls)})
+
+    return Config(
+        mode=Mode(values["mode"]),
+        merchant_id=values["merchant_id"],
+        terminal_id=values["terminal_id"],
+        store_id=values["store_id"],
+        language=values["language"],
+        entry=values["entry"],
+        amount_max_yen=values["amount_max_yen"],
+        qr_timeout_s=values["qr_timeout_s"],
+        poll_interval_s=values["poll_interval_s"],
+        grace_s=values["grace_s"],
+        preauth=values["preauth"],
+        on_paid_not_vended=OnPaidNotVended(values["on_paid_not_vended"]),
+        sounds=values["sounds"],
+        state_dir=values["state_dir"],
+        log_level=values["log_level"],
+        healthz_port=values["healthz_port"],
+        catalogue=tuple(values["catalogue"]),
+        display=section(DisplayConfig, "display"),
+        vend=VendConfig(
+            adapter=VendAdapter(values["vend.adapter"]),
+            command=values["vend.command"],
+            gpio_pin=values["vend.gpio_pin"],
+            timeout_s=values["vend.timeout_s"],
+            pulse_s=values["vend.pulse_s"],
+        ),
+        attendant=section(AttendantConfig, "attendant"),
+        simulator=section(SimulatorConfig, "simulator"),
+        sources=sources,
+    )
+
+
+def defaults() -> Config:
+    return build({o.name: o.default for o in OPTIONS}, ("defaults",))
+
+
+def state_dir(config: Config, env: Mapping[str, str], home: Path) -> Path:
+    """The configured directory; else systemd's $STATE_DIRECTORY; else ~/.local/state/kiosk."""
+    if config.state_dir:
+        return Path(config.state_dir)
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    return home / ".local" / "state" / "kiosk"

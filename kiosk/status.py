@@ -1,0 +1,205 @@
+"""The status file: what the running kiosk is doing, for `kiosk status` and `/healthz`.
+
+Why a file: `kiosk status` runs as another process (often over ssh while the kiosk is busy)
+and must not touch the kiosk's screen, journal locks or PayPay. Invariants: the file is
+replaced atomically (write a temporary file in the same directory, fsync, rename, fsync the
+directory), so a reader sees the old or the new status, never half of one; it holds no
+secrets; `updated_at` is refreshed at least every `HEARTBEAT_S` while the kiosk runs, so a
+stale file means a stopped or frozen kiosk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+FILENAME = "status.json"
+HEARTBEAT_S = 10.0
+STALE_AFTER_S = 60.0  # several missed heartbeats: the kiosk is stopped or frozen
+
+
+class StatusError(Exception):
+    """The status file is missing or unreadable. The message says what to do."""
+
+
+@dataclass(frozen=True)
+class Totals:
+    day: str = ""  # local date, YYYY-MM-DD
+    sales: int = 0
+    amount_yen: int = 0
+    refunded_yen: int = 0
+
+
+@dataclass(frozen=True)
+class Status:
+    state: str  # starting, idle, a sale phase, out_of_service, stopping, stopped
+    pid: int
+    mode: str
+    started_at: float
+    updated_at: float
+    last_paypay_ok_at: float | None = None
+    journal: str = "ok"  # "ok" or what is wrong with it
+    issue: str | None = None  # a ServiceIssue value while out of service
+    merchant_payment_id: str | None = None  # the sale in progress
+    totals: Totals = field(default_factory=Totals)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Status:
+        data: dict[str, Any] = json.loads(text)
+        data["totals"] = Totals(**data.get("totals", {}))
+        return cls(**data)
+
+    @property
+    def healthy(self) -> bool:
+        return self.issue is None and self.journal == "ok" and self.state != "out_of_service"
+
+
+def write_status(path: Path, status: Status) -> None:
+    """Atomically replace ``path`` with ``status``."""
+    fd, temporary = tempfile.mkstemp(prefix=".status-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(status.to_json() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def read_status(path: Path) -> Status:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StatusError(
+            f"{path} does not exist: the kiosk has not run with this state directory; "
+            "start it (systemctl start kiosk) or pass the right --config"
+        ) from None
+    except PermissionError:
+        raise StatusError(f"cannot read {path}: permission denied; run with sudo") from None
+    try:
+        return Status.from_json(text)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StatusError(f"{path} is not a kiosk status file ({exc})") from None
+
+
+def _when(epoch: float | None, now: float) -> str:
+    if epoch is None:
+        return "never"
+    stamp = datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+    return f"{stamp} ({int(now - epoch)} s ago)"
+
+
+def describe(status: Status, now: float) -> list[str]:
+    """The lines `kiosk status` prints."""
+    age = now - status.updated_at
+    running = "running" if age <= STALE_AFTER_S else f"NOT RUNNING (no update for {int(age)} s)"
+    t = status.totals
+    lines = [
+        f"kiosk:            {running}, pid {status.pid}, mode {status.mode}",
+        f"state:            {status.state}"
+        + (f" ({status.issue})" if status.issue else "")
+        + (f" sale {status.merchant_payment_id}" if status.merchant_payment_id else ""),
+        f"last PayPay call: {_when(status.last_paypay_ok_at, now)}",
+        f"today ({t.day or '-'}): {t.sales} sales, {t.amount_yen} yen, "
+        f"{t.refunded_yen} yen refunded",
+        f"journal:          {status.journal}",
+        f"status updated:   {_when(status.updated_at, now)}",
+    ]
+    return lines
+
+
+def is_running(status: Status, now: float) -> bool:
+    return now - status.updated_at <= STALE_AFTER_S and status.state != "stopped"
+
+
+class StatusKeeper:
+    """Holds the current status and writes it when it changes, or at least every
+    `HEARTBEAT_S` when `heartbeat()` is called (from the UI loop). Thread-safe."""
+
+    def __init__(self, path: Path, initial: Status, clock: Callable[[], float]) -> None:
+        self._path = path
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._status = initial
+        self._written_at = float("-inf")
+        self._write(replace(initial, updated_at=clock()))
+
+    @property
+    def current(self) -> Status:
+        with self._lock:
+            return self._status
+
+    def update(self, **changes: Any) -> None:
+        with self._lock:
+            changed = replace(self._status, **changes)
+            if changed == self._status:
+                return
+            self._write(replace(changed, updated_at=self._clock()))
+
+    def heartbeat(self) -> None:
+        with self._lock:
+            now = self._clock()
+            if now - self._written_at >= HEARTBEAT_S:
+                self._write(replace(self._status, updated_at=now))
+
+    def _write(self, status: Status) -> None:
+        self._status = status
+        write_status(self._path, status)
+        self._written_at = status.updated_at
+
+
+class _HealthHandler(BaseHTTPRequestHandler):
+    server: HealthServer
+
+    def do_GET(self) -> None:
+        if self.path != "/healthz":
+            self.send_error(404)
+            return
+        status = self.server.current()
+        ok = status.healthy and is_running(status, self.server.clock())
+        body = json.dumps({"ok": ok, "state": status.state, "issue": status.issue}).encode()
+        self.send_response(200 if ok else 503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # health probes every few seconds would flood the journal
+
+
+class HealthServer(ThreadingHTTPServer):
+    """GET /healthz on 127.0.0.1 only: 200 when running and in service, else 503."""
+
+    daemon_threads = True
+
+    def __init__(
+        self, port: int, current: Callable[[], Status], clock: Callable[[], float]
+    ) -> None:
+        self.current = current
+        self.clock = clock
+        super().__init__(("127.0.0.1", port), _HealthHandler)
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="healthz", daemon=True)
+        thread.start()
+        return thread

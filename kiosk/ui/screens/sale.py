@@ -1,0 +1,203 @@
+"""The screens of a sale in progress, one per Phase: creating, the QR, confirming, vending, and
+the final outcomes. The amount is always the largest thing on screen after the QR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pygame
+
+from kiosk.domain import Phase
+from kiosk.ui.i18n import Strings, format_yen
+from kiosk.ui.screens.common import split
+from kiosk.ui.theme import INK, LINE, MUTED, PANEL, SUCCESS, WARNING, WHITE, Rgb, Theme
+from kiosk.ui.views import Chrome, SaleScreenView
+from kiosk.ui.widgets import Hit, bang, blit_lines, blit_text, button, cross, header, spinner, tick
+
+Icon = Callable[[pygame.Surface, tuple[int, int], int, Rgb], None]
+
+# phase -> (title key, icon, icon colour or None for the accent)
+OUTCOMES: dict[Phase, tuple[str, Icon, Rgb | None]] = {
+    Phase.SUCCEEDED: ("succeeded", tick, SUCCESS),
+    Phase.FAILED: ("failed", cross, None),
+    Phase.CANCELLED: ("cancelled", cross, MUTED),
+    Phase.EXPIRED: ("expired", bang, WARNING),
+    Phase.REFUNDED: ("refunded", bang, WARNING),
+}
+WAITING: dict[Phase, tuple[str, str | None]] = {
+    Phase.CREATING: ("creating", None),
+    Phase.CONFIRMING: ("confirming", "please_wait"),
+    Phase.VENDING: ("vending", "please_wait"),
+}
+
+
+def sale_screen(
+    surface: pygame.Surface, view: SaleScreenView, chrome: Chrome, theme: Theme, strings: Strings
+) -> list[Hit]:
+    phase = view.sale.phase
+    if phase is Phase.AWAITING_PAYMENT and view.sale.qr_url:
+        return qr_screen(surface, view, chrome, theme, strings)
+    body, hits = header(surface, theme, chrome, strings)
+    if phase in OUTCOMES:
+        return hits + outcome(surface, body, view, theme, strings)
+    title_key, hint_key = WAITING.get(phase, ("creating", None))
+    radius = theme.px(40)
+    center = (body.centerx, body.top + body.height * 3 // 10)
+    spinner(surface, center, radius, theme.accent, view.spin)
+    title = blit_text(
+        surface,
+        theme,
+        strings(title_key),
+        theme.px(36),
+        INK,
+        "midtop",
+        (body.centerx, center[1] + radius + theme.px(30)),
+        body.width - 2 * theme.margin,
+    )
+    amount = blit_text(
+        surface,
+        theme,
+        format_yen(view.sale.amount_yen),
+        theme.px(56),
+        INK,
+        "midtop",
+        (body.centerx, title.bottom + theme.px(16)),
+    )
+    if hint_key:
+        blit_text(
+            surface,
+            theme,
+            strings(hint_key),
+            theme.px(22),
+            MUTED,
+            "midtop",
+            (body.centerx, amount.bottom + theme.px(12)),
+        )
+    return hits
+
+
+def outcome(
+    surface: pygame.Surface, body: pygame.Rect, view: SaleScreenView, theme: Theme, strings: Strings
+) -> list[Hit]:
+    title_key, icon, colour = OUTCOMES[view.sale.phase]
+    radius = theme.px(54 if theme.portrait else 46)
+    m = theme.margin
+    center = (body.centerx, body.top + m + radius + theme.px(6))
+    icon(surface, center, radius, colour or theme.accent)
+    y = center[1] + radius + theme.px(18)
+    title = blit_text(
+        surface,
+        theme,
+        strings(title_key),
+        theme.px(38),
+        INK,
+        "midtop",
+        (body.centerx, y),
+        body.width - 2 * m,
+    )
+    amount = blit_text(
+        surface,
+        theme,
+        format_yen(view.sale.amount_yen),
+        theme.px(54),
+        INK,
+        "midtop",
+        (body.centerx, title.bottom + theme.px(8)),
+    )
+    text = (
+        strings("thank_you")
+        if view.sale.phase is Phase.SUCCEEDED
+        else strings.reason(view.sale.reason)
+    )
+    blit_lines(
+        surface,
+        theme,
+        text,
+        theme.px(22),
+        MUTED,
+        body.centerx,
+        amount.bottom + theme.px(10),
+        body.width - 4 * m,
+    )
+    done = pygame.Rect(0, 0, theme.px(240), theme.touch)
+    done.midbottom = (body.centerx, body.bottom - m)
+    hit = button(surface, theme, done, strings("done"), "done", kind="primary")
+    return [hit] if hit else []
+
+
+def countdown(
+    surface: pygame.Surface,
+    theme: Theme,
+    rect: pygame.Rect,
+    left_s: int,
+    total_s: int,
+    strings: Strings,
+) -> None:
+    """A bar that empties as time runs out, with the seconds in words under it, filling rect."""
+    words = theme.text(strings("seconds_left", seconds=left_s), theme.px(22), MUTED)
+    surface.blit(words, words.get_rect(midbottom=rect.midbottom))
+    bar = pygame.Rect(rect.left, rect.top, rect.width, theme.px(12))
+    pygame.draw.rect(surface, LINE, bar, border_radius=bar.height // 2)
+    filled = bar.copy()
+    filled.width = int(bar.width * max(0.0, min(1.0, left_s / total_s))) if total_s else 0
+    if filled.width:
+        colour = theme.accent if left_s > 10 else WARNING
+        pygame.draw.rect(surface, colour, filled, border_radius=bar.height // 2)
+
+
+def qr_screen(
+    surface: pygame.Surface, view: SaleScreenView, chrome: Chrome, theme: Theme, strings: Strings
+) -> list[Hit]:
+    body, hits = header(surface, theme, chrome, strings)
+    m = theme.margin
+    inner = body.inflate(-2 * m, -2 * m)
+    sale = view.sale
+    assert sale.qr_url is not None
+    if theme.portrait:
+        qr_area, info = split(inner, 0.55, m, vertical=True)
+    else:
+        qr_area, info = split(inner, 0.47, m, vertical=False)
+    side = min(qr_area.width, qr_area.height)
+    card = pygame.Rect(0, 0, side, side)
+    card.center = qr_area.center
+    pygame.draw.rect(surface, WHITE, card, border_radius=theme.px(16))
+    pygame.draw.rect(surface, LINE, card, width=max(1, theme.px(2)), border_radius=theme.px(16))
+    code = theme.qr.get(sale.qr_url, side - 2 * theme.px(6))
+    surface.blit(code, code.get_rect(center=card.center))
+
+    panel = info.copy()
+    pygame.draw.rect(surface, PANEL, panel, border_radius=theme.px(18))
+    cx, width = panel.centerx, panel.width - 2 * m
+    y = panel.top + theme.px(18)
+    label = blit_text(
+        surface, theme, strings("amount_to_pay"), theme.px(22), MUTED, "midtop", (cx, y)
+    )
+    amount = blit_text(
+        surface,
+        theme,
+        format_yen(sale.amount_yen),
+        theme.px(72),
+        INK,
+        "midtop",
+        (cx, label.bottom + theme.px(4)),
+        width,
+    )
+    blit_text(
+        surface,
+        theme,
+        strings("scan_with_paypay"),
+        theme.px(26),
+        theme.accent,
+        "midtop",
+        (cx, amount.bottom + theme.px(10)),
+        width,
+    )
+    cancel = pygame.Rect(0, 0, min(width, theme.px(260)), theme.touch)
+    cancel.midbottom = (cx, panel.bottom - theme.px(16))
+    timer = pygame.Rect(panel.left + m, 0, width, theme.px(44))
+    timer.bottom = cancel.top - theme.px(12)
+    if sale.seconds_left is not None and sale.seconds_total:
+        countdown(surface, theme, timer, sale.seconds_left, sale.seconds_total, strings)
+    hit = button(surface, theme, cancel, strings("cancel"), "cancel")
+    return hits + ([hit] if hit else [])

@@ -1,0 +1,66 @@
+"""What the UI is told by its composition root (`kiosk run`): nothing here reads files or the
+environment. Validated at construction so a bad value stops the start with a clear message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kiosk.domain import Item
+from kiosk.pin import is_pin_hash
+from kiosk.ui.i18n import LANGUAGES
+
+
+class Mode(StrEnum):
+    DEMO = "demo"  # embedded simulator: a DEMO banner stays on screen
+    SANDBOX = "sandbox"  # PayPay's sandbox: a SANDBOX watermark stays on screen
+    PRODUCTION = "production"
+
+
+CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+ROTATIONS = (0, 90, 180, 270)
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    pin_hash: str  # pbkdf2_sha256$...; see kiosk.pin
+    catalogue: tuple[Item, ...] = ()  # empty: the attendant keys the amount (keypad mode)
+    default_language: str = "ja"
+    mode: Mode = Mode.DEMO
+    show_pay_url: bool = True  # demo only: print the pay page's URL under the QR
+    size: tuple[int, int] | None = None  # None: the display's own size
+    fullscreen: bool = True
+    rotation: int = 0  # degrees clockwise; touch is rotated back
+    sounds: bool = False
+    attendant_corner: str = "top-left"
+    attendant_key: str = "f12"  # a pygame key name
+    attendant_hold_s: float = 3.0
+    brand_name: str = "QR Kiosk"
+    accent_rgb: tuple[int, int, int] = (0xFF, 0x00, 0x33)
+    result_screen_s: float = 6.0  # a final phase stays this long, unless tapped away
+    max_amount_yen: int = 999_999  # keypad limit
+    assets_dir: str | None = None  # None: the repository's assets/
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.default_language in LANGUAGES, "default_language", LANGUAGES),
+            (self.attendant_corner in CORNERS, "attendant_corner", CORNERS),
+            (self.rotation in ROTATIONS, "rotation", ROTATIONS),
+            (self.attendant_hold_s > 0, "attendant_hold_s", "a positive number of seconds"),
+            (self.result_screen_s > 0, "result_screen_s", "a positive number of seconds"),
+        ]
+        for ok, name, allowed in checks:
+            if not ok:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not allowed; use {allowed}")
+        if not is_pin_hash(self.pin_hash):
+            raise ValueError(
+                "pin_hash is not a pbkdf2_sha256$... hash; make one with kiosk hash-pin"
+            )
+        skus = [item.sku for item in self.catalogue]
+        if len(set(skus)) != len(skus):
+            raise ValueError("catalogue has duplicate skus")
+
+    @property
+    def keypad_mode(self) -> bool:
+        return not self.catalogue

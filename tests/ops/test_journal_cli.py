@@ -1,0 +1,189 @@
+"""`kiosk journal list/export`, `kiosk refund` and `kiosk reconcile` against a journal the real
+engine wrote while selling through the simulator."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.clock import SystemClock
+from kiosk.commands.common import ExitCode
+from kiosk.commands.lock import KioskLock
+from kiosk.commands.settings import to_sale_settings
+from kiosk.config import load_config
+from kiosk.domain import Order
+from kiosk.hardware.vend import NoVendor
+from kiosk.journal import Journal
+from kiosk.opa import Client
+from kiosk.runner import Runner
+from kiosk.simulator import (
+    DEMO_API_KEY,
+    DEMO_API_SECRET,
+    DEMO_MERCHANT_ID,
+    SimulatorConfig,
+    SimulatorControl,
+    start_simulator,
+)
+from tests.ops.cli_helpers import clean_env, kiosk, wait_for
+
+
+def pumped(runner: Runner, check: Callable[[], Any]) -> Any:
+    """The UI loop's part: let the runner tick, then look."""
+    runner.pump()
+    return check()
+
+
+def state_of(journal: Journal, merchant_payment_id: str) -> bool:
+    record = journal.sale_record(merchant_payment_id)
+    return record is not None and record.status == "SUCCEEDED"
+
+
+class Shop:
+    """A simulator, a config pointing at it, and an engine selling into the state dir."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.sim = start_simulator(SimulatorConfig(control=True), port=0)
+        self.control = SimulatorControl(self.sim.base_url)
+        self.state = tmp_path / "state"
+        self.state.mkdir()
+        self.config = tmp_path / "kiosk.toml"
+        self.config.write_text(
+            f'state_dir = "{self.state}"\npoll_interval_s = 2\ngrace_s = 2\n'
+            f'[simulator]\nurl = "{self.sim.base_url}"\n',
+            encoding="utf-8",
+        )
+        self.env = clean_env(tmp_path)
+
+    def runner(self) -> tuple[Runner, Journal, Client]:
+        client = Client((DEMO_API_KEY, DEMO_API_SECRET), base_url=self.sim.base_url)
+        client.set_assume_merchant(DEMO_MERCHANT_ID)
+        journal = Journal(self.state / "journal.sqlite3")
+        settings = to_sale_settings(load_config(self.config, {}))
+        runner = Runner(
+            client=client, journal=journal, vendor=NoVendor(), settings=settings,
+            clock=SystemClock(),
+        )  # fmt: skip
+        runner.start()
+        wait_for("in service", lambda: pumped(runner, lambda: runner.service_issue() is None))
+        return runner, journal, client
+
+    def sell(self, amount_yen: int, pay: bool) -> str:
+        """One sale; paid, or left with its QR live when the engine stops."""
+        runner, journal, client = self.runner()
+        try:
+            runner.begin_sale(Order.of_amount(amount_yen, "Tea"))
+            [code] = wait_for(
+                "a QR",
+                lambda: (
+                    runner.pump() is None
+                    or [c for c in self.control.ledger()["codes"] if c["payable"]]
+                ),
+            )
+            if pay:
+                self.control.pay(code["code_id"])
+                wait_for(
+                    "success",
+                    lambda: (
+                        runner.pump() is None
+                        or journal.sale_record(code["merchant_payment_id"]).status == "SUCCEEDED"
+                    ),  # type: ignore[union-attr]
+                )
+            return str(code["merchant_payment_id"])
+        finally:
+            runner.stop(30)
+            journal.close()
+            client.close()
+
+    def close(self) -> None:
+        self.control.close()
+        self.sim.stop()
+
+    def run(self, *args: str) -> tuple[int, str, str]:
+        done = kiosk(*args, "--config", str(self.config), env=self.env)
+        return done.returncode, done.stdout, done.stderr
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Shop]:
+    made = Shop(tmp_path)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def test_no_journal_yet_is_exit_4(shop: Shop) -> None:
+    code, _, err = shop.run("journal", "list")
+    assert code == ExitCode.JOURNAL
+    assert "no journal at" in err and "journal.sqlite3" in err
+
+
+def test_list_export_refund_and_reconcile(shop: Shop, tmp_path: Path) -> None:
+    paid = shop.sell(480, pay=True)
+    code, out, _ = shop.run("journal", "list", "--status", "succeeded", "--since", "1h")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "created",
+        "(JST)",
+        "merchant_payment_id",
+        "yen",
+        "status",
+        "refunded",
+    ]
+    assert len(lines) == 2 and lines[1].split()[1:] == [paid, "480", "SUCCEEDED", "0"]
+    assert shop.run("journal", "list", "--status", "FAILED")[2] == "no sales match\n"
+    assert shop.run("journal", "list", "--since", "soon")[0] == ExitCode.USAGE
+
+    code, out, err = shop.run("refund", paid, "--amount", "500")
+    assert code == ExitCode.FAILED
+    assert err == "kiosk: error: --amount must be 1 to 480 yen (what is still refundable)\n"
+    code, out, err = shop.run("refund", paid, "--amount", "180")
+    assert code == 0, err
+    assert out in (
+        f"refund {paid}-R1 of 180 yen: done\n",
+        f"refund {paid}-R1 of 180 yen: accepted by PayPay\n",
+    )
+    [payment] = shop.control.ledger()["payments"]
+    assert payment["refunded"] == 180
+
+    target = tmp_path / "sales.csv"
+    code, _, err = shop.run("journal", "export", "--csv", str(target))
+    assert code == 0 and err == f"wrote 1 sales to {target}\n"
+    [row] = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert (row["merchant_payment_id"], row["amount_yen"], row["refunded_yen"]) == (
+        paid,
+        "480",
+        "180",
+    )
+    assert row["refundable_yen"] == "300" and row["created_at"].endswith("+09:00")
+
+    live = shop.sell(250, pay=False)  # the engine stopped with this QR on screen
+    with KioskLock(shop.state) as lock:
+        assert lock.acquire()
+        code, _, err = shop.run("reconcile")
+        assert code == ExitCode.FAILED and "the kiosk is running" in err
+    code, out, err = shop.run("reconcile")
+    assert code == 0, err
+    assert out.splitlines()[-1].endswith("0 unresolved, 0 held")
+    assert any(line.startswith(f"{live}: 250 yen") for line in out.splitlines())
+    journal = Journal(shop.state / "journal.sqlite3")
+    try:
+        assert journal.sale_record(live).status == "CANCELLED"  # type: ignore[union-attr]
+    finally:
+        journal.close()
+
+
+def test_csv_cells_cannot_become_formulas() -> None:
+    from kiosk.commands.journalcmd import write_csv
+    from kiosk.domain import SaleRecord
+
+    out = io.StringIO()
+    write_csv([SaleRecord("m1", 100, "SUCCEEDED", time.time(), 100, "=HYPERLINK(1)")], out)
+    assert out.getvalue().splitlines()[1].endswith(",'=HYPERLINK(1)")

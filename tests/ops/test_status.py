@@ -1,0 +1,106 @@
+"""The status file (atomic, readable by `kiosk status`) and the localhost /healthz."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from kiosk.status import (
+    HealthServer,
+    Status,
+    StatusError,
+    StatusKeeper,
+    Totals,
+    describe,
+    read_status,
+    write_status,
+)
+
+T0 = 1_800_000_000.0
+
+
+def status(**changes: object) -> Status:
+    base = Status(state="idle", pid=4242, mode="demo", started_at=T0, updated_at=T0)
+    return Status(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+
+
+def test_round_trip_and_no_temporary_files_left(tmp_path: Path) -> None:
+    path = tmp_path / "status.json"
+    written = status(totals=Totals("2027-01-15", 3, 450, 150), last_paypay_ok_at=T0 - 5)
+    write_status(path, written)
+    write_status(path, written)
+    assert read_status(path) == written
+    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
+
+
+def test_missing_and_corrupt_files_say_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(StatusError, match="does not exist: the kiosk has not run"):
+        read_status(tmp_path / "status.json")
+    (tmp_path / "status.json").write_text("{half")
+    with pytest.raises(StatusError, match="is not a kiosk status file"):
+        read_status(tmp_path / "status.json")
+
+
+def test_describe_running_and_stale() -> None:
+    s = status(
+        state="awaiting_payment",
+        merchant_payment_id="kiosk-1-0007",
+        totals=Totals("2027-01-15", 3, 450, 150),
+        last_paypay_ok_at=T0 - 4,
+    )
+    lines = describe(s, now=T0 + 5)
+    assert lines[0] == "kiosk:            running, pid 4242, mode demo"
+    assert lines[1] == "state:            awaiting_payment sale kiosk-1-0007"
+    assert lines[2].startswith("last PayPay call: ") and lines[2].endswith("(9 s ago)")
+    assert lines[3] == "today (2027-01-15): 3 sales, 450 yen, 150 yen refunded"
+    assert lines[4] == "journal:          ok"
+    assert describe(s, now=T0 + 600)[0].startswith("kiosk:            NOT RUNNING (no update")
+
+
+def test_keeper_writes_on_change_and_heartbeat(tmp_path: Path) -> None:
+    now = [T0]
+    path = tmp_path / "status.json"
+    keeper = StatusKeeper(path, status(), clock=lambda: now[0])
+    assert read_status(path).state == "idle"
+    now[0] = T0 + 1
+    keeper.update(state="creating", merchant_payment_id="m1")
+    assert (read_status(path).state, read_status(path).updated_at) == ("creating", T0 + 1)
+    now[0] = T0 + 5
+    keeper.heartbeat()  # too soon: not rewritten
+    assert read_status(path).updated_at == T0 + 1
+    now[0] = T0 + 12
+    keeper.heartbeat()
+    assert read_status(path).updated_at == T0 + 12
+    assert keeper.current == read_status(path)
+
+
+def get(url: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}") if error.code == 503 else {}
+
+
+def test_healthz_on_localhost(tmp_path: Path) -> None:
+    current = [status()]
+    server = HealthServer(0, lambda: current[0], clock=lambda: T0 + 1)
+    server.start()
+    try:
+        host, port = server.server_address[:2]
+        assert host == "127.0.0.1"
+        base = f"http://127.0.0.1:{port}"
+        assert get(base + "/healthz") == (200, {"ok": True, "state": "idle", "issue": None})
+        current[0] = status(state="out_of_service", issue="network")
+        assert get(base + "/healthz") == (
+            503,
+            {"ok": False, "state": "out_of_service", "issue": "network"},
+        )
+        assert get(base + "/other")[0] == 404
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,275 @@
+"""The attendant: opening (corner long press, key, GPIO), PIN lockout, menu actions, refunds
+behind a confirm step, exit only from the menu, and a log line for every action (never a PIN)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+import pygame
+import pytest
+
+from kiosk.domain import Phase
+from kiosk.pin import hash_pin
+from kiosk.ui.app import wait_for_events
+from kiosk.ui.input import request_attendant
+from kiosk.ui.pin_gate import MAX_TRIES, PinGate
+from kiosk.ui.views import (
+    AttendantMenuView,
+    AttractView,
+    ConfirmView,
+    MenuView,
+    PinView,
+    RefundView,
+    SalesListView,
+    TotalsView,
+)
+from tests.ui.fakes import PIN, PIN_HASH, Record, ScriptedBackend
+from tests.ui.test_app import Kiosk
+
+WRONG = "1111"
+
+
+def _records() -> list[Record]:
+    return [
+        Record("kiosk-a-0001", 420, "SUCCEEDED", datetime(2026, 11, 28, 14, 5), 420),
+        Record("kiosk-a-0002", 900, "SUCCEEDED", 1_800_000_000.0, 900),
+        Record("kiosk-a-0003", 350, "EXPIRED", "2026-11-28T15:00:00", 0),
+    ]
+
+
+def _enter(kiosk: Kiosk, pin: str) -> None:
+    for digit in pin:
+        kiosk.tap("digit", digit)
+    kiosk.tap("pin_ok")
+    _checked(kiosk)
+
+
+def _checked(kiosk: Kiosk) -> None:
+    """Let the PIN check (a thread, a few ms with the test hash) finish and be seen."""
+    for _ in range(2000):
+        if not kiosk.app.controller.gate.checking:
+            return
+        time.sleep(0.001)
+        kiosk.step()
+    raise AssertionError("the PIN check never finished")
+
+
+def _menu(kiosk: Kiosk) -> None:
+    kiosk.key(pygame.K_F12)
+    _enter(kiosk, PIN)
+    assert isinstance(kiosk.screen, AttendantMenuView)
+
+
+def test_the_pin_is_checked_off_the_loop_while_the_screen_says_so() -> None:
+    kiosk = Kiosk()
+    kiosk.key(pygame.K_F12)
+    for digit in PIN:
+        kiosk.tap("digit", digit)
+    gate = kiosk.app.controller.gate
+    gate._pin_hash = hash_pin(PIN, b"slow-salt-000001", iterations=400_000)  # a slow Pi
+    kiosk.tap("pin_ok")
+    assert kiosk.screen == PinView(entered=0, checking=True)
+    assert not any(h.action in ("digit", "pin_ok") for h in kiosk.app.hits)
+    assert kiosk.events.timeouts[-1] < 0.1  # the loop keeps turning, and soon looks again
+    _checked(kiosk)
+    assert isinstance(kiosk.screen, AttendantMenuView)
+
+
+def test_pin_gate_locks_after_five_wrong_pins_with_a_growing_delay() -> None:
+    gate = PinGate(PIN_HASH)
+    for _ in range(MAX_TRIES - 1):
+        assert not gate.try_pin(WRONG, 0.0)
+        assert gate.locked_s(0.0) == 0
+    assert not gate.try_pin(WRONG, 0.0)
+    assert gate.locked_s(0.0) == 30
+    assert not gate.try_pin(PIN, 10.0)  # locked: even the right PIN is not checked
+    assert not gate.try_pin(WRONG, 30.0)
+    assert gate.locked_s(30.0) == 60
+    assert not gate.try_pin(WRONG, 90.0)
+    assert gate.locked_s(90.0) == 120
+    assert gate.try_pin(PIN, 210.0)
+    assert gate.failures == 0 and gate.locked_s(210.0) == 0
+
+
+def test_the_attendant_key_opens_the_pin_pad_and_the_pin_opens_the_menu() -> None:
+    kiosk = Kiosk()
+    kiosk.key(pygame.K_F12)
+    assert kiosk.screen == PinView(entered=0)
+    _enter(kiosk, PIN)
+    assert isinstance(kiosk.screen, AttendantMenuView)
+    assert "STATUS=attendant:menu" in kiosk.notes
+
+
+def test_the_keyboard_can_type_the_pin() -> None:
+    kiosk = Kiosk()
+    kiosk.key(pygame.K_F12)
+    for digit in PIN:
+        kiosk.key(getattr(pygame, f"K_{digit}"))
+    kiosk.key(pygame.K_RETURN)
+    _checked(kiosk)
+    assert isinstance(kiosk.screen, AttendantMenuView)
+
+
+def test_a_three_second_press_on_the_corner_opens_the_pin_pad() -> None:
+    kiosk = Kiosk(attendant_corner="bottom-right")
+    corner = (kiosk.app.logical[0] - 5, kiosk.app.logical[1] - 5)
+    kiosk.events.push(kiosk.finger(pygame.FINGERDOWN, corner))
+    kiosk.step()
+    kiosk.clock.now += 2.6
+    kiosk.step()  # waits a quarter second: 2.85 s held
+    assert isinstance(kiosk.screen, AttractView)
+    kiosk.step()
+    assert kiosk.events.timeouts[-1] == pytest.approx(0.15)  # wakes exactly at the 3 s mark
+    assert isinstance(kiosk.screen, PinView)
+    kiosk.events.push(kiosk.finger(pygame.FINGERUP, corner))
+    kiosk.step()
+    assert isinstance(kiosk.screen, PinView)  # the release after a long press does nothing
+
+
+def test_a_short_press_on_the_corner_is_an_ordinary_tap() -> None:
+    kiosk = Kiosk(attendant_corner="bottom-right")
+    corner = (kiosk.app.logical[0] - 5, kiosk.app.logical[1] - 60)
+    kiosk.events.push(
+        kiosk.finger(pygame.FINGERDOWN, corner), kiosk.finger(pygame.FINGERUP, corner)
+    )
+    kiosk.step()
+    assert isinstance(kiosk.screen, MenuView)
+
+
+def test_a_gpio_button_opens_the_pin_pad_from_any_thread() -> None:
+    kiosk = Kiosk()
+    kiosk.app.event_source = wait_for_events  # the real SDL queue
+    pygame.event.clear()
+    request_attendant()
+    kiosk.step()
+    assert isinstance(kiosk.screen, PinView)
+
+
+def test_five_wrong_pins_lock_the_pad_and_it_unlocks_later(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    kiosk = Kiosk()
+    kiosk.key(pygame.K_F12)
+    with caplog.at_level(logging.INFO):
+        for tries_left in range(MAX_TRIES - 1, 0, -1):
+            _enter(kiosk, WRONG)
+            assert kiosk.screen == PinView(entered=0, tries_left=tries_left)
+        _enter(kiosk, WRONG)
+    assert kiosk.screen == PinView(entered=0, locked_s=30)
+    assert not any(h.action == "digit" for h in kiosk.app.hits)  # the pad is disabled
+    kiosk.key(pygame.K_2)
+    assert kiosk.screen == PinView(entered=0, locked_s=30)
+    kiosk.clock.now += 10
+    kiosk.step()
+    assert kiosk.screen == PinView(entered=0, locked_s=20)  # the countdown is shown
+    kiosk.clock.now += 20
+    kiosk.step()
+    _enter(kiosk, PIN)
+    assert isinstance(kiosk.screen, AttendantMenuView)
+    assert caplog.text.count("action=pin_rejected") == MAX_TRIES
+    assert PIN not in caplog.text and WRONG not in caplog.text
+
+
+def test_refund_full_and_partial_behind_a_confirm_step(caplog: pytest.LogCaptureFixture) -> None:
+    backend = ScriptedBackend(records=_records())
+    kiosk = Kiosk(backend)
+    _menu(kiosk)
+    with caplog.at_level(logging.INFO):
+        kiosk.tap("recent_sales")
+        assert isinstance(kiosk.screen, SalesListView)
+        assert [r.time_text for r in kiosk.screen.rows][::2] == ["14:05", "15:00"]
+        assert [h.arg for h in kiosk.app.hits if h.action == "refund"] == [
+            "kiosk-a-0001",
+            "kiosk-a-0002",
+        ]
+        kiosk.tap("refund", "kiosk-a-0001")
+        assert isinstance(kiosk.screen, RefundView)
+        kiosk.tap("refund_full")
+        assert isinstance(kiosk.screen, ConfirmView) and "¥420" in kiosk.screen.question
+        assert not any(c[0] == "refund" for c in backend.calls)  # nothing before yes
+        kiosk.tap("refund_yes")
+        assert backend.calls[-1] == ("refund", "kiosk-a-0001", None)
+        assert isinstance(kiosk.screen, SalesListView)
+        assert kiosk.screen.message == "Refund requested"
+        kiosk.tap("refund", "kiosk-a-0002")
+        kiosk.tap("refund_partial")
+        for digit in "300":
+            kiosk.tap("digit", digit)
+        kiosk.tap("refund_amount")
+        assert isinstance(kiosk.screen, ConfirmView) and "¥300" in kiosk.screen.question
+        kiosk.tap("confirm_no")
+        assert isinstance(kiosk.screen, RefundView)
+        kiosk.tap("refund_amount")
+        kiosk.tap("refund_yes")
+    assert backend.calls[-1] == ("refund", "kiosk-a-0002", 300)
+    assert "action=refund merchant_payment_id=kiosk-a-0002 amount_yen=300" in caplog.text
+
+
+def test_a_refund_the_backend_refuses_shows_its_message() -> None:
+    backend = ScriptedBackend(records=_records())
+    kiosk = Kiosk(backend)
+    _menu(kiosk)
+    kiosk.tap("recent_sales")
+    kiosk.tap("refund", "kiosk-a-0001")
+    backend.records[0] = Record("kiosk-a-0001", 420, "SUCCEEDED", 0.0, 100)  # refunded elsewhere
+    kiosk.tap("refund_partial")
+    for digit in "400":
+        kiosk.tap("digit", digit)
+    kiosk.tap("refund_amount")
+    kiosk.tap("refund_yes")
+    assert isinstance(kiosk.screen, SalesListView)
+    assert kiosk.screen.message == "Error: only 100 yen is refundable"
+
+
+def test_menu_cancel_sale_totals_reconcile_and_service(caplog: pytest.LogCaptureFixture) -> None:
+    backend = ScriptedBackend(records=_records())
+    kiosk = Kiosk(backend)
+    kiosk.tap("start")
+    kiosk.tap("item", "coffee")
+    backend.show(
+        Phase.AWAITING_PAYMENT, qr_url="http://x/pay/1", seconds_left=50, seconds_total=120
+    )
+    with caplog.at_level(logging.INFO):
+        _menu(kiosk)
+        assert kiosk.screen == AttendantMenuView(sale_in_progress=True, out_of_service=False)
+        kiosk.tap("cancel_sale")
+        assert backend.calls[-1] == ("cancel_sale",)
+        kiosk.tap("totals")
+        assert kiosk.screen == TotalsView(count=2, amount_yen=1320, refunded_yen=0)
+        kiosk.tap("back")
+        kiosk.tap("reconcile")
+        assert backend.reconciled == 1
+        kiosk.tap("back")
+        kiosk.tap("toggle_service")
+        assert backend.calls[-1] == ("set_out_of_service", True)
+        assert kiosk.screen == AttendantMenuView(True, True, "Now out of service")
+        kiosk.tap("toggle_service")
+        assert backend.calls[-1] == ("set_out_of_service", False)
+        kiosk.tap("close")
+    for action in ("open", "cancel_sale", "totals", "reconcile", "toggle_service", "close"):
+        assert f"attendant action={action}" in caplog.text
+
+
+def test_exit_only_from_the_menu_after_a_confirm() -> None:
+    kiosk = Kiosk(fullscreen=True)
+    _menu(kiosk)
+    kiosk.tap("exit")
+    assert isinstance(kiosk.screen, ConfirmView)
+    kiosk.tap("confirm_no")
+    assert isinstance(kiosk.screen, AttendantMenuView)
+    kiosk.tap("exit")
+    center = kiosk.target("exit_yes").center
+    kiosk.events.push(
+        kiosk.finger(pygame.FINGERDOWN, center), kiosk.finger(pygame.FINGERUP, center)
+    )
+    assert kiosk.step() == 0
+
+
+def test_the_attendant_menu_closes_itself_when_left_alone() -> None:
+    kiosk = Kiosk()
+    _menu(kiosk)
+    kiosk.clock.now += 121
+    kiosk.step()
+    assert isinstance(kiosk.screen, AttractView)
