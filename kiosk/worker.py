@@ -319,9 +319,13 @@ class Worker:
         self.reconciling = False
 
     def _follow_refunds(self, now: float) -> None:
-        for mpid in self.refunds.follow(now):
-            if self.journal.refundable_yen(mpid) == 0:
-                self._settle(mpid, True, now)
+        self.refunds.follow(now)
+        if self.held:  # refunded in full (here, or by `kiosk refund` while we were down)
+            open_for = {r.merchant_payment_id for r in self.journal.open_refunds()}
+            for sale in self.journal.held_sales():
+                mpid = sale.merchant_payment_id
+                if mpid not in open_for and self.journal.refundable_yen(mpid) == 0:
+                    self._settle(mpid, True, now)
 
     def _settle(self, mpid: str, refunded: bool, now: float) -> None:
         sale = self.journal.load_sale(mpid)
