@@ -17,6 +17,7 @@ from kiosk.domain import PaymentStatus, SaleSettings
 from kiosk.hardware.vend import Vendor, VendRequest
 from kiosk.opa import errors
 from kiosk.sale_model import (
+    PAID_STATUSES,
     CallCommand,
     CallFailed,
     CancelPayment,
@@ -137,8 +138,11 @@ def _call(command: CallCommand, client: PayPayClient, settings: SaleSettings, no
     if isinstance(command, PollStatus):
         data = _data(client.Code.get_payment_details(command.merchant_payment_id))
         accepted = data.get("acceptedAt") or None
+        status = PaymentStatus(str(data["status"]))
+        if status in PAID_STATUSES and not data.get("paymentId"):
+            raise ValueError("paid without a paymentId")  # unreadable: ask again
         return StatusPolled(
-            PaymentStatus(str(data["status"])),
+            status,
             payment_id=str(data["paymentId"]) if data.get("paymentId") else None,
             paid_at=float(accepted) if accepted else None,
         )

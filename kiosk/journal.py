@@ -65,6 +65,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX refunds_sale ON refunds(merchant_payment_id);
     """,
+    # 2: held sales are looked up whenever a sale ends; keep that cheap after months of sales
+    """
+    CREATE INDEX sales_state ON sales(state);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -146,9 +146,25 @@ class Worker:
         except JournalError as exc:
             log.error("journal failed; selling stopped error=%s", exc)
             self.journal_failed = True
+            self._abandon()
         except Exception:
             log.exception("sale worker crashed; selling stopped")
             self.journal_failed = True
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """Nothing can be recorded any more: withdraw a shown QR (best effort) and say
+        "confirming"; the journal still holds the sale for reconciliation once repaired."""
+        sale = self.active
+        if sale is None:
+            return
+        if sale.code_id and not sale.paid and not sale.qr_dead:
+            try:
+                self.client.Code.delete_qr_code(sale.code_id)
+                log.warning("unrecorded QR delete mpid=%s", sale.merchant_payment_id)
+            except Exception as exc:
+                log.error("QR delete failed mpid=%s error=%s", sale.merchant_payment_id, exc)
+        self.publish(replace(sale, cancel_requested=True))
 
     def _handle_messages(self) -> None:
         try:
@@ -303,9 +319,13 @@ class Worker:
         self.reconciling = False
 
     def _follow_refunds(self, now: float) -> None:
-        for mpid in self.refunds.follow(now):
-            if self.journal.refundable_yen(mpid) == 0:
-                self._settle(mpid, True, now)
+        self.refunds.follow(now)
+        if self.held:  # refunded in full (here, or by `kiosk refund` while we were down)
+            open_for = {r.merchant_payment_id for r in self.journal.open_refunds()}
+            for sale in self.journal.held_sales():
+                mpid = sale.merchant_payment_id
+                if mpid not in open_for and self.journal.refundable_yen(mpid) == 0:
+                    self._settle(mpid, True, now)
 
     def _settle(self, mpid: str, refunded: bool, now: float) -> None:
         sale = self.journal.load_sale(mpid)

@@ -107,3 +107,24 @@ def test_an_unknown_create_is_cancelled_so_a_late_payment_cannot_succeed(
         code = k.code_of(view.merchant_payment_id)
         assert not code["payable"] and code["cancel_requested_at"] is not None
         assert k.ctl.ledger()["creates_applied"][view.merchant_payment_id] == 1
+
+
+def test_faults_at_any_call_over_many_sales(tmp_path: Path, sim: Simulator) -> None:
+    """Faults fire at random calls (the 2nd poll, a retried delete, ...), not only the first."""
+    settings = SaleSettings(terminal_id="SOAK", grace_s=3)
+    with kiosk(tmp_path, settings=settings, sim=sim) as k:
+        k.ctl.clear_faults()
+        for fault in FAULTS.values():
+            if "latency_s" not in fault:
+                k.ctl.add_fault("*", times=None, probability=0.05, **fault)
+        for n in range(12):
+            k.sell(100 + n)
+            if n % 3 == 2:
+                k.runner.cancel_sale()
+            k.drive(pay=n % 3 != 2)
+        k.ctl.clear_faults()
+        k.idle()
+        report = k.audit()
+        assert report.clean and report.problems == [], report.problems
+        phases = {r.status for r in k.journal.recent_sales(50)}
+        assert "SUCCEEDED" in phases

@@ -145,3 +145,20 @@ def test_some_other_sqlite_file_is_not_taken_over(tmp_path: Path) -> None:
         Journal(path)
     tables = sqlite3.connect(path).execute("SELECT name FROM sqlite_master").fetchall()
     assert tables == [("photos",)]
+
+
+def test_an_older_journal_is_migrated_and_keeps_its_sales(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    current = Journal(path)
+    current.save_sale(paid(sale("K-old")), T0)
+    current.close()
+    db = sqlite3.connect(path)  # make it what schema 1 wrote
+    db.execute("DROP INDEX sales_state")
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+    migrated = Journal(path)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert [s.merchant_payment_id for s in migrated.all_sales()] == ["K-old"]
+    names = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
+    assert "sales_state" in names

@@ -152,3 +152,30 @@ def test_a_held_sale_handed_out_by_hand_resumes_selling(tmp_path: Path, sim: Sim
         sale = k.journal.load_sale("R5-vend")
         assert sale is not None and sale.state is State.SUCCEEDED
         assert sale.end_reason == "handed_out_by_attendant"
+
+
+def test_a_held_sale_refunded_while_the_kiosk_was_down_is_settled(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    from kiosk.journal import RefundRow
+    from kiosk.refunds import RefundFollower
+
+    path = tmp_path / "j.sqlite3"
+    crashed_sale(sim, path, "R6-vend", create=True, show=True, pay=True, vend=True)
+    settings = SaleSettings(terminal_id="R6", on_paid_not_vended="hold")
+    with kiosk(tmp_path, sim=sim, journal_path=path, settings=settings) as k:
+        settled(k)
+        assert k.runner.service_issue() is ServiceIssue.HELD_SALE
+    journal = Journal(path)  # the operator runs `kiosk refund` with the kiosk stopped
+    sale = journal.load_sale("R6-vend")
+    assert sale is not None and sale.payment_id is not None
+    journal.add_refund(RefundRow("R6-vend-R1", "R6-vend", sale.payment_id, 600, "PENDING", 0.0))
+    follower = RefundFollower(journal, make_client(sim.base_url), lambda error: None)
+    follower.follow(time.time())
+    follower.follow(time.time() + 10)
+    assert journal.open_refunds() == []
+    journal.close()
+    with kiosk(tmp_path, sim=sim, journal_path=path, settings=settings) as k:
+        k.ready()
+        sale = k.journal.load_sale("R6-vend")
+        assert sale is not None and sale.state is State.REFUNDED

@@ -9,6 +9,7 @@ that agrees with the truth.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, settings
@@ -47,7 +48,9 @@ from kiosk.sale_model import (
     Ticked,
     Vend,
     VendFinished,
+    from_record,
     phase_of,
+    to_record,
 )
 
 T0 = 1_790_000_000.0
@@ -227,6 +230,11 @@ class SaleAgainstPayPay(RuleBasedStateMachine):
         if self.was_paid:
             assert self.sale.paid and self.sale.payment_id is not None
         self.was_paid = self.sale.paid
+
+    @invariant()
+    def every_reachable_sale_survives_the_journal_form(self) -> None:
+        if self.sale is not None:
+            assert from_record(json.loads(json.dumps(to_record(self.sale)))) == self.sale
 
     @invariant()
     def failure_is_only_shown_when_known(self) -> None:

@@ -97,3 +97,16 @@ def test_no_network_says_network_then_recovers(tmp_path: Path) -> None:
         finally:
             k.runner.stop(5.0)
             second.stop()
+
+
+def test_a_journal_lost_mid_sale_withdraws_the_qr_and_never_shows_failure(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    with kiosk(tmp_path, sim=sim) as k:
+        view = k.sell(400)
+        k.journal.close()
+        k.clock.advance(5)  # the next poll's outcome cannot be recorded
+        k.wait(lambda: k.runner.service_issue() is ServiceIssue.JOURNAL, "journal issue")
+        shown = k.wait_phase(Phase.CONFIRMING)
+        assert shown.qr_url is None
+        assert not k.code_of(view.merchant_payment_id)["payable"]
