@@ -166,7 +166,7 @@ def run_kiosk(
             f"another kiosk is already running with {state}; see systemctl status kiosk",
         )
     stop = StopFlag()
-    stop.install()
+    stop.install()  # before SDL starts: SDL only installs its own handlers over SIG_DFL
     notifier = Notifier.from_env(env, os.getpid())
     started = time.time()
     keeper = StatusKeeper(
