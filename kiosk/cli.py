@@ -25,6 +25,9 @@ log = logging.getLogger("kiosk.cli")
 
 if TYPE_CHECKING:
     from kiosk.commands.paypay import DemoAuth
+    from kiosk.commands.run import DemoSimulator
+    from kiosk.config import Config
+    from kiosk.secrets import Credentials
 
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -163,6 +166,7 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
 
         return int(run_simulator(args))
     handlers: dict[str, Callable[[], int]] = {
+        "run": lambda: _run(args, redactor),
         "journal": lambda: _journal(args),
         "refund": lambda: _refund(args, redactor),
         "reconcile": lambda: _reconcile(args, redactor),
@@ -175,6 +179,29 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
     if handler is None:
         raise CommandError(ExitCode.USAGE, f"`kiosk {command}` is not available in this build")
     return handler()
+
+
+def _run(args: argparse.Namespace, redactor: Redactor) -> int:
+    from kiosk.commands.common import load_settings
+    from kiosk.commands.run import run_kiosk
+
+    config = load_settings(args, os.environ)
+    return run_kiosk(
+        config, redactor, env=os.environ, demo=demo_auth, start_simulator=start_demo_simulator
+    )
+
+
+def start_demo_simulator(config: Config, credentials: Credentials | None) -> DemoSimulator:
+    """Demo mode's in-process PayPay: the simulator, accepting the configured credentials
+    (or its own demo ones)."""
+    from kiosk.simulator import SimulatorConfig, start_simulator
+
+    sim_config = SimulatorConfig(public_url=config.simulator.public_url or None)
+    if credentials is not None:
+        sim_config.api_key, sim_config.api_secret = credentials.values
+    if config.merchant_id:
+        sim_config.merchant_id = config.merchant_id
+    return start_simulator(sim_config, host=config.simulator.host, port=config.simulator.port)
 
 
 def _journal(args: argparse.Namespace) -> int:

@@ -1,0 +1,317 @@
+"""`kiosk run`: configuration -> (demo simulator) -> PayPay client -> journal -> runner -> UI.
+
+Why / invariants:
+- nothing is sold before the configuration, the credentials, the run lock and the journal are
+  all good: each failure ends with its own exit code and a line that says what to do;
+- the UI loop owns the main thread; SIGTERM/SIGINT only set a flag the loop checks between
+  turns (at most a quarter second), then the runner withdraws a live QR and records the
+  outcome (`Runner.stop`) within `STOP_BUDGET_S`, well inside the unit's TimeoutStopSec=60;
+- the status file and systemd's STATUS= follow the loop: every notify call from the UI (READY,
+  STATUS, WATCHDOG every 2 s) also refreshes the status file, so a frozen loop shows as stale
+  both to systemd's watchdog and to `kiosk status`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Protocol
+
+from kiosk.clock import ClockGuard, SystemClock, jst_day_bounds
+from kiosk.commands.common import (
+    CommandError,
+    ExitCode,
+    load_secrets,
+    require_credentials,
+    state_path,
+)
+from kiosk.commands.lock import KioskLock
+from kiosk.commands.paypay import DemoAuth, make_client
+from kiosk.commands.settings import attendant_pin_hash, to_sale_settings
+from kiosk.commands.uisettings import to_ui_settings
+from kiosk.config import Config, Mode
+from kiosk.domain import ServiceIssue
+from kiosk.hardware.vend import build_vendor
+from kiosk.journal import Journal, JournalError
+from kiosk.logs import Redactor, setup_logging
+from kiosk.notify import Notifier
+from kiosk.opa import ResponseInfo
+from kiosk.runner import Runner
+from kiosk.secrets import Credentials
+from kiosk.status import (
+    FILENAME,
+    HEARTBEAT_S,
+    HealthServer,
+    Status,
+    StatusKeeper,
+    Totals,
+)
+from kiosk.ui.settings import UiSettings
+
+log = logging.getLogger(__name__)
+
+JOURNAL_FILENAME = "journal.sqlite3"
+JOURNAL = ServiceIssue.JOURNAL
+STOP_BUDGET_S = 45.0  # DELETE the QR (15 s), maybe cancel (15 s), record; TimeoutStopSec=60
+TOTALS_EVERY_S = 30.0
+
+
+class DemoSimulator(Protocol):
+    @property
+    def base_url(self) -> str: ...
+
+    def stop(self) -> None: ...
+
+
+StartSimulator = Callable[[Config, Credentials | None], DemoSimulator]
+AfterStart = Callable[[Runner], None]
+
+
+@dataclass
+class StopFlag:
+    """Set by SIGTERM/SIGINT; the loop polls it. Signal handlers only set the event."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+    signal_name: str = ""
+
+    def install(self) -> None:
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            self.signal_name = signal.Signals(signum).name
+            self.event.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+
+class LoopNotify:
+    """The `notify` callable the UI gets: forwards to systemd and keeps the status file in
+    step with the runner whenever the loop speaks."""
+
+    def __init__(self, notifier: Notifier, keeper: StatusKeeper, runner: Runner) -> None:
+        self.notifier, self.keeper, self.runner = notifier, keeper, runner
+        self._totals_at = float("-inf")
+
+    def __call__(self, message: str) -> None:
+        self.notifier(message)
+        self.refresh()
+
+    def refresh(self) -> None:
+        sale = self.runner.current_sale()
+        issue = self.runner.service_issue()
+        state = "out_of_service" if issue and not sale else (sale.phase.value if sale else "idle")
+        changes: dict[str, object] = {
+            "state": state,
+            "issue": issue.value if issue else None,
+            "merchant_payment_id": sale.merchant_payment_id if sale else None,
+            "journal": "cannot be written: run kiosk doctor" if issue is JOURNAL else "ok",
+        }
+        now = time.time()
+        if now - self._totals_at >= TOTALS_EVERY_S or (sale and sale.phase.value != "creating"):
+            changes["totals"] = totals_today(self.runner, now)
+            self._totals_at = now
+        self.keeper.update(**changes)
+        self.keeper.heartbeat()
+
+
+def totals_today(runner: Runner, now: float) -> Totals:
+    day_start, _ = jst_day_bounds(now)
+    t = runner.totals_today()
+    day = time.strftime("%Y-%m-%d", time.gmtime(day_start + 9 * 3600))
+    return Totals(day, t.count, t.amount_yen, t.refunded_yen)
+
+
+def _on_response(
+    guard: ClockGuard, keeper_box: list[StatusKeeper]
+) -> Callable[[ResponseInfo], None]:
+    def observe(info: ResponseInfo) -> None:
+        guard.observe(info)
+        if not keeper_box or not 200 <= info.status < 500:
+            return
+        # PayPay answered and we understood it; the file is rewritten at most every heartbeat
+        last = keeper_box[0].current.last_paypay_ok_at
+        if last is None or info.local_epoch - last >= HEARTBEAT_S:
+            keeper_box[0].update(last_paypay_ok_at=info.local_epoch)
+
+    return observe
+
+
+def run_kiosk(
+    config: Config,
+    redactor: Redactor,
+    *,
+    env: dict[str, str] | os._Environ[str],
+    demo: Callable[[], DemoAuth],
+    start_simulator: StartSimulator,
+    after_start: AfterStart | None = None,
+) -> int:
+    """The whole kiosk, until SIGTERM (0), the attendant's exit (0) or a start-up error."""
+    credentials = load_secrets(env)
+    require_credentials(config, credentials)
+    for value in credentials.values if credentials else ():
+        redactor.add(value)
+    setup_logging(config.log_level, redactor, env=env)
+    state = state_path(config, env)
+    state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = KioskLock(state)
+    if not lock.acquire():
+        raise CommandError(
+            ExitCode.FAILED,
+            f"another kiosk is already running with {state}; see systemctl status kiosk",
+        )
+    stop = StopFlag()
+    stop.install()  # before SDL starts: SDL only installs its own handlers over SIG_DFL
+    notifier = Notifier.from_env(env, os.getpid())
+    started = time.time()
+    keeper = StatusKeeper(
+        state / FILENAME,
+        Status("starting", os.getpid(), config.mode.value, started, started),
+        clock=time.time,
+    )
+    try:
+        ui_settings = to_ui_settings(config, attendant_pin_hash(config))
+        _show_starting(ui_settings)  # "Starting…" on screen before the slower parts are built
+        with _Parts(
+            config, state, credentials_demo=(credentials, demo), start=start_simulator
+        ) as p:
+            p.keeper_box.append(keeper)
+            return _serve(config, p, ui_settings, keeper, notifier, stop, after_start)
+    finally:
+        keeper.update(state="stopped", merchant_payment_id=None)
+        lock.release()
+
+
+def _serve(
+    config: Config,
+    parts: _Parts,
+    ui_settings: UiSettings,
+    keeper: StatusKeeper,
+    notifier: Notifier,
+    stop: StopFlag,
+    after_start: AfterStart | None,
+) -> int:
+    runner = parts.runner
+    runner.start()
+    health = _health(config, keeper)
+    log.info("kiosk_started mode=%s paypay=%s", config.mode.value, parts.target)
+    try:
+        code = _loop(runner, ui_settings, LoopNotify(notifier, keeper, runner), stop, after_start)
+    finally:
+        log.info("kiosk_stopping signal=%s", stop.signal_name or "-")
+        notifier.stopping("stopping: withdrawing any live QR")
+        keeper.update(state="stopping")
+        runner.stop(STOP_BUDGET_S)
+        if health is not None:
+            health.shutdown()
+            health.server_close()
+    log.info("kiosk_stopped code=%d", code)
+    return code
+
+
+def _show_starting(ui_settings: UiSettings) -> None:
+    from kiosk.ui.app import show_starting
+
+    try:
+        show_starting(ui_settings)  # pygame closes the display itself at exit
+    except Exception as exc:  # pygame.error, and whatever a missing driver raises
+        driver = os.environ.get("SDL_VIDEODRIVER", "default")
+        raise CommandError(
+            ExitCode.FAILED,
+            f"cannot open the display (SDL_VIDEODRIVER={driver}): {exc}; run kiosk doctor",
+        ) from None
+
+
+def _loop(
+    runner: Runner,
+    ui_settings: UiSettings,
+    notify: LoopNotify,
+    stop: StopFlag,
+    after_start: AfterStart | None,
+) -> int:
+    from kiosk.ui.app import App, wait_for_events
+
+    app = App(
+        runner, ui_settings, notify=notify, clock=time.monotonic, event_source=wait_for_events
+    )
+    if after_start is not None:
+        after_start(runner)
+    while not stop.event.is_set():
+        code = app.step()
+        if code is not None:
+            return code  # the attendant chose "Exit kiosk"
+    return int(ExitCode.OK)
+
+
+def _health(config: Config, keeper: StatusKeeper) -> HealthServer | None:
+    if not config.healthz_port:
+        return None
+    server = HealthServer(config.healthz_port, lambda: keeper.current, time.time)
+    server.start()
+    return server
+
+
+class _Parts:
+    """Simulator (demo), client, journal and runner; closed in reverse order on exit."""
+
+    def __init__(
+        self,
+        config: Config,
+        state: Path,
+        *,
+        credentials_demo: tuple[Credentials | None, Callable[[], DemoAuth]],
+        start: StartSimulator,
+    ) -> None:
+        self.config, self.state, self.start = config, state, start
+        self.credentials, self.demo = credentials_demo
+        self.keeper_box: list[StatusKeeper] = []
+        self.simulator: DemoSimulator | None = None
+
+    def __enter__(self) -> _Parts:
+        config = self.config
+        settings = to_sale_settings(config)
+        guard = ClockGuard(settings.clock_skew_limit_s)
+        base_url = None
+        if config.mode is Mode.DEMO and not config.simulator.url:
+            self.simulator = self.start(config, self.credentials)
+            base_url = self.simulator.base_url
+        client, self.target = make_client(
+            config,
+            self.credentials,
+            self.demo,
+            base_url=base_url,
+            on_response=_on_response(guard, self.keeper_box),
+        )
+        if client is None:
+            raise CommandError(ExitCode.CONFIG, "no PayPay client could be built")
+        self.client = client
+        try:
+            self.journal = Journal(self.state / JOURNAL_FILENAME)
+        except JournalError as exc:
+            self.close_network()
+            raise CommandError(
+                ExitCode.JOURNAL, f"{exc}; run kiosk doctor, keep a copy of the file"
+            ) from None
+        self.runner = Runner(
+            client=client,
+            journal=self.journal,
+            vendor=build_vendor(settings),
+            settings=settings,
+            clock=SystemClock(),
+            clock_guard=guard,
+        )
+        return self
+
+    def close_network(self) -> None:
+        self.client.close()
+        if self.simulator is not None:
+            self.simulator.stop()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.journal.close()
+        self.close_network()

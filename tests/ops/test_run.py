@@ -1,0 +1,54 @@
+"""`kiosk run`'s start-up failures: each stops before selling, with its exit code and a fix."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from kiosk.commands.common import ExitCode
+from kiosk.commands.lock import KioskLock
+from tests.ops.cli_helpers import clean_env, kiosk
+
+
+def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
+    state = tmp_path / "state"
+    return clean_env(tmp_path, KIOSK_STATE_DIR=str(state), SDL_AUDIODRIVER="dummy", **extra)
+
+
+def test_no_display_stops_with_a_pointer_to_doctor(tmp_path: Path) -> None:
+    done = kiosk("run", env=env_for(tmp_path, SDL_VIDEODRIVER="kmsdrm"))
+    assert done.returncode == ExitCode.FAILED
+    assert done.stderr.strip().endswith(
+        "kiosk: error: cannot open the display (SDL_VIDEODRIVER=kmsdrm): kmsdrm not available; "
+        "run kiosk doctor"
+    )
+    status = json.loads((tmp_path / "state" / "status.json").read_text())
+    assert status["state"] == "stopped"
+
+
+def test_a_second_kiosk_on_the_same_state_refuses(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    with KioskLock(tmp_path / "state") as lock:
+        assert lock.acquire()
+        done = kiosk("run", env=env_for(tmp_path))
+    assert done.returncode == ExitCode.FAILED
+    assert "another kiosk is already running with" in done.stderr
+
+
+def test_a_damaged_journal_is_exit_4_and_left_alone(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    damaged = b"not a journal" * 300
+    (state / "journal.sqlite3").write_bytes(damaged)
+    done = kiosk("run", env=env_for(tmp_path))
+    assert done.returncode == ExitCode.JOURNAL, done.stderr
+    assert "run kiosk doctor, keep a copy of the file" in done.stderr
+    assert (state / "journal.sqlite3").read_bytes() == damaged
+
+
+def test_production_without_keys_is_exit_3(tmp_path: Path) -> None:
+    done = kiosk("run", env=env_for(tmp_path, KIOSK_MODE="sandbox", KIOSK_MERCHANT_ID="M"))
+    assert done.returncode == ExitCode.CONFIG
+    assert "no PayPay credentials were found" in done.stderr
+    assert not os.path.exists(tmp_path / "state" / "journal.sqlite3")
