@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -66,11 +67,17 @@ def _add_commands(sub: Subparsers) -> None:
             formatter_class=fmt,
         )
 
-    add(
+    p = add(
         "run",
         "run the kiosk (what kiosk.service starts)",
         "Run the kiosk full screen: reconcile unfinished sales, then take payments. "
         "Without PayPay credentials (mode demo) it uses the built-in simulator.",
+    )
+    p.add_argument(
+        "--windowed",
+        metavar="WIDTHxHEIGHT",
+        type=window_size,
+        help="run in a window of this size instead of full screen (e.g. 800x480)",
     )
     p = add(
         "check-config",
@@ -146,6 +153,17 @@ def _add_commands(sub: Subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the raw status as JSON")
 
 
+def window_size(text: str) -> tuple[int, int]:
+    """``800x480`` -> (800, 480); argparse turns a refusal into a usage error (exit 2)."""
+    width, sep, height = text.lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 800x480, got {text!r}")
+    size = (int(width), int(height))
+    if not all(200 <= n <= 7680 for n in size):
+        raise argparse.ArgumentTypeError(f"each side must be 200 to 7680 pixels, got {text!r}")
+    return size
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kiosk",
@@ -186,6 +204,10 @@ def _run(args: argparse.Namespace, redactor: Redactor) -> int:
     from kiosk.commands.run import run_kiosk
 
     config = load_settings(args, os.environ)
+    if args.windowed is not None:
+        width, height = args.windowed
+        display = replace(config.display, width=width, height=height, fullscreen=False)
+        config = replace(config, display=display)
     return run_kiosk(
         config, redactor, env=os.environ, demo=demo_auth, start_simulator=start_demo_simulator
     )

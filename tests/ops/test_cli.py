@@ -238,3 +238,16 @@ def test_a_crash_is_one_redacted_line_not_a_traceback(
     assert "kiosk: error: internal error RuntimeError: exploded while holding" in err
     assert "Traceback" in err  # the log line on stderr carries it, on one line
     assert secret not in err
+
+
+def test_run_windowed_takes_a_size_and_refuses_nonsense(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parser = build_parser()
+    assert parser.parse_args(["run", "--windowed", "800x480"]).windowed == (800, 480)
+    assert parser.parse_args(["run"]).windowed is None
+    for bad in ("800", "800x", "wide", "10x10", "99999x480"):
+        with pytest.raises(SystemExit) as done:
+            parser.parse_args(["run", "--windowed", bad])
+        assert done.value.code == 2
+        assert "--windowed" in capsys.readouterr().err
