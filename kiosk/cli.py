@@ -215,10 +215,11 @@ def _run(args: argparse.Namespace, redactor: Redactor) -> int:
 
 def start_demo_simulator(config: Config, credentials: Credentials | None) -> DemoSimulator:
     """Demo mode's in-process PayPay: the simulator, accepting the configured credentials
-    (or its own demo ones)."""
+    (or its own demo ones), with its /_sim/ control API so a test or a QA person can pay,
+    expire and inject faults. No real money is ever behind it."""
     from kiosk.simulator import SimulatorConfig, start_simulator
 
-    sim_config = SimulatorConfig(public_url=config.simulator.public_url or None)
+    sim_config = SimulatorConfig(public_url=config.simulator.public_url or None, control=True)
     if credentials is not None:
         sim_config.api_key, sim_config.api_secret = credentials.values
     if config.merchant_id:
@@ -289,6 +290,8 @@ def _learn_secrets(redactor: Redactor) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # pygame's banner on stdout is not a key=value log line; journald gets only ours
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     redactor = Redactor()
     _learn_secrets(redactor)
     if args.command not in ("run", "simulator"):

@@ -52,3 +52,17 @@ def test_production_without_keys_is_exit_3(tmp_path: Path) -> None:
     assert done.returncode == ExitCode.CONFIG
     assert "no PayPay credentials were found" in done.stderr
     assert not os.path.exists(tmp_path / "state" / "journal.sqlite3")
+
+
+def test_the_demo_simulator_has_its_control_api(tmp_path: Path) -> None:
+    from kiosk import cli
+    from kiosk.config import load_config
+    from kiosk.simulator import SimulatorControl
+
+    config = load_config(None, {"KIOSK_STATE_DIR": str(tmp_path), "KIOSK_SIMULATOR_PORT": "0"})
+    sim = cli.start_demo_simulator(config, None)
+    try:
+        ledger = SimulatorControl(sim.base_url).ledger()
+    finally:
+        sim.stop()
+    assert ledger["codes"] == []
