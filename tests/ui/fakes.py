@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import pygame
 
-from kiosk.domain import Order, Phase, SaleView, ServiceIssue
+from kiosk.domain import Order, Phase, SaleView, ServiceIssue, Totals
 from kiosk.pin import hash_pin
 
 PIN = "2468"
@@ -34,13 +34,6 @@ class Held:
     amount_yen: int
     description: str
     created_at: object
-
-
-@dataclass(frozen=True)
-class Totals:
-    count: int
-    amount_yen: int
-    refunded_yen: int
 
 
 @dataclass(frozen=True)
