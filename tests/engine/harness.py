@@ -184,8 +184,9 @@ def kiosk(
     journal = Journal(journal_path or tmp_path / "journal.sqlite3")
     clock = FakeClock(start=float(int(time.time())))
     vendor = vendor or RecordingVendor()
+    client = make_client(sim.base_url, guard)
     runner = Runner(
-        client=make_client(sim.base_url, guard),
+        client=client,
         journal=journal,
         vendor=vendor,
         settings=settings or SaleSettings(terminal_id="K1", grace_s=4),
@@ -199,6 +200,7 @@ def kiosk(
         yield Kiosk(sim, ctl, journal, clock, vendor, runner, guard)
     finally:
         runner.stop(5.0)
+        client.close()  # its pooled sockets, now, not whenever a later GC finds them
         journal.close()
         ctl.close()
         if own_sim:

@@ -132,9 +132,10 @@ def test_a_held_sale_refunded_while_the_kiosk_was_down_is_settled(
     sale = journal.load_sale("R6-vend")
     assert sale is not None and sale.payment_id is not None
     journal.add_refund(RefundRow("R6-vend-R1", "R6-vend", sale.payment_id, 600, "PENDING", 0.0))
-    follower = RefundFollower(journal, make_client(sim.base_url), lambda error: None)
-    follower.follow(time.time())
-    follower.follow(time.time() + 10)
+    with make_client(sim.base_url) as client:
+        follower = RefundFollower(journal, client, lambda error: None)
+        follower.follow(time.time())
+        follower.follow(time.time() + 10)
     assert journal.open_refunds() == []
     journal.close()
     with kiosk(tmp_path, sim=sim, journal_path=path, settings=settings) as k:
