@@ -19,6 +19,54 @@ log = logging.getLogger(__name__)
 FOLLOW_S = 5.0
 
 
+class RefundRefused(ValueError):
+    """Why a refund was not recorded: `reason` is "unknown" (no such sale), "nothing" (nothing
+    refundable) or "amount" (not 1 to `refundable_yen`)."""
+
+    def __init__(self, message: str, reason: str, refundable_yen: int = 0) -> None:
+        super().__init__(message)
+        self.reason, self.refundable_yen = reason, refundable_yen
+
+
+def record_refund(
+    journal: Journal, merchant_payment_id: str, amount_yen: int | None, now: float
+) -> RefundRow:
+    """Write the refund's journal row (PENDING, the sale's next merchantRefundId), durably,
+    before anything is sent; the whole refundable amount when `amount_yen` is None. The one
+    way in for the attendant menu (`Runner.refund`) and `kiosk refund`."""
+    sale = journal.load_sale(merchant_payment_id)
+    if sale is None:
+        raise RefundRefused(f"no sale {merchant_payment_id} in the journal", "unknown")
+    refundable = journal.refundable_yen(merchant_payment_id)
+    if refundable <= 0 or sale.payment_id is None:
+        raise RefundRefused(
+            f"nothing of {merchant_payment_id} is refundable (state {sale.state})", "nothing"
+        )
+    amount = refundable if amount_yen is None else amount_yen
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise RefundRefused(
+            f"refund amount must be a positive number of yen, got {amount!r}", "amount", refundable
+        )
+    if amount > refundable:
+        raise RefundRefused(
+            f"refund of {amount} yen refused: only {refundable} yen of "
+            f"{merchant_payment_id} is still refundable",
+            "amount",
+            refundable,
+        )
+    number = len(journal.refunds_for(merchant_payment_id)) + 1
+    row = RefundRow(
+        f"{merchant_payment_id}-R{number}",
+        merchant_payment_id,
+        sale.payment_id,
+        amount,
+        "PENDING",
+        now,
+    )
+    journal.add_refund(row)
+    return row
+
+
 class RefundFollower:
     def __init__(
         self,

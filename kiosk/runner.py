@@ -31,7 +31,8 @@ from kiosk.domain import (
 )
 from kiosk.effects import PayPayClient
 from kiosk.hardware.vend import Vendor
-from kiosk.journal import Journal, JournalError, RefundRow
+from kiosk.journal import Journal, JournalError
+from kiosk.refunds import record_refund
 from kiosk.sale import new_sale
 from kiosk.sale_model import Sale, Timing, view_of
 from kiosk.worker import Begin, Boundary, Cancel, Message, Settle, Stop, Worker
@@ -181,31 +182,9 @@ class Runner:
         return self.journal.totals(*jst_day_bounds(self.clock.now()))
 
     def refund(self, merchant_payment_id: str, amount_yen: int | None = None) -> None:
-        """Record the refund (refused above what is refundable), then follow it until done."""
-        sale = self.journal.load_sale(merchant_payment_id)
-        if sale is None:
-            raise ValueError(f"no sale {merchant_payment_id} in the journal")
-        refundable = self.journal.refundable_yen(merchant_payment_id)
-        if refundable <= 0 or sale.payment_id is None:
-            raise ValueError(f"nothing of {merchant_payment_id} is refundable")
-        amount = refundable if amount_yen is None else amount_yen
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            raise ValueError(f"refund amount must be a positive number of yen, got {amount!r}")
-        if amount > refundable:
-            raise ValueError(
-                f"refund of {amount} yen refused: only {refundable} yen of "
-                f"{merchant_payment_id} is still refundable"
-            )
-        number = len(self.journal.refunds_for(merchant_payment_id)) + 1
-        row = RefundRow(
-            f"{merchant_payment_id}-R{number}",
-            merchant_payment_id,
-            sale.payment_id,
-            amount,
-            "PENDING",
-            self.clock.now(),
-        )
-        self.journal.add_refund(row)  # durable before anything is sent
+        """Record the refund (RefundRefused, a ValueError, above what is refundable), durably
+        before anything is sent; the worker then follows it until done."""
+        record_refund(self.journal, merchant_payment_id, amount_yen, self.clock.now())
         self._inbox.put("refunds")
 
     def hand_out_held(self, merchant_payment_id: str) -> None:

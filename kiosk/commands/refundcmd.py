@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable
 
+from kiosk import refunds
 from kiosk.commands.common import (
     CommandError,
     ExitCode,
@@ -37,34 +38,16 @@ DONE = ("REFUNDED", "REFUSED", "CREATED")
 
 def record_refund(journal: Journal, merchant_payment_id: str, amount_yen: int | None) -> RefundRow:
     """The journal row, refused (exit 1) above what is still refundable."""
-    sale = journal.load_sale(merchant_payment_id)
-    if sale is None:
-        raise CommandError(
-            ExitCode.FAILED,
-            f"no sale {merchant_payment_id} in the journal; see kiosk journal list",
-        )
-    refundable = journal.refundable_yen(merchant_payment_id)
-    if refundable <= 0 or sale.payment_id is None:
-        raise CommandError(
-            ExitCode.FAILED, f"nothing of {merchant_payment_id} is refundable (state {sale.state})"
-        )
-    amount = refundable if amount_yen is None else amount_yen
-    if amount <= 0 or amount > refundable:
-        raise CommandError(
-            ExitCode.FAILED,
-            f"--amount must be 1 to {refundable} yen (what is still refundable)",
-        )
-    number = len(journal.refunds_for(merchant_payment_id)) + 1
-    row = RefundRow(
-        f"{merchant_payment_id}-R{number}",
-        merchant_payment_id,
-        sale.payment_id,
-        amount,
-        "PENDING",
-        time.time(),
-    )
-    journal.add_refund(row)
-    return row
+    try:
+        return refunds.record_refund(journal, merchant_payment_id, amount_yen, time.time())
+    except refunds.RefundRefused as exc:
+        if exc.reason == "unknown":
+            message = f"{exc}; see kiosk journal list"
+        elif exc.reason == "amount":
+            message = f"--amount must be 1 to {exc.refundable_yen} yen (what is still refundable)"
+        else:
+            message = str(exc)
+        raise CommandError(ExitCode.FAILED, message) from None
 
 
 def status_of(journal: Journal, row: RefundRow) -> str:

@@ -155,7 +155,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("on_paid_not_vended", Kind.CHOICE, "refund", "when paid goods could not be handed "
            "out: refund automatically, or hold the sale for the attendant",
            choices=tuple(m.value for m in OnPaidNotVended)),
-    Option("sounds", Kind.BOOL, True, "play sounds on success and failure"),
+    Option("sounds", Kind.BOOL, False, "play sounds on success and failure"),
     Option("state_dir", Kind.STR, "", "where the journal and status file live (empty: "
            "$STATE_DIRECTORY from systemd, else ~/.local/state/kiosk)"),
     Option("log_level", Kind.CHOICE, "info", "least severe log level written",

@@ -91,3 +91,9 @@ class SimulatorControl:
 
     def close(self) -> None:
         self.session.close()
+
+    def __enter__(self) -> SimulatorControl:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

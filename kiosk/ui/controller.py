@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kiosk.domain import FINAL_PHASES, Order, Phase, SaleView, ServiceIssue
-from kiosk.ui.backend import KioskBackend, SaleRecordLike
+from kiosk.ui.backend import HeldSaleLike, KioskBackend, SaleRecordLike
 from kiosk.ui.i18n import Strings, format_yen, other_language
 from kiosk.ui.pin_gate import PinGate
 from kiosk.ui.screens import Frame
@@ -26,6 +26,8 @@ from kiosk.ui.views import (
     AttractView,
     Chrome,
     ConfirmView,
+    HeldRow,
+    HeldSalesView,
     KeypadView,
     MenuView,
     OutOfServiceView,
@@ -61,7 +63,7 @@ class UiState:
     last_input_at: float = 0.0
     final_id: str | None = None  # the sale whose final phase is on screen
     final_since_at: float = 0.0
-    attendant: str | None = None  # pin | menu | sales | refund | confirm | totals | reconcile
+    attendant: str | None = None  # pin|menu|sales|refund|held|confirm|totals|reconcile
     pin: str = field(default="", repr=False)
     message: tuple[str, dict[str, object]] | None = None
     rows: tuple[SaleRow, ...] = ()
@@ -71,6 +73,8 @@ class UiState:
     refund_digits: str = ""
     confirm: tuple[str, dict[str, object], str] | None = None  # question, values, yes-action
     pending_refund: tuple[str, int | None] | None = None
+    held_rows: tuple[HeldRow, ...] = ()
+    pending_held: tuple[str, str] | None = None  # merchant_payment_id, "out" | "refund"
     totals: TotalsView | None = None
     service_off: bool = False
     begun_id: str | None = None  # the sale this screen started, and when
@@ -89,6 +93,12 @@ def time_text(created_at: object) -> str:
         return datetime.fromisoformat(text).strftime("%H:%M")
     except ValueError:
         return text[:5]
+
+
+def held_row(sale: HeldSaleLike) -> HeldRow:
+    return HeldRow(
+        sale.merchant_payment_id, time_text(sale.created_at), sale.amount_yen, sale.description
+    )
 
 
 def sale_row(record: SaleRecordLike) -> SaleRow:
@@ -170,6 +180,8 @@ class Controller:
             return PinView(len(s.pin), tries, locked_s, checking=self.gate.checking)
         if s.attendant == "sales":
             return SalesListView(s.rows, s.sales_page, self._message())
+        if s.attendant == "held":
+            return HeldSalesView(s.held_rows, self._message())
         if s.attendant == "refund" and s.refund_row is not None:
             return RefundView(s.refund_row, s.refund_digits, s.refund_partial)
         if s.attendant == "confirm" and s.confirm is not None:
@@ -233,6 +245,7 @@ class Controller:
     def _close_attendant(self) -> None:
         s = self.state
         s.attendant, s.pin, s.message, s.confirm, s.pending_refund = None, "", None, None, None
+        s.pending_held = None
 
     def act(self, action: str, arg: str, now: float) -> None:
         """Perform a touch target's action."""
@@ -296,6 +309,7 @@ class Controller:
             "menu": self._menu_act,
             "sales": self._sales_act,
             "refund": self._refund_act,
+            "held": self._held_act,
             "confirm": self._confirm_act,
         }.get(s.attendant or "")
         if action == "close":
@@ -333,6 +347,9 @@ class Controller:
         elif action == "recent_sales":
             self._load_sales()
             s.attendant, s.sales_page = "sales", 0
+        elif action == "held_sales":
+            s.held_rows = tuple(held_row(h) for h in self.backend.held_sales())
+            s.attendant = "held"
         elif action == "totals":
             t = self.backend.totals_today()
             s.totals = TotalsView(t.count, t.amount_yen, t.refunded_yen)
@@ -366,6 +383,47 @@ class Controller:
             s.sales_page = max(0, s.sales_page + (1 if action == "page_next" else -1))
         elif action == "back":
             s.attendant, s.message = "menu", None
+
+    def _held_act(self, action: str, arg: str, now: float) -> None:
+        s = self.state
+        row = next((r for r in s.held_rows if r.merchant_payment_id == arg), None)
+        amount: dict[str, object] = {"amount": format_yen(row.amount_yen)} if row else {}
+        if action == "held_out" and row is not None:
+            s.pending_held = (row.merchant_payment_id, "out")
+            s.confirm = ("held_hand_out_confirm", amount, "held_out_yes")
+            s.attendant, s.message = "confirm", None
+        elif action == "held_refund" and row is not None:
+            s.pending_held = (row.merchant_payment_id, "refund")
+            s.confirm = ("refund_confirm", amount, "held_refund_yes")
+            s.attendant, s.message = "confirm", None
+        elif action == "back":
+            s.attendant, s.message = "menu", None
+
+    def _settle_held(self, merchant_payment_id: str, how: str) -> None:
+        """The attendant's confirmed answer for a held sale: goods handed out, or money back."""
+        s = self.state
+        s.attendant, s.confirm, s.pending_held = "held", None, None
+        if how == "out":
+            logger.info(
+                "attendant action=hand_out_held merchant_payment_id=%s", merchant_payment_id
+            )
+            self.backend.hand_out_held(merchant_payment_id)
+            s.message = ("held_handed_out", {})
+        else:
+            logger.info("attendant action=refund_held merchant_payment_id=%s", merchant_payment_id)
+            try:
+                self.backend.refund(merchant_payment_id)
+            except ValueError as exc:
+                logger.warning(
+                    "attendant action=refund_held_refused merchant_payment_id=%s error=%s",
+                    merchant_payment_id,
+                    exc,
+                )
+                s.message = ("error", {"message": str(exc)})
+                return
+            s.message = ("refund_requested", {})
+        # settled on the worker a moment later; the journal still says HELD until then
+        s.held_rows = tuple(r for r in s.held_rows if r.merchant_payment_id != merchant_payment_id)
 
     def _refund_act(self, action: str, arg: str, now: float) -> None:
         s = self.state
@@ -407,9 +465,14 @@ class Controller:
             merchant_payment_id, amount = s.pending_refund
             s.pending_refund, s.confirm = None, None
             self._refund(merchant_payment_id, amount)
+        elif action in ("held_out_yes", "held_refund_yes") and s.pending_held is not None:
+            merchant_payment_id, how = s.pending_held
+            if action == f"held_{how}_yes":
+                self._settle_held(merchant_payment_id, how)
         elif action == "confirm_no":
             back = "refund" if s.pending_refund is not None else "menu"
-            s.attendant, s.confirm, s.pending_refund = back, None, None
+            back = "held" if s.pending_held is not None else back
+            s.attendant, s.confirm, s.pending_refund, s.pending_held = back, None, None, None
 
     def _refund(self, merchant_payment_id: str, amount: int | None) -> None:
         s = self.state

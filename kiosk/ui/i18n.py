@@ -135,6 +135,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "refund_amount": {"ja": "返金額を入力", "en": "Enter the refund amount"},
     "refund_confirm": {"ja": "{amount} を返金しますか？", "en": "Refund {amount}?"},
     "refund_requested": {"ja": "返金を受け付けました", "en": "Refund requested"},
+    "held_sales": {"ja": "保留中の取引", "en": "Held sales"},
+    "held_explain": {
+        "ja": "支払い済みで商品をお渡しできなかった取引です",
+        "en": "Paid, but the goods were not handed out",
+    },
+    "held_none": {"ja": "保留中の取引はありません", "en": "No held sales"},
+    "held_hand_out": {"ja": "手渡し済み", "en": "Handed out"},
+    "held_hand_out_confirm": {
+        "ja": "{amount} の商品を手渡しましたか？",
+        "en": "Goods for {amount} handed out?",
+    },
+    "held_handed_out": {"ja": "手渡し済みとして記録しました", "en": "Recorded as handed out"},
     "sales_count": {"ja": "取引数", "en": "Sales"},
     "sales_amount": {"ja": "売上", "en": "Takings"},
     "refunded_amount": {"ja": "返金額", "en": "Refunded"},

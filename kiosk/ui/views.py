@@ -96,6 +96,22 @@ class RefundView:
 
 
 @dataclass(frozen=True)
+class HeldRow:
+    merchant_payment_id: str
+    time_text: str  # HH:MM, already local
+    amount_yen: int
+    description: str
+
+
+@dataclass(frozen=True)
+class HeldSalesView:
+    """Sales paid but not handed out; each is settled by "Handed out" or "Refund"."""
+
+    rows: tuple[HeldRow, ...]
+    message: str | None = None
+
+
+@dataclass(frozen=True)
 class ConfirmView:
     """A yes/no question; `action` is what "yes" does (e.g. "refund_yes", "exit_yes")."""
 
@@ -127,6 +143,7 @@ ScreenView = (
     | AttendantMenuView
     | SalesListView
     | RefundView
+    | HeldSalesView
     | ConfirmView
     | TotalsView
     | ReconcileView

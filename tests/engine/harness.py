@@ -11,11 +11,13 @@ from typing import Any
 
 from kiosk.audit import AuditReport, audit
 from kiosk.clock import ClockGuard, FakeClock
-from kiosk.domain import FINAL_PHASES, Order, Phase, SaleSettings, SaleView
+from kiosk.domain import FINAL_PHASES, Order, PaymentStatus, Phase, SaleSettings, SaleView
 from kiosk.hardware.vend import VendRequest, VendResult
 from kiosk.journal import Journal
 from kiosk.opa import Client, RetryPolicy
 from kiosk.runner import Runner
+from kiosk.sale import new_sale, step
+from kiosk.sale_model import QrCreated, Sale, StatusPolled, Ticked, Timing, Vend
 from kiosk.simulator import (
     DEMO_API_KEY,
     DEMO_API_SECRET,
@@ -182,8 +184,9 @@ def kiosk(
     journal = Journal(journal_path or tmp_path / "journal.sqlite3")
     clock = FakeClock(start=float(int(time.time())))
     vendor = vendor or RecordingVendor()
+    client = make_client(sim.base_url, guard)
     runner = Runner(
-        client=make_client(sim.base_url, guard),
+        client=client,
         journal=journal,
         vendor=vendor,
         settings=settings or SaleSettings(terminal_id="K1", grace_s=4),
@@ -197,7 +200,46 @@ def kiosk(
         yield Kiosk(sim, ctl, journal, clock, vendor, runner, guard)
     finally:
         runner.stop(5.0)
+        client.close()  # its pooled sockets, now, not whenever a later GC finds them
         journal.close()
         ctl.close()
         if own_sim:
             sim.stop()
+
+
+def crashed_sale(
+    sim: Simulator, path: Path, mpid: str, *, create: bool, show: bool, pay: bool, vend: bool
+) -> Sale:
+    """Play a sale for real up to a point and leave its journal as a crash would."""
+    now = float(int(time.time()))
+    sale, _ = new_sale(mpid, 600, "Juice", preauth=False, now=now, timing=Timing(grace_s=2))
+    client = make_client(sim.base_url)
+    ctl = SimulatorControl(sim.base_url)
+    if create:
+        data = client.Code.create_qr_code(
+            {
+                "merchantPaymentId": mpid,
+                "amount": {"amount": 600, "currency": "JPY"},
+                "codeType": "ORDER_QR",
+                "orderDescription": "Juice",
+                "requestedAt": int(now),
+            }
+        )["data"]
+        if show:
+            event = QrCreated(data["codeId"], data["url"], float(data["expiryDate"]))
+            sale, _ = step(sale, event, now)
+        if pay:
+            ctl.pay(data["codeId"])
+        if vend:
+            status = client.Code.get_payment_details(mpid)["data"]
+            sale, _ = step(sale, Ticked(), now + 5)  # the poll that found it paid
+            sale, commands = step(
+                sale, StatusPolled(PaymentStatus.COMPLETED, status["paymentId"], now), now
+            )
+            assert any(isinstance(c, Vend) for c in commands)
+    client.close()
+    ctl.close()
+    journal = Journal(path)
+    journal.save_sale(sale, now)
+    journal.close()
+    return sale

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.domain import PaymentStatus, SaleSettings, ServiceIssue
+from kiosk.domain import SaleSettings, ServiceIssue
 from kiosk.journal import Journal
-from kiosk.sale import new_sale, step
-from kiosk.sale_model import QrCreated, Sale, State, StatusPolled, Ticked, Timing, Vend
-from kiosk.simulator import Simulator, SimulatorConfig, SimulatorControl, start_simulator
-from tests.engine.harness import Kiosk, kiosk, make_client
+from kiosk.sale_model import State
+from kiosk.simulator import Simulator, SimulatorConfig, start_simulator
+from tests.engine.harness import Kiosk, crashed_sale, kiosk, make_client
 
 
 @pytest.fixture
@@ -22,43 +21,6 @@ def sim() -> Iterator[Simulator]:
     simulator = start_simulator(SimulatorConfig(control=True, seed=3), port=0)
     yield simulator
     simulator.stop()
-
-
-def crashed_sale(
-    sim: Simulator, path: Path, mpid: str, *, create: bool, show: bool, pay: bool, vend: bool
-) -> Sale:
-    """Play a sale for real up to a point and leave its journal as a crash would."""
-    now = float(int(time.time()))
-    sale, _ = new_sale(mpid, 600, "Juice", preauth=False, now=now, timing=Timing(grace_s=2))
-    client = make_client(sim.base_url)
-    ctl = SimulatorControl(sim.base_url)
-    if create:
-        data = client.Code.create_qr_code(
-            {
-                "merchantPaymentId": mpid,
-                "amount": {"amount": 600, "currency": "JPY"},
-                "codeType": "ORDER_QR",
-                "orderDescription": "Juice",
-                "requestedAt": int(now),
-            }
-        )["data"]
-        if show:
-            event = QrCreated(data["codeId"], data["url"], float(data["expiryDate"]))
-            sale, _ = step(sale, event, now)
-        if pay:
-            ctl.pay(data["codeId"])
-        if vend:
-            status = client.Code.get_payment_details(mpid)["data"]
-            sale, _ = step(sale, Ticked(), now + 5)  # the poll that found it paid
-            sale, commands = step(
-                sale, StatusPolled(PaymentStatus.COMPLETED, status["paymentId"], now), now
-            )
-            assert any(isinstance(c, Vend) for c in commands)
-    journal = Journal(path)
-    journal.save_sale(sale, now)
-    journal.close()
-    ctl.close()
-    return sale
 
 
 def settled(k: Kiosk) -> None:
@@ -170,9 +132,10 @@ def test_a_held_sale_refunded_while_the_kiosk_was_down_is_settled(
     sale = journal.load_sale("R6-vend")
     assert sale is not None and sale.payment_id is not None
     journal.add_refund(RefundRow("R6-vend-R1", "R6-vend", sale.payment_id, 600, "PENDING", 0.0))
-    follower = RefundFollower(journal, make_client(sim.base_url), lambda error: None)
-    follower.follow(time.time())
-    follower.follow(time.time() + 10)
+    with make_client(sim.base_url) as client:
+        follower = RefundFollower(journal, client, lambda error: None)
+        follower.follow(time.time())
+        follower.follow(time.time() + 10)
     assert journal.open_refunds() == []
     journal.close()
     with kiosk(tmp_path, sim=sim, journal_path=path, settings=settings) as k:

@@ -374,6 +374,11 @@ class Flow:
         }
         self.substitutions: dict[str, str] = {}
         self.printed = io.StringIO()
+        self.clients: list[Any] = []  # every client a snippet made, even one since replaced
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
 
     def run(self, snippet: str) -> Any:
         text = snippet.replace(
@@ -386,10 +391,15 @@ class Flow:
         last = tree.body[-1] if isinstance(tree.body[-1], ast.Expr) else None
         statements = tree.body[:-1] if last is not None else tree.body
         with contextlib.redirect_stdout(self.printed):
-            exec(compile(ast.Module(statements, []), "<readme>", "exec"), self.namespace)
-            if last is None:
-                return None
-            return eval(compile(ast.Expression(last.value), "<readme>", "eval"), self.namespace)
+            try:
+                exec(compile(ast.Module(statements, []), "<readme>", "exec"), self.namespace)
+                if last is None:
+                    return None
+                return eval(compile(ast.Expression(last.value), "<readme>", "eval"), self.namespace)
+            finally:
+                made = self.namespace.get("client")
+                if made is not None and all(made is not c for c in self.clients):
+                    self.clients.append(made)
 
     def pay(self, code_id: str) -> None:
         answer = requests.post(f"{self.sim.base_url}/_sim/codes/{code_id}/pay", timeout=5)
@@ -400,7 +410,11 @@ class Flow:
 def flow() -> Iterator[Flow]:
     config = sim_app.SimulatorConfig(control=True, seed=3, merchant_id="MERCHANT_ID")
     with sim_app.start_simulator(config) as sim:
-        yield Flow(sim)
+        flow = Flow(sim)
+        try:
+            yield flow
+        finally:
+            flow.close()
 
 
 def test_the_dynamic_qr_examples(flow: Flow) -> None:

@@ -46,6 +46,14 @@ def test_defaults_are_a_complete_demo_config() -> None:
     assert config.sources == ("defaults",)
 
 
+def test_sounds_are_off_by_default_and_on_only_when_asked() -> None:
+    from kiosk.commands.uisettings import to_ui_settings
+
+    assert load_config(None, {}).sounds is False  # issue 5: "off by default"
+    assert to_ui_settings(load_config(None, {}), PIN_HASH).sounds is False
+    assert load_config(None, {"KIOSK_SOUNDS": "true"}).sounds is True
+
+
 def test_file_then_environment_override_in_that_order(tmp_path: Path) -> None:
     path = write(
         tmp_path,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from kiosk.commands.common import ExitCode
 from kiosk.commands.lock import KioskLock
-from tests.ops.cli_helpers import clean_env, kiosk
+from tests.ops.cli_helpers import REPO, clean_env, kiosk
 
 
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -66,3 +68,45 @@ def test_the_demo_simulator_has_its_control_api(tmp_path: Path) -> None:
     finally:
         sim.stop()
     assert ledger["codes"] == []
+
+
+SHOWS_STARTING_FIRST = """
+import sys, pygame
+from kiosk import cli
+from kiosk.commands.common import load_settings
+from kiosk.commands.run import run_kiosk
+from kiosk.logs import Redactor
+import os
+
+def start_simulator(config, credentials):
+    window = pygame.display.get_surface()
+    if window is None:
+        raise SystemExit("display_at_simulator=none")
+    colour = tuple(window.get_at((window.get_width() // 2, window.get_height() // 2)))[:3]
+    raise SystemExit(f"display_at_simulator={window.get_size()} centre={colour}")
+
+args = cli.build_parser().parse_args(["run"])
+run_kiosk(load_settings(args, os.environ), Redactor(), env=os.environ, demo=cli.demo_auth,
+          start_simulator=start_simulator)
+"""
+
+
+def test_the_starting_frame_is_on_screen_before_the_simulator_is_built(tmp_path: Path) -> None:
+    env = env_for(
+        tmp_path,
+        KIOSK_DISPLAY_WIDTH="800",
+        KIOSK_DISPLAY_HEIGHT="480",
+        KIOSK_DISPLAY_FULLSCREEN="false",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", SHOWS_STARTING_FIRST],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("display_at_simulator=(800, 480) centre="), done.stderr
+    assert not last.endswith("centre=(0, 0, 0)")  # "Starting…" was drawn, not a black window

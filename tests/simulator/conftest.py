@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from kiosk.simulator import Simulator, SimulatorConfig, SimulatorControl, start_simulator
-from tests.simulator.signed import Signed
+from tests.simulator.signed import Signed, close_sessions
 
 KEY, SECRET, MERCHANT = "test_key", "test_secret", "test_merchant"
 START = 1_700_000_000.0  # 2023-11-15 07:13:20 JST
@@ -19,6 +19,12 @@ class FakeWall:
 
     def __call__(self) -> float:
         return self.at
+
+
+@pytest.fixture(autouse=True)
+def _close_signed_sessions() -> Iterator[None]:
+    yield
+    close_sessions()
 
 
 @pytest.fixture

@@ -17,6 +17,15 @@ import requests
 from kiosk.opa.signing import auth_header
 
 JSON_TYPE = "application/json;charset=UTF-8"
+# Every helper's session, closed by the suite after each test (`close_sessions`): tests make
+# throwaway helpers inline, and a pooled socket left for the garbage collector surfaces as a
+# ResourceWarning in whichever later test happens to be running then.
+_SESSIONS: list[requests.Session] = []
+
+
+def close_sessions() -> None:
+    while _SESSIONS:
+        _SESSIONS.pop().close()
 
 
 class Signed:
@@ -37,6 +46,7 @@ class Signed:
         self.epoch = epoch
         self.content_type = content_type
         self.session = requests.Session()
+        _SESSIONS.append(self.session)
         self._nonces = (f"n{i:07d}" for i in itertools.count())
 
     def request(

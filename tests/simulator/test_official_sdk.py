@@ -34,10 +34,17 @@ def running() -> Iterator[Simulator]:
 
 
 @pytest.fixture
-def sdk(running: Simulator) -> Any:
+def sdk(running: Simulator) -> Iterator[Any]:
     client = paypayopa.Client(auth=(KEY, SECRET), production_mode=False, base_url=running.base_url)
     client.set_assume_merchant(MERCHANT)
-    return client
+    yield client
+    client.session.close()
+
+
+@pytest.fixture
+def ctl(running: Simulator) -> Iterator[SimulatorControl]:
+    with SimulatorControl(running.base_url) as control:
+        yield control
 
 
 def order(mpid: str, amount: int = 1000, **extra: Any) -> dict[str, Any]:
@@ -53,8 +60,7 @@ def order(mpid: str, amount: int = 1000, **extra: Any) -> dict[str, Any]:
     } | extra
 
 
-def test_sdk_dynamic_qr_flow(sdk: Any, running: Simulator) -> None:
-    ctl = SimulatorControl(running.base_url)
+def test_sdk_dynamic_qr_flow(sdk: Any, ctl: SimulatorControl) -> None:
     created = sdk.Code.create_qr_code(order("SDK-1"))
     assert created["resultInfo"]["code"] == "SUCCESS"
     code_id = created["data"]["codeId"]
@@ -79,17 +85,16 @@ def test_sdk_dynamic_qr_flow(sdk: Any, running: Simulator) -> None:
     assert cancel["resultInfo"]["code"] == "ORDER_NOT_REVERSIBLE"  # refunds exist already
 
 
-def test_sdk_delete_and_cancel(sdk: Any, running: Simulator) -> None:
+def test_sdk_delete_and_cancel(sdk: Any, ctl: SimulatorControl) -> None:
     code_id = sdk.Code.create_qr_code(order("SDK-2"))["data"]["codeId"]
     assert sdk.Code.delete_qr_code(code_id)["resultInfo"]["code"] == "SUCCESS"  # body "{}"
     sdk.Code.create_qr_code(order("SDK-3"))
     assert sdk.Payment.cancel_payment("SDK-3")["resultInfo"]["code"] == "REQUEST_ACCEPTED"
-    ledger = SimulatorControl(running.base_url).ledger()
+    ledger = ctl.ledger()
     assert all(not c["payable"] for c in ledger["codes"])
 
 
-def test_sdk_preauth_capture_and_revert(sdk: Any, running: Simulator) -> None:
-    ctl = SimulatorControl(running.base_url)
+def test_sdk_preauth_capture_and_revert(sdk: Any, ctl: SimulatorControl) -> None:
     ctl.pay(sdk.Code.create_qr_code(order("SDK-4", isAuthorization=True))["data"]["codeId"])
     captured = sdk.Payment.capture_payment(
         {

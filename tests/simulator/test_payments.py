@@ -241,9 +241,9 @@ def test_configured_expiry_and_refund_settling(wall: FakeWall) -> None:
         refund_settle_s=5,
     )
     sim = start_simulator(config)
+    ctl = SimulatorControl(sim.base_url)
     try:
         api = Signed(sim.base_url, KEY, SECRET, MERCHANT, epoch=wall)
-        ctl = SimulatorControl(sim.base_url)
         created = api.create("E-1").json()["data"]
         assert created["expiryDate"] == int(START) + 60
         payment_id = ctl.pay(created["codeId"])["paymentId"]
@@ -256,4 +256,5 @@ def test_configured_expiry_and_refund_settling(wall: FakeWall) -> None:
         wall.at += 60
         assert ctl.ledger()["codes"][1]["status"] == "EXPIRED"
     finally:
+        ctl.close()
         sim.stop()

@@ -51,7 +51,8 @@ def test_restart_keeps_codes_payments_refunds_counts_and_clock(
     # A crash: no stop(), no final save. The next process reads what was saved.
     second = start_simulator(config(path, wall))
     try:
-        after = SimulatorControl(second.base_url).ledger()
+        with SimulatorControl(second.base_url) as second_control:
+            after = second_control.ledger()
         for key in ("codes", "payments", "creates_applied", "create_attempts", "clock_offset_s"):
             if key == "codes":
                 strip = [{k: v for k, v in c.items() if k != "url"} for c in after[key]]
@@ -63,6 +64,7 @@ def test_restart_keeps_codes_payments_refunds_counts_and_clock(
         refund = api2.request("GET", "/v2/refunds/SR-1").json()
         assert refund["data"]["amount"]["amount"] == 100
     finally:
+        control.close()
         second.stop()
         first.stop()
     assert not list(tmp_path.glob(".*.tmp"))

@@ -206,12 +206,12 @@ def test_concurrent_kiosks_pay_each_code_once(sim: Simulator, wall: FakeWall) ->
     def kiosk(index: int) -> None:
         try:
             client = Signed(sim.base_url, KEY, SECRET, MERCHANT, epoch=wall)
-            control = SimulatorControl(sim.base_url)
-            for n in range(5):
-                mpid = f"T{index}-{n}"
-                code_id = client.create(mpid).json()["data"]["codeId"]
-                control.pay(code_id)
-                assert client.details(mpid).json()["data"]["status"] == "COMPLETED"
+            with SimulatorControl(sim.base_url) as control:
+                for n in range(5):
+                    mpid = f"T{index}-{n}"
+                    code_id = client.create(mpid).json()["data"]["codeId"]
+                    control.pay(code_id)
+                    assert client.details(mpid).json()["data"]["status"] == "COMPLETED"
         except BaseException as error:  # collected and re-raised in the main thread
             errors.append(error)
 
@@ -231,8 +231,8 @@ def test_double_pay_race_pays_once(api: Signed, sim: Simulator) -> None:
     results: list[int] = []
 
     def customer() -> None:
-        control = SimulatorControl(sim.base_url)
-        response = control.session.post(f"{sim.base_url}/_sim/codes/{code_id}/pay", timeout=5)
+        with SimulatorControl(sim.base_url) as control:
+            response = control.session.post(f"{sim.base_url}/_sim/codes/{code_id}/pay", timeout=5)
         results.append(response.status_code)
 
     threads = [threading.Thread(target=customer) for _ in range(6)]

@@ -66,7 +66,8 @@ def test_payment_and_cancel_are_posted_with_retries(receiver: Receiver, wall: Fa
     try:
         api = Signed(sim.base_url, KEY, SECRET, MERCHANT, epoch=wall)
         code_id = api.create("W-1", 500, storeId="S-9").json()["data"]["codeId"]
-        payment_id = SimulatorControl(sim.base_url).pay(code_id)["paymentId"]
+        with SimulatorControl(sim.base_url) as ctl:
+            payment_id = ctl.pay(code_id)["paymentId"]
         api.request("DELETE", "/v2/payments/W-1")
         for _ in range(200):
             if len(receiver.events) == 2:

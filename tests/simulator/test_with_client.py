@@ -252,7 +252,8 @@ def test_state_file_survives_a_restart_under_the_client(tmp_path: Any, wall: Fak
     first = start_simulator(config)
     with opa.Client(auth=(KEY, SECRET), base_url=first.base_url, clock=wall) as client:
         code_id = client.Code.create_qr_code(order("C-15"))["data"]["codeId"]
-        SimulatorControl(first.base_url).pay(code_id)
+        with SimulatorControl(first.base_url) as ctl:
+            ctl.pay(code_id)
     first.stop()
     second = start_simulator(config)
     try:

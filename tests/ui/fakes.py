@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import pygame
 
-from kiosk.domain import Order, Phase, SaleView, ServiceIssue
+from kiosk.domain import Order, Phase, SaleView, ServiceIssue, Totals
 from kiosk.pin import hash_pin
 
 PIN = "2468"
@@ -29,10 +29,11 @@ class Record:
 
 
 @dataclass(frozen=True)
-class Totals:
-    count: int
+class Held:
+    merchant_payment_id: str
     amount_yen: int
-    refunded_yen: int
+    description: str
+    created_at: object
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class ScriptedBackend:
     sale: SaleView | None = None
     issue: ServiceIssue | None = None
     records: list[Record] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
     calls: list[tuple[object, ...]] = field(default_factory=list)
     changed: bool = False
     reconciled: int = 0
@@ -96,6 +98,13 @@ class ScriptedBackend:
         self.calls.append(("refund", merchant_payment_id, amount_yen))
         index = self.records.index(record)
         self.records[index] = replace(record, refundable_yen=record.refundable_yen - amount)
+
+    def held_sales(self) -> list[Held]:
+        return list(self.held)
+
+    def hand_out_held(self, merchant_payment_id: str) -> None:
+        self.calls.append(("hand_out_held", merchant_payment_id))
+        self.held = [h for h in self.held if h.merchant_payment_id != merchant_payment_id]
 
     def reconcile_now(self) -> None:
         self.reconciled += 1

@@ -13,6 +13,8 @@ from kiosk.ui.views import (
     AttractView,
     Chrome,
     ConfirmView,
+    HeldRow,
+    HeldSalesView,
     KeypadView,
     MenuView,
     OutOfServiceView,
@@ -45,6 +47,11 @@ ROWS = (
     SaleRow("kiosk-20261128-0002-77aa01bc", "14:21", 1200, "REFUNDED", 0),
     SaleRow("kiosk-20261128-0003-0e0e4d21", "14:40", 350, "EXPIRED", 0),
     SaleRow("kiosk-20261128-0004-19fe33c0", "15:02", 890, "SUCCEEDED", 500),
+)
+
+HELD = (
+    HeldRow("kiosk-20261128-0007-3a9d5e10", "15:37", 1280, "Caffè latte x2, Cookie"),
+    HeldRow("kiosk-20261128-0009-b41c7f02", "16:02", 350, "ブレンドコーヒー"),
 )
 
 
@@ -81,6 +88,7 @@ SCENES: dict[str, Callable[[Strings], ScreenView]] = {
     "refund": lambda s: RefundView(ROWS[3]),
     "refund_partial": lambda s: RefundView(ROWS[3], digits="300", partial=True),
     "refund_confirm": _confirm,
+    "held_sales": lambda s: HeldSalesView(HELD, s("held_handed_out")),
     "totals": lambda s: TotalsView(count=12, amount_yen=8450, refunded_yen=420),
     "reconcile": lambda s: ReconcileView(
         ("kiosk-20261128-0005: CREATED -> QR deleted", "kiosk-20261128-0006: COMPLETED -> kept"),

@@ -19,13 +19,14 @@ from kiosk.ui.views import (
     AttendantMenuView,
     AttractView,
     ConfirmView,
+    HeldSalesView,
     MenuView,
     PinView,
     RefundView,
     SalesListView,
     TotalsView,
 )
-from tests.ui.fakes import PIN, PIN_HASH, Record, ScriptedBackend
+from tests.ui.fakes import PIN, PIN_HASH, Held, Record, ScriptedBackend
 from tests.ui.test_app import Kiosk
 
 WRONG = "1111"
@@ -221,6 +222,47 @@ def test_a_refund_the_backend_refuses_shows_its_message() -> None:
     kiosk.tap("refund_yes")
     assert isinstance(kiosk.screen, SalesListView)
     assert kiosk.screen.message == "Error: only 100 yen is refundable"
+
+
+def test_held_sales_are_handed_out_or_refunded_behind_a_confirm_step(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    held = [
+        Held("kiosk-h-0001", 420, "Caffè latte", datetime(2026, 11, 28, 15, 37)),
+        Held("kiosk-h-0002", 900, "Sandwich", "2026-11-28T16:02:00"),
+    ]
+    backend = ScriptedBackend(records=[Record("kiosk-h-0002", 900, "HELD", 0.0, 900)], held=held)
+    kiosk = Kiosk(backend)
+    _menu(kiosk)
+    with caplog.at_level(logging.INFO):
+        kiosk.tap("held_sales")
+        assert isinstance(kiosk.screen, HeldSalesView)
+        assert [(r.time_text, r.amount_yen) for r in kiosk.screen.rows] == [
+            ("15:37", 420),
+            ("16:02", 900),
+        ]
+        kiosk.tap("held_out", "kiosk-h-0001")
+        assert isinstance(kiosk.screen, ConfirmView) and "¥420" in kiosk.screen.question
+        kiosk.tap("confirm_no")  # "no" goes back to the list and does nothing
+        assert isinstance(kiosk.screen, HeldSalesView) and len(kiosk.screen.rows) == 2
+        assert not any(c[0] == "hand_out_held" for c in backend.calls)
+        kiosk.tap("held_out", "kiosk-h-0001")
+        kiosk.tap("held_out_yes")
+        assert backend.calls[-1] == ("hand_out_held", "kiosk-h-0001")
+        assert isinstance(kiosk.screen, HeldSalesView)
+        assert kiosk.screen.message == "Recorded as handed out"
+        assert [r.merchant_payment_id for r in kiosk.screen.rows] == ["kiosk-h-0002"]
+        kiosk.tap("held_refund", "kiosk-h-0002")
+        assert isinstance(kiosk.screen, ConfirmView) and kiosk.screen.question == "Refund ¥900?"
+        assert not any(c[0] == "refund" for c in backend.calls)
+        kiosk.tap("held_refund_yes")
+        assert backend.calls[-1] == ("refund", "kiosk-h-0002", None)  # in full
+        assert isinstance(kiosk.screen, HeldSalesView) and kiosk.screen.rows == ()
+        assert kiosk.screen.message == "Refund requested"
+        kiosk.tap("back")
+        assert isinstance(kiosk.screen, AttendantMenuView)
+    assert "attendant action=hand_out_held merchant_payment_id=kiosk-h-0001" in caplog.text
+    assert "attendant action=refund_held merchant_payment_id=kiosk-h-0002" in caplog.text
 
 
 def test_menu_cancel_sale_totals_reconcile_and_service(caplog: pytest.LogCaptureFixture) -> None:

@@ -7,6 +7,7 @@ Bounded waits (`until`) only give the worker thread time; nothing here asserts o
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -17,17 +18,21 @@ import pytest
 from pyzbar.pyzbar import decode
 
 from kiosk.domain import Phase, SaleSettings, ServiceIssue
+from kiosk.sale_model import State
+from kiosk.simulator import SimulatorConfig, start_simulator
 from kiosk.ui.app import App, open_display
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.views import (
     AttendantMenuView,
     AttractView,
+    HeldSalesView,
     MenuView,
     OutOfServiceView,
     PinView,
     SaleScreenView,
 )
 from tests.engine.harness import Kiosk as Engine
+from tests.engine.harness import crashed_sale
 from tests.engine.harness import kiosk as engine_kiosk
 from tests.ui.fakes import PIN, PIN_HASH
 from tests.ui.scenes import ITEMS
@@ -286,3 +291,42 @@ def test_attendant_pin_lockout_on_the_live_kiosk(live: Live) -> None:
         live.tap("digit", digit)
     live.tap("pin_ok")
     live.until(lambda s: isinstance(s, AttendantMenuView), "the attendant menu")
+
+
+def test_a_held_sale_is_handed_out_from_the_attendant_screen_and_selling_resumes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = start_simulator(SimulatorConfig(control=True, seed=5), port=0)
+    try:
+        path = tmp_path / "journal.sqlite3"
+        crashed_sale(sim, path, "UI-held", create=True, show=True, pay=True, vend=True)
+        settings = SaleSettings(terminal_id="UI", grace_s=4, on_paid_not_vended="hold")
+        with engine_kiosk(tmp_path, settings=settings, sim=sim, journal_path=path) as engine:
+            live = Live(engine)
+            held = live.until(
+                lambda s: isinstance(s, OutOfServiceView) and s.issue is ServiceIssue.HELD_SALE,
+                "out of service: a held sale",
+            )
+            assert isinstance(held, OutOfServiceView)
+            live.pin()
+            with caplog.at_level(logging.INFO, logger="kiosk.ui.controller"):
+                live.tap("held_sales")
+                assert isinstance(live.screen, HeldSalesView)
+                assert [r.merchant_payment_id for r in live.screen.rows] == ["UI-held"]
+                assert live.screen.rows[0].amount_yen == 600
+                live.tap("held_out", "UI-held")
+                live.tap("held_out_yes")
+            assert "attendant action=hand_out_held merchant_payment_id=UI-held" in caplog.text
+            live.tap("back")
+            live.tap("close")
+            live.until(lambda s: isinstance(s, AttractView), "back in service")
+            sale = engine.journal.load_sale("UI-held")
+            assert sale is not None and sale.state is State.SUCCEEDED
+            assert sale.end_reason == "handed_out_by_attendant"
+            assert engine.runner.held_sales() == []
+            view = live.buy(ITEMS[0].sku)  # and the next customer can buy
+            live.engine.ctl.pay(live.code_id(view))
+            live.advance(4)
+            live.phase(Phase.SUCCEEDED)
+    finally:
+        sim.stop()

@@ -20,14 +20,10 @@ def refund_query(payment_id: str | None) -> dict[str, str] | None:
     return {"paymentId": validation.check_id("paymentId", payment_id)}
 
 
-class Payment(Resource):
-    def get_payment_details(self, merchant_payment_id: str) -> Envelope:
-        """``GET /v2/payments/{id}``; for a QR order use ``Code.get_payment_details``."""
-        return self._by_id(endpoints.GET_PAYMENT, ("merchantPaymentId", merchant_payment_id))
-
-    def cancel_payment(self, merchant_payment_id: str) -> Envelope:
-        """``DELETE /v2/payments/{id}`` (202): reverse a payment of unknown outcome."""
-        return self._by_id(endpoints.CANCEL_PAYMENT, ("merchantPaymentId", merchant_payment_id))
+class Refunds(Resource):
+    """``POST /v2/refunds`` and ``GET /v2/refunds/{id}``: one endpoint pair, reached from
+    ``Payment`` and ``Pending`` alike (the seed SDK wrongly sent Pending's lookup to the
+    request-order URL)."""
 
     def refund_payment(self, data: object) -> Envelope:
         return self._post(endpoints.REFUND_PAYMENT, data, REFUND_RULE)
@@ -39,7 +35,17 @@ class Payment(Resource):
             query=refund_query(payment_id),
         )
 
-    refund_status = refund_details  # the seed README's name for it
+
+class Payment(Refunds):
+    def get_payment_details(self, merchant_payment_id: str) -> Envelope:
+        """``GET /v2/payments/{id}``; for a QR order use ``Code.get_payment_details``."""
+        return self._by_id(endpoints.GET_PAYMENT, ("merchantPaymentId", merchant_payment_id))
+
+    def cancel_payment(self, merchant_payment_id: str) -> Envelope:
+        """``DELETE /v2/payments/{id}`` (202): reverse a payment of unknown outcome."""
+        return self._by_id(endpoints.CANCEL_PAYMENT, ("merchantPaymentId", merchant_payment_id))
+
+    refund_status = Refunds.refund_details  # the seed README's name for it
 
     def capture_payment(self, data: object) -> Envelope:
         return self._post(endpoints.CAPTURE_PAYMENT, data, CAPTURE_RULE)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from kiosk.opa import endpoints
-from kiosk.opa.api.base import Envelope, Resource
-from kiosk.opa.api.payments import REFUND_RULE, USER_PAYMENT_RULE, refund_query
+from kiosk.opa.api.base import Envelope
+from kiosk.opa.api.payments import USER_PAYMENT_RULE, Refunds
 
 
-class Pending(Resource):
+class Pending(Refunds):
+    """Also `refund_payment` / `refund_details`, from `Refunds`."""
+
     def create_pending_payment(self, data: object) -> Envelope:
         return self._post(endpoints.CREATE_PENDING, data, USER_PAYMENT_RULE)
 
@@ -16,14 +18,3 @@ class Pending(Resource):
 
     def cancel_payment(self, merchant_payment_id: str) -> Envelope:
         return self._by_id(endpoints.CANCEL_PENDING, ("merchantPaymentId", merchant_payment_id))
-
-    def refund_payment(self, data: object) -> Envelope:
-        return self._post(endpoints.REFUND_PAYMENT, data, REFUND_RULE)
-
-    def refund_details(self, merchant_refund_id: str, payment_id: str | None = None) -> Envelope:
-        """``GET /v2/refunds/{id}`` (the seed SDK wrongly asked the request-order URL)."""
-        return self._by_id(
-            endpoints.GET_REFUND,
-            ("merchantRefundId", merchant_refund_id),
-            query=refund_query(payment_id),
-        )

@@ -11,13 +11,14 @@ from typing import Any
 import pygame
 
 from kiosk.ui.i18n import Strings
-from kiosk.ui.screens import attendant, customer, sale, service
+from kiosk.ui.screens import attendant, customer, held, sale, service
 from kiosk.ui.theme import Theme
 from kiosk.ui.views import (
     AttendantMenuView,
     AttractView,
     Chrome,
     ConfirmView,
+    HeldSalesView,
     KeypadView,
     MenuView,
     OutOfServiceView,
@@ -45,6 +46,7 @@ SCREENS: dict[type, Screen] = {
     AttendantMenuView: attendant.attendant_menu,
     SalesListView: attendant.sales_list,
     RefundView: attendant.refund,
+    HeldSalesView: held.held_sales,
     ConfirmView: attendant.confirm,
     TotalsView: attendant.totals,
     ReconcileView: attendant.reconcile,

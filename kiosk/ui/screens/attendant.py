@@ -108,11 +108,11 @@ def attendant_menu(
     entries = [
         ("cancel_sale", "cancel_sale", "secondary" if view.sale_in_progress else "disabled"),
         ("recent_sales", "recent_sales", "secondary"),
+        ("held_sales", "held_sales", "secondary"),
         ("totals_today", "totals", "secondary"),
         ("reconcile_now", "reconcile", "secondary"),
         ("service_on" if view.out_of_service else "service_off", "toggle_service", "secondary"),
-        ("exit_kiosk", "exit", "danger"),
-    ]
+    ]  # "Exit kiosk" sits in the bottom row, away from the grid and opposite "Close"
     cols = 1 if theme.portrait else 2
     rows = -(-len(entries) // cols)
     message_h = theme.px(34)
@@ -128,9 +128,13 @@ def attendant_menu(
         _add(hits, button(surface, theme, rect, strings(key), action, kind=kind))
     bottom = pygame.Rect(inner.left, inner.bottom - close_h, inner.width, close_h)
     _message(surface, theme, view.message, (inner.centerx, bottom.top - message_h), inner.width)
-    close = pygame.Rect(0, 0, theme.px(220), close_h)
+    half = (inner.width - gap) // 2  # a portrait screen is narrow for the bottom row
+    close = pygame.Rect(0, 0, min(theme.px(220), half), close_h)
     close.midright = bottom.midright
     _add(hits, button(surface, theme, close, strings("close"), "close", kind="primary"))
+    leave = pygame.Rect(0, 0, min(theme.px(260), half), close_h)
+    leave.midleft = bottom.midleft
+    _add(hits, button(surface, theme, leave, strings("exit_kiosk"), "exit", kind="danger"))
     return hits
 
 

@@ -1,0 +1,62 @@
+"""The attendant's held-sales screen: sales paid but not handed out (`on_paid_not_vended =
+"hold"`). The kiosk takes no customer while one is held, so each row offers the two ways to
+settle it, "Handed out" and "Refund"; both go through the confirm screen.
+"""
+
+from __future__ import annotations
+
+import pygame
+
+from kiosk.ui.i18n import Strings, format_yen
+from kiosk.ui.screens.attendant import _add, _back, _body, _message, rows_per_page
+from kiosk.ui.theme import INK, MUTED, PANEL, Theme
+from kiosk.ui.views import Chrome, HeldSalesView
+from kiosk.ui.widgets import Hit, blit_text, button
+
+
+def held_sales(
+    surface: pygame.Surface, view: HeldSalesView, chrome: Chrome, theme: Theme, strings: Strings
+) -> list[Hit]:
+    inner, hits = _body(surface, chrome, theme, strings, strings("held_sales"))
+    back = _back(surface, theme, inner, strings, hits)
+    explain = blit_text(
+        surface,
+        theme,
+        strings("held_explain"),
+        theme.px(22),
+        MUTED,
+        "topleft",
+        inner.topleft,
+        inner.width,
+    )
+    top = explain.bottom + theme.px(12)
+    gap = theme.px(8)
+    message_h = theme.px(40)
+    per_page = rows_per_page(theme, back.top - top - message_h)
+    row_h = theme.touch + theme.px(8)
+    if not view.rows:
+        blit_text(surface, theme, strings("held_none"), theme.px(26), MUTED, "center", inner.center)
+    button_w = theme.px(190)
+    for index, row in enumerate(view.rows[:per_page]):  # held sales are rare: no paging
+        rect = pygame.Rect(inner.left, top + index * (row_h + gap), inner.width, row_h)
+        pygame.draw.rect(surface, PANEL, rect, border_radius=theme.px(10))
+        refund = pygame.Rect(0, 0, button_w, row_h - theme.px(8))
+        refund.midright = (rect.right - theme.px(4), rect.centery)
+        hand_out = refund.move(-(button_w + gap), 0)
+        text_w = hand_out.left - rect.left - theme.px(28)
+        cells = (  # text, where it starts and how wide it may be (fractions of text_w)
+            (row.time_text, 0.0, 0.17, MUTED),
+            (format_yen(row.amount_yen), 0.19, 0.22, INK),
+            (row.description, 0.44, 0.56, INK),
+        )
+        for text, at, share, colour in cells:
+            x = rect.left + theme.px(14) + int(text_w * at)
+            width = int(text_w * share)
+            blit_text(
+                surface, theme, text, theme.px(22), colour, "midleft", (x, rect.centery), width
+            )
+        mpid = row.merchant_payment_id
+        _add(hits, button(surface, theme, hand_out, strings("held_hand_out"), "held_out", mpid))
+        _add(hits, button(surface, theme, refund, strings("refund"), "held_refund", mpid))
+    _message(surface, theme, view.message, (inner.centerx, back.top - message_h), inner.width)
+    return hits
