@@ -35,6 +35,7 @@ def test_the_create_intent_is_journaled_before_the_call_and_its_outcome(tmp_path
             ("outcome", "create"),
             ("state", None),
         ]
+        assert k.runner.upcoming_qr_url() == view.qr_url  # foreseen for the screen to build
 
 
 def test_begin_sale_refuses_a_second_sale(tmp_path: Path) -> None:
