@@ -76,14 +76,18 @@ class LayerCache:
 
     def prepare(self, frame: Frame, size: tuple[int, int], theme: Theme, strings: Strings) -> None:
         """Draw `frame`'s static layer unless it is drawn already (cheap then)."""
-        surface = pygame.Surface(size)
-        key = static_key(frame, surface, theme, strings)
+        # called on every idle turn: lay out on an existing surface of that size (no 8 MB
+        # allocation just to find the layer is drawn already)
+        same = [x.surface for x in self.layers.values() if x.surface.get_size() == size]
+        probe = same[0] if same else pygame.Surface(size)
+        key = static_key(frame, probe, theme, strings)
         if key is None:
             return
         layer = self.layers.get(key)
         if layer is not None and layer.surface.get_size() == size:
             self.layers.move_to_end(key)
             return
+        surface = pygame.Surface(size)
         if pygame.display.get_surface() is not None:
             surface = surface.convert()  # the display's format: the copy is a plain memcpy
         hits = render(surface, frame, theme, strings)  # QR_PENDING: only the static part
