@@ -72,6 +72,8 @@ class Runner:
         self._inbox: queue.Queue[Message] = queue.Queue()
         self._outbox: queue.Queue[Sale] = queue.Queue()
         self._tick_pending = threading.Event()
+        self._news = threading.Event()  # set whenever the worker publishes or foresees a QR
+        self._upcoming_qr_url: str | None = None
         self._shown: Sale | None = None  # UI thread only
         self._last_view: tuple[SaleView | None, ServiceIssue | None] = (None, None)
         self._attendant_off = False
@@ -83,11 +85,12 @@ class Runner:
             clock=clock,
             guard=self.guard,
             inbox=self._inbox,
-            publish=self._outbox.put,
+            publish=self._publish,
             tick_pending=self._tick_pending,
             tick_s=tick_s,
             boundary=boundary,
             probe_s=probe_s,
+            foresee_qr=self._foresee_qr,
         )
         self._thread = threading.Thread(target=self.worker.run, name="sale-worker", daemon=True)
 
@@ -103,6 +106,16 @@ class Runner:
         self._thread.join(timeout_s)
         if self._thread.is_alive():
             log.warning("sale worker did not stop in time timeout_s=%s", timeout_s)
+
+    # ---- worker -> UI (called on the worker thread) ----------------------------------------
+
+    def _publish(self, sale: Sale) -> None:
+        self._outbox.put(sale)
+        self._news.set()
+
+    def _foresee_qr(self, url: str) -> None:
+        self._upcoming_qr_url = url
+        self._news.set()
 
     # ---- the customer's sale --------------------------------------------------------------
 
@@ -123,6 +136,7 @@ class Runner:
             timing=timing,
         )
         self._shown = preview  # CREATING at once; the worker journals before any call
+        self._upcoming_qr_url = None
         self._inbox.put(Begin(mpid, order, timing))
 
     def cancel_sale(self, by: str = "customer") -> None:
@@ -146,6 +160,17 @@ class Runner:
         changed = current != self._last_view
         self._last_view = current
         return changed
+
+    def wait_for_news(self, timeout_s: float) -> None:
+        """Block until the worker publishes something (or foresees a QR), at most timeout_s:
+        the screen notices a QR the moment it is journaled instead of at its next poll."""
+        self._news.wait(timeout_s)
+        self._news.clear()
+
+    def upcoming_qr_url(self) -> str | None:
+        """The URL of the QR the sale being created will show, as soon as PayPay answered and
+        before it is journaled: to build the code ahead, never to show it."""
+        return self._upcoming_qr_url
 
     def current_sale(self) -> SaleView | None:
         if self._shown is None:

@@ -2,7 +2,9 @@
 
 Why / invariants (see also kiosk.runner):
 - order for every event: `step` -> `journal.save_sale` (durable) -> publish to the screen ->
-  for each command: journal the intent -> call -> journal the outcome -> next event;
+  for each command: journal the intent -> call -> journal the outcome -> next event; the
+  outcome, the new state and the next call's intent share one transaction (one fsync, not
+  three: tap-to-QR waits for each), and the intent is still durable before its call;
 - reconciliation first: every unfinished sale from the journal is fed `Recovered` and driven
   like any other until it is finished; until then no customer sale starts;
 - ticks only journal a sale when it changed, so an idle kiosk does not write.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from kiosk import reconcile
@@ -21,7 +23,7 @@ from kiosk.clock import Clock, ClockGuard
 from kiosk.domain import Order, ReconcileSummary, SaleSettings, ServiceIssue
 from kiosk.effects import Outcome, PayPayClient, execute
 from kiosk.hardware.vend import Vendor
-from kiosk.journal import Journal, JournalError
+from kiosk.journal import Journal, JournalError, Step
 from kiosk.opa import errors
 from kiosk.refunds import RefundFollower
 from kiosk.sale import accepts, new_sale, step
@@ -75,6 +77,17 @@ def _no_boundary(kind: str, sale: Sale | None) -> None:
     return None
 
 
+def _intent(command: Command | None) -> list[Step]:
+    """The intent line of the call `command` makes (none for a note or no command)."""
+    if command is None or isinstance(command, Record):
+        return []
+    return [("intent", command.call, repr(command))]
+
+
+def _first(commands: list[Command]) -> Command | None:
+    return commands[0] if commands else None
+
+
 class Worker:
     def __init__(
         self,
@@ -91,8 +104,11 @@ class Worker:
         tick_s: float,
         boundary: Boundary | None = None,
         probe_s: float = PROBE_S,
+        foresee_qr: Callable[[str], None] | None = None,
     ) -> None:
         self.probe_s = probe_s
+        # told a new QR's URL before it is journaled: the screen may prepare it, never show it
+        self.foresee_qr = foresee_qr or (lambda url: None)
         self.client = client
         self.boundary = boundary or _no_boundary  # the crash test pauses (and kills) here
         self.journal = journal
@@ -219,15 +235,16 @@ class Worker:
             # nothing was recorded or sent: tell the screen, no money was involved
             self.publish(replace(sale, state=State.FAILED, in_flight=None, end_reason="busy"))
             return
-        try:
-            self.journal.save_sale(sale, now)  # the intent, before anything is sent
+        intent = _intent(_first(commands))
+        try:  # the sale and its first call's intent, in one transaction, before anything is sent
+            self.journal.save_sale(sale, now, after=intent)
         except JournalError:
             self.publish(replace(sale, state=State.FAILED, in_flight=None, end_reason="journal"))
             raise
         self.active = sale
         self.boundary("saved", sale)
         self.publish(sale)
-        self._drive(sale, commands)
+        self._drive(sale, commands, recorded=bool(intent))
 
     def _event_active(self, event: Event, now: float) -> None:
         sale = self.active
@@ -235,17 +252,18 @@ class Worker:
             return
         sale, commands = step(sale, event, now)
         self._store(sale)
-        self._save(sale, now)
-        self._drive(sale, commands)
+        recorded = self._save(sale, now, then=_first(commands))
+        self._drive(sale, commands, recorded)
 
     def _tick_all(self, now: float) -> None:
         for sale in [self.active, *self.background.values()]:
             if sale is not None and not sale.finished:
                 after, commands = step(sale, Ticked(), now)
+                recorded = False
                 if after != sale:
                     self._store(after)
-                    self._save(after, now)
-                self._drive(after, commands)
+                    recorded = self._save(after, now, then=_first(commands))
+                self._drive(after, commands, recorded)
         self._finish_reconcile(now)
         if self.clock.monotonic() >= self._next_refund_scan:  # an idle kiosk barely reads
             self._next_refund_scan = self.clock.monotonic() + REFUND_SCAN_S
@@ -255,25 +273,31 @@ class Worker:
 
     # ---- executing commands -----------------------------------------------------------------
 
-    def _drive(self, sale: Sale, commands: list[Command]) -> None:
+    def _drive(self, sale: Sale, commands: list[Command], recorded: bool = False) -> None:
+        """Execute commands in order; `recorded`: the first one's intent is already durable."""
         pending = list(commands)
         while pending:
             command = pending.pop(0)
             mpid = sale.merchant_payment_id
             if isinstance(command, Record):
                 self.journal.record_step(mpid, self.clock.now(), "note", None, command.note)
+                recorded = False
                 continue
-            self.journal.record_step(mpid, self.clock.now(), "intent", command.call, repr(command))
+            if not recorded:
+                self.journal.record_step(mpid, self.clock.now(), *_intent(command)[0])
             self.boundary(f"before-{command.call.value}", sale)
             outcome = execute(command, self.client, self.vendor, self.settings, self.clock.now())
             self.boundary(f"after-{command.call.value}", sale)
             now = self.clock.now()
-            self.journal.record_step(mpid, now, "outcome", command.call, repr(outcome.event))
             self._note_outcome(command.call.value, outcome)
+            url_before = sale.qr_url
             sale, more = step(sale, outcome.event, now)
-            self._store(sale)
-            self._save(sale, now)
+            if sale.qr_url and sale.qr_url != url_before:
+                self.foresee_qr(sale.qr_url)  # the screen builds the code while we fsync
             pending.extend(more)
+            self._store(sale)
+            said = [("outcome", command.call, repr(outcome.event))]
+            recorded = self._save(sale, now, before=said, then=_first(pending))
 
     def _store(self, sale: Sale) -> None:
         mpid = sale.merchant_payment_id
@@ -282,8 +306,18 @@ class Worker:
         elif mpid in self.background:
             self.background[mpid] = sale
 
-    def _save(self, sale: Sale, now: float) -> None:
-        self.journal.save_sale(sale, now)  # durable before the screen or PayPay hears of it
+    def _save(
+        self,
+        sale: Sale,
+        now: float,
+        before: Sequence[Step] = (),
+        then: Command | None = None,
+    ) -> bool:
+        """Save (with `before` lines and the intent of the call `then`, if any) and publish.
+        Returns whether `then`'s intent was recorded."""
+        intent = _intent(then)
+        # durable before the screen or PayPay hears of it
+        self.journal.save_sale(sale, now, before=before, after=intent)
         self.boundary("saved", sale)
         if sale.state is State.HELD or sale.finished:
             self.held = len(self.journal.held_sales())
@@ -291,6 +325,7 @@ class Worker:
         customer = self.active is None or mpid == self.active.merchant_payment_id
         if customer and mpid not in self.background:
             self.publish(sale)
+        return bool(intent)
 
     # ---- reconciliation, refunds, service probes --------------------------------------------
 
@@ -302,8 +337,8 @@ class Worker:
             self.before[sale.merchant_payment_id] = sale
             after, commands = reconcile.resume(sale, self.settings.on_paid_not_vended, now)
             self.background[sale.merchant_payment_id] = after
-            self._save(after, now)
-            self._drive(after, commands)
+            recorded = self._save(after, now, then=_first(commands))
+            self._drive(after, commands, recorded)
         self.reconciling = True
         self._finish_reconcile(now)
 

@@ -30,11 +30,12 @@ from kiosk.ui.input import (
     Tap,
     corner_rect,
 )
+from kiosk.ui.layers import LayerCache, idle_frames, prefetch_qr
 from kiosk.ui.screens import Frame, hit_test, render
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.sound import Sounds
 from kiosk.ui.theme import ASSETS, Theme
-from kiosk.ui.views import Chrome, StartingView
+from kiosk.ui.views import Chrome, SaleScreenView, StartingView
 from kiosk.ui.widgets import Hit
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ Notify = Callable[[str], None]
 
 IDLE_WAIT_S = 0.25  # countdown seconds and backend changes show within a quarter second
 BUSY_WAIT_S = 0.002  # while a QR or a result is expected: poll the backend quickly
+CREATING_WAIT_S = 0.01  # the engine's news wakes the loop the moment the QR is journaled
 SPIN_WAIT_S = 1 / 16
 WATCHDOG_EVERY_S = 2.0
 POLL_S = 0.02  # input is looked at 50 times a second while waiting
@@ -143,6 +145,7 @@ class App:
         )
         self.sounds = Sounds(settings.sounds, assets)
         self.hits: list[Hit] = []
+        self.layers = LayerCache()
         self.frame: Frame | None = None
         self.frames_drawn = 0
         self._force = True
@@ -155,7 +158,7 @@ class App:
     def step(self, timeout_s: float | None = None) -> int | None:
         """Wait (up to the computed timeout) for input, handle it, pump, redraw if needed.
         Returns an exit code when the kiosk should stop."""
-        events = self.event_source(self.wait_s() if timeout_s is None else timeout_s)
+        events = self._wait(self.wait_s() if timeout_s is None else timeout_s)
         now = self.clock()
         for event in events:
             for action in self.router.feed(event, now):
@@ -165,8 +168,31 @@ class App:
         self.backend.pump()
         self.controller.tick(now)
         self._draw(now)
+        self._prepare_qr_layer()
+        self._prefetch_qr()
         self._tell_systemd(now)
         return 0 if self.controller.state.exit_requested else None
+
+    def _wait(self, timeout_s: float) -> list[pygame.event.Event]:
+        """While a QR is being created, wait on the engine's news (it wakes at once when the
+        QR is journaled) instead of sleeping; input is still taken at every turn."""
+        sale = self.backend.current_sale()
+        if sale is None or sale.phase is not Phase.CREATING:
+            return self.event_source(timeout_s)
+        events = self.event_source(0.0)
+        if not events:
+            self.backend.wait_for_news(timeout_s)
+        return events
+
+    def _prefetch_qr(self) -> None:
+        """PayPay answered and the engine is journaling it: build the code meanwhile."""
+        sale = self.backend.current_sale()
+        if sale is None or sale.phase is not Phase.CREATING or self.frame is None:
+            return
+        url = self.backend.upcoming_qr_url()
+        if url is not None:
+            shown = self.settings.show_pay_url and self.settings.mode == "demo"
+            prefetch_qr(url, self.canvas, self.theme, self.frame.chrome, shown)
 
     def _handle(self, action: object, now: float) -> None:
         if isinstance(action, Tap):
@@ -191,13 +217,26 @@ class App:
         if frame == self.frame and not self._force:
             return
         strings = self.controller.strings
-        self.hits = render(self.canvas, frame, self.theme, strings)
+        hits = self.layers.draw(self.canvas, frame, self.theme, strings)
+        self.hits = render(self.canvas, frame, self.theme, strings) if hits is None else hits
         if self.canvas is not self.window:
             self.window.blit(pygame.transform.rotate(self.canvas, -self.settings.rotation), (0, 0))
         pygame.display.flip()
         self.frame, self._force = frame, False
         self.frames_drawn += 1
         self._sound_for(frame)
+
+    def _prepare_qr_layer(self) -> None:
+        """On an idle customer screen, draw the QR screen's static part for the next sale (once
+        per language and mode); a tap's QR then costs a copy plus the code."""
+        frame = self.frame
+        if frame is None or isinstance(frame.screen, SaleScreenView):
+            return
+        if self.controller.state.attendant or self.backend.current_sale() is not None:
+            return
+        shown = self.settings.show_pay_url and self.settings.mode == "demo"
+        for idle in idle_frames(frame.chrome, shown):
+            self.layers.prepare(idle, self.logical, self.theme, self.controller.strings)
 
     def _sound_for(self, frame: Frame) -> None:
         sale = self.backend.current_sale()
@@ -225,7 +264,9 @@ class App:
         now = self.clock()
         sale = self.backend.current_sale()
         phase = sale.phase if sale else None
-        if phase is Phase.CREATING or now < self._quick_until_at:
+        if phase is Phase.CREATING:
+            wait = CREATING_WAIT_S
+        elif now < self._quick_until_at:
             wait = BUSY_WAIT_S
         elif phase in (Phase.CONFIRMING, Phase.VENDING) or self.controller.gate.checking:
             wait = SPIN_WAIT_S

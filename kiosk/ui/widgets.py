@@ -117,8 +117,7 @@ def header(
 ) -> tuple[pygame.Rect, list[Hit]]:
     """The top bar (brand or title, language toggle); returns the content area below it."""
     area = content_area(surface, theme, chrome)
-    height = theme.touch + theme.px(16)
-    bar = pygame.Rect(area.left, area.top, area.width, height)
+    bar = pygame.Rect(area.left, area.top, area.width, header_height(theme))
     hits: list[Hit] = []
     text = title or chrome.brand_name
     colour = INK if title else theme.accent
@@ -141,7 +140,18 @@ def header(
     pygame.draw.line(
         surface, LINE, (bar.left, bar.bottom - 1), (bar.right, bar.bottom - 1), max(1, theme.px(1))
     )
-    return pygame.Rect(area.left, bar.bottom, area.width, area.bottom - bar.bottom), hits
+    return header_body(surface, theme, chrome), hits
+
+
+def header_height(theme: Theme) -> int:
+    return theme.touch + theme.px(16)
+
+
+def header_body(surface: pygame.Surface, theme: Theme, chrome: Chrome) -> pygame.Rect:
+    """The content area under the header (what `header` returns), without drawing."""
+    area = content_area(surface, theme, chrome)
+    top = area.top + header_height(theme)
+    return pygame.Rect(area.left, top, area.width, area.bottom - top)
 
 
 def banner_height(theme: Theme, chrome: Chrome) -> int:

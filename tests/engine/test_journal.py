@@ -70,6 +70,21 @@ def test_intent_and_outcome_steps_keep_their_order(journal: Journal) -> None:
     assert kinds == [("state", None), ("intent", "create"), ("outcome", "create")]
 
 
+def test_lines_around_a_saved_state_share_its_transaction_in_order(journal: Journal) -> None:
+    s = sale("K-1")
+    journal.save_sale(s, T0, after=[("intent", "create", "CreateQr")])
+    shown = replace(s, code_id="04-x", qr_url="u", state=State.SHOWING)
+    journal.save_sale(shown, T0 + 1, before=[("outcome", "create", "QrCreated")])
+    lines = [(k, c, d) for _, k, c, d in journal.steps("K-1")]
+    assert lines == [
+        ("state", None, "CREATING"),
+        ("intent", "create", "CreateQr"),
+        ("outcome", "create", "QrCreated"),
+        ("state", None, "SHOWING"),
+    ]
+    assert journal.load_sale("K-1") == shown
+
+
 def test_recent_sales_newest_first_with_refundable_amounts(journal: Journal) -> None:
     journal.save_sale(paid(sale("K-1", 500, T0)), T0)
     journal.save_sale(replace(sale("K-2", 300, T0 + 1), state=State.CANCELLED), T0 + 1)

@@ -25,6 +25,19 @@ def test_a_paid_sale_vends_once_and_is_journaled(tmp_path: Path) -> None:
         assert k.runner.current_sale() is None
 
 
+def test_the_create_intent_is_journaled_before_the_call_and_its_outcome(tmp_path: Path) -> None:
+    with kiosk(tmp_path) as k:
+        view = k.sell(500)
+        lines = [(kind, call) for _, kind, call, _ in k.journal.steps(view.merchant_payment_id)]
+        assert lines[:4] == [
+            ("state", None),
+            ("intent", "create"),
+            ("outcome", "create"),
+            ("state", None),
+        ]
+        assert k.runner.upcoming_qr_url() == view.qr_url  # foreseen for the screen to build
+
+
 def test_begin_sale_refuses_a_second_sale(tmp_path: Path) -> None:
     with kiosk(tmp_path) as k:
         k.sell(300)

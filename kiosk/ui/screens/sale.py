@@ -5,6 +5,7 @@ the final outcomes. The amount is always the largest thing on screen after the Q
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pygame
 
@@ -13,7 +14,18 @@ from kiosk.ui.i18n import Strings, format_yen
 from kiosk.ui.screens.common import split
 from kiosk.ui.theme import INK, LINE, MUTED, PANEL, SUCCESS, WARNING, WHITE, Rgb, Theme
 from kiosk.ui.views import Chrome, SaleScreenView
-from kiosk.ui.widgets import Hit, bang, blit_lines, blit_text, button, cross, header, spinner, tick
+from kiosk.ui.widgets import (
+    Hit,
+    bang,
+    blit_lines,
+    blit_text,
+    button,
+    cross,
+    header,
+    header_body,
+    spinner,
+    tick,
+)
 
 Icon = Callable[[pygame.Surface, tuple[int, int], int, Rgb], None]
 
@@ -146,14 +158,21 @@ def countdown(
         pygame.draw.rect(surface, colour, filled, border_radius=bar.height // 2)
 
 
-def qr_screen(
-    surface: pygame.Surface, view: SaleScreenView, chrome: Chrome, theme: Theme, strings: Strings
-) -> list[Hit]:
-    body, hits = header(surface, theme, chrome, strings)
+QR_PENDING = "qr:pending"  # a QR screen's URL while its static layer is drawn ahead of time
+
+
+@dataclass(frozen=True)
+class QrLayout:
+    card: pygame.Rect  # the white card the code sits in
+    code_side: int  # the code is at most this wide
+    panel: pygame.Rect  # amount, instructions, countdown, Cancel
+    timer: pygame.Rect  # the countdown: only PANEL under it
+
+
+def qr_layout(surface: pygame.Surface, theme: Theme, chrome: Chrome) -> QrLayout:
+    body = header_body(surface, theme, chrome)
     m = theme.margin
     inner = body.inflate(-2 * m, -2 * m)
-    sale = view.sale
-    assert sale.qr_url is not None
     if theme.portrait:
         qr_area, info = split(inner, 0.55, m, vertical=True)
     else:
@@ -161,28 +180,71 @@ def qr_screen(
     side = min(qr_area.width, qr_area.height)
     card = pygame.Rect(0, 0, side, side)
     card.center = qr_area.center
+    panel = info.copy()
+    width = panel.width - 2 * m
+    cancel_top = panel.bottom - theme.px(16) - theme.touch
+    timer = pygame.Rect(panel.left + m, 0, width, theme.px(44))
+    timer.bottom = cancel_top - theme.px(12)
+    return QrLayout(card, side - 2 * theme.px(6), panel, timer)
+
+
+def qr_screen(
+    surface: pygame.Surface, view: SaleScreenView, chrome: Chrome, theme: Theme, strings: Strings
+) -> list[Hit]:
+    """The QR screen: its static part, then what differs per sale (code, amount, countdown)."""
+    hits = qr_static(surface, view, chrome, theme, strings)
+    if view.sale.qr_url != QR_PENDING:  # the static layer alone (kiosk.ui.layers)
+        qr_patch(surface, view, chrome, theme, strings)
+    return hits
+
+
+def amount_text(
+    theme: Theme, strings: Strings, layout: QrLayout, amount_yen: int
+) -> tuple[pygame.Surface, tuple[int, int]]:
+    """The amount as drawn on the QR screen and the midtop it is drawn at."""
+    label = theme.text(strings("amount_to_pay"), theme.px(22), MUTED)
+    width = layout.panel.width - 2 * theme.margin
+    text = format_yen(amount_yen)
+    rendered = theme.text(text, theme.fit(text, theme.px(72), width), INK)
+    top = layout.panel.top + theme.px(18) + label.get_height() + theme.px(4)
+    return rendered, (layout.panel.centerx, top)
+
+
+def qr_patch(
+    surface: pygame.Surface, view: SaleScreenView, chrome: Chrome, theme: Theme, strings: Strings
+) -> None:
+    """The code (in its card), the amount and the countdown, over a drawn static part: the
+    loop keeps that part drawn ahead of time (a tap's QR must show within milliseconds)."""
+    sale = view.sale
+    layout = qr_layout(surface, theme, chrome)
+    if sale.qr_url:
+        code = theme.qr.get(sale.qr_url, layout.code_side)
+        surface.blit(code, code.get_rect(center=layout.card.center))
+    amount, midtop = amount_text(theme, strings, layout, sale.amount_yen)
+    surface.blit(amount, amount.get_rect(midtop=midtop))
+    if sale.seconds_left is not None and sale.seconds_total:
+        surface.fill(PANEL, layout.timer)
+        countdown(surface, theme, layout.timer, sale.seconds_left, sale.seconds_total, strings)
+
+
+def qr_static(
+    surface: pygame.Surface, view: SaleScreenView, chrome: Chrome, theme: Theme, strings: Strings
+) -> list[Hit]:
+    """Everything of the QR screen but the code, the amount and the countdown (the space the
+    amount takes depends on its height only)."""
+    _, hits = header(surface, theme, chrome, strings)
+    layout = qr_layout(surface, theme, chrome)
+    m = theme.margin
+    card = layout.card
     pygame.draw.rect(surface, WHITE, card, border_radius=theme.px(16))
     pygame.draw.rect(surface, LINE, card, width=max(1, theme.px(2)), border_radius=theme.px(16))
-    code = theme.qr.get(sale.qr_url, side - 2 * theme.px(6))
-    surface.blit(code, code.get_rect(center=card.center))
 
-    panel = info.copy()
+    panel = layout.panel
     pygame.draw.rect(surface, PANEL, panel, border_radius=theme.px(18))
     cx, width = panel.centerx, panel.width - 2 * m
     y = panel.top + theme.px(18)
-    label = blit_text(
-        surface, theme, strings("amount_to_pay"), theme.px(22), MUTED, "midtop", (cx, y)
-    )
-    amount = blit_text(
-        surface,
-        theme,
-        format_yen(sale.amount_yen),
-        theme.px(72),
-        INK,
-        "midtop",
-        (cx, label.bottom + theme.px(4)),
-        width,
-    )
+    blit_text(surface, theme, strings("amount_to_pay"), theme.px(22), MUTED, "midtop", (cx, y))
+    amount, (_, amount_top) = amount_text(theme, strings, layout, view.sale.amount_yen)
     blit_text(
         surface,
         theme,
@@ -190,14 +252,10 @@ def qr_screen(
         theme.px(26),
         theme.accent,
         "midtop",
-        (cx, amount.bottom + theme.px(10)),
+        (cx, amount_top + amount.get_height() + theme.px(10)),
         width,
     )
     cancel = pygame.Rect(0, 0, min(width, theme.px(260)), theme.touch)
     cancel.midbottom = (cx, panel.bottom - theme.px(16))
-    timer = pygame.Rect(panel.left + m, 0, width, theme.px(44))
-    timer.bottom = cancel.top - theme.px(12)
-    if sale.seconds_left is not None and sale.seconds_total:
-        countdown(surface, theme, timer, sale.seconds_left, sale.seconds_total, strings)
     hit = button(surface, theme, cancel, strings("cancel"), "cancel")
     return hits + ([hit] if hit else [])

@@ -1,0 +1,121 @@
+"""The QR screen's static layer, drawn while the kiosk is idle, before any tap.
+
+Why: from a tap to the QR on screen the customer waits for the journal, PayPay, and then for a
+full 1080p frame to be drawn. Most of that frame (background, header, card, panel, labels,
+Cancel, banner strip) depends only on the language, the mode and the layout, so the loop draws
+it once into a spare surface while the kiosk is idle; when a QR arrives its frame is a copy of
+that layer plus the code, the amount, the countdown and the banner. Drawing it during the sale
+instead would hold the GIL the worker needs for the PayPay call.
+Invariant: the pixels equal a full `render` of the frame (tests compare both, byte for byte);
+a frame whose static part differs from the layer (another language, an amount so long its
+text shrinks) is drawn in full.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+
+import pygame
+
+from kiosk.domain import Phase, SaleView
+from kiosk.ui.i18n import Strings
+from kiosk.ui.screens import Frame, render
+from kiosk.ui.screens.sale import QR_PENDING, amount_text, qr_layout, qr_patch
+from kiosk.ui.theme import Theme
+from kiosk.ui.views import Chrome, SaleScreenView
+from kiosk.ui.widgets import Hit, banners
+
+LayerKey = tuple[Frame, int]  # the QR frame without what differs per sale; the amount's height
+_NO_SALE = SaleView("", Phase.AWAITING_PAYMENT, 0, "", QR_PENDING)
+IDLE_AMOUNTS_YEN = (0, 1000)  # "¥0" and "¥1,000": the comma makes the text taller
+
+
+@dataclass(frozen=True)
+class Layer:
+    key: LayerKey
+    surface: pygame.Surface
+    hits: list[Hit]
+
+
+def static_key(
+    frame: Frame, surface: pygame.Surface, theme: Theme, strings: Strings
+) -> LayerKey | None:
+    """What a QR frame has in common with every other sale's; None for other frames."""
+    screen = frame.screen
+    if not isinstance(screen, SaleScreenView):
+        return None
+    sale = screen.sale
+    if sale.phase is not Phase.AWAITING_PAYMENT or not sale.qr_url:
+        return None
+    chrome = frame.chrome
+    if chrome.pay_url is not None:
+        chrome = replace(chrome, pay_url=QR_PENDING)
+    amount, _ = amount_text(theme, strings, qr_layout(surface, theme, chrome), sale.amount_yen)
+    return Frame(chrome, SaleScreenView(_NO_SALE, screen.spin)), amount.get_height()
+
+
+def idle_frames(chrome: Chrome, pay_url_shown: bool) -> list[Frame]:
+    """QR frames as the next sale on this screen (language, mode) will show them: one per
+    height the amount's text can have (digits only, or with a comma below the line)."""
+    pay_url = QR_PENDING if pay_url_shown else None
+    chrome = replace(chrome, pay_url=pay_url)
+    return [
+        Frame(chrome, SaleScreenView(replace(_NO_SALE, amount_yen=amount_yen), 0))
+        for amount_yen in IDLE_AMOUNTS_YEN
+    ]
+
+
+class LayerCache:
+    """The prepared layers of the next QR screen (a few, each a full-screen surface)."""
+
+    def __init__(self, keep: int = len(IDLE_AMOUNTS_YEN)) -> None:
+        self.layers: OrderedDict[LayerKey, Layer] = OrderedDict()
+        self.keep = keep
+        self.used = 0  # frames drawn from a layer
+
+    def prepare(self, frame: Frame, size: tuple[int, int], theme: Theme, strings: Strings) -> None:
+        """Draw `frame`'s static layer unless it is drawn already (cheap then)."""
+        # called on every idle turn: lay out on an existing surface of that size (no 8 MB
+        # allocation just to find the layer is drawn already)
+        same = [x.surface for x in self.layers.values() if x.surface.get_size() == size]
+        probe = same[0] if same else pygame.Surface(size)
+        key = static_key(frame, probe, theme, strings)
+        if key is None:
+            return
+        layer = self.layers.get(key)
+        if layer is not None and layer.surface.get_size() == size:
+            self.layers.move_to_end(key)
+            return
+        surface = pygame.Surface(size)
+        if pygame.display.get_surface() is not None:
+            surface = surface.convert()  # the display's format: the copy is a plain memcpy
+        hits = render(surface, frame, theme, strings)  # QR_PENDING: only the static part
+        self.layers[key] = Layer(key, surface, hits)
+        while len(self.layers) > self.keep:
+            self.layers.popitem(last=False)
+
+    def draw(
+        self, surface: pygame.Surface, frame: Frame, theme: Theme, strings: Strings
+    ) -> list[Hit] | None:
+        """Draw `frame` from a layer if one matches (returns its hits), else None."""
+        if not self.layers:
+            return None
+        key = static_key(frame, surface, theme, strings)
+        layer = self.layers.get(key) if key is not None else None
+        if layer is None or layer.surface.get_size() != surface.get_size():
+            return None
+        assert isinstance(frame.screen, SaleScreenView)
+        surface.blit(layer.surface, (0, 0))
+        qr_patch(surface, frame.screen, frame.chrome, theme, strings)
+        banners(surface, theme, frame.chrome, strings)  # it fills its strip first
+        self.used += 1
+        return list(layer.hits)
+
+
+def prefetch_qr(
+    url: str, surface: pygame.Surface, theme: Theme, chrome: Chrome, pay_url_shown: bool
+) -> None:
+    """Build (and keep in theme.qr) the code for `url` at the size its QR screen will use."""
+    layout = qr_layout(surface, theme, replace(chrome, pay_url=url if pay_url_shown else None))
+    theme.qr.get(url, layout.code_side)
