@@ -64,7 +64,8 @@ def test_the_demo_simulator_has_its_control_api(tmp_path: Path) -> None:
     config = load_config(None, {"KIOSK_STATE_DIR": str(tmp_path), "KIOSK_SIMULATOR_PORT": "0"})
     sim = cli.start_demo_simulator(config, None)
     try:
-        ledger = SimulatorControl(sim.base_url).ledger()
+        with SimulatorControl(sim.base_url) as control:
+            ledger = control.ledger()
     finally:
         sim.stop()
     assert ledger["codes"] == []
