@@ -4,7 +4,7 @@ from pathlib import Path
 
 from kiosk.sale import mermaid
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "readme" / "money-safety.md"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_the_documented_diagram_is_the_generated_one() -> None:
