@@ -12,19 +12,15 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import requests
 
-from bench.common import figure, median_ms, percentile_ms
+from bench.common import figure, median_ms, percentile_ms, simulator_process
 from kiosk.opa.signing import auth_header
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY, SECRET, MERCHANT = "bench_key", "bench_secret", "bench_merchant"
 KIOSKS = 200
 POLL_S = 4.0
@@ -59,24 +55,6 @@ class Signer:
         return self.session.request(
             method, self.base_url + path, data=body, headers=headers, timeout=15
         )
-
-
-def _start() -> tuple[subprocess.Popen[str], str]:
-    env = os.environ | {
-        "PYTHONPATH": str(ROOT),
-        "PAYPAY_API_KEY": KEY,
-        "PAYPAY_API_SECRET": SECRET,
-        "PAYPAY_MERCHANT_ID": MERCHANT,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "simulator", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        text=True,
-    )
-    assert process.stdout is not None
-    return process, process.stdout.readline().strip()
 
 
 def _create_codes(base_url: str) -> list[str]:
@@ -151,8 +129,8 @@ def _saturate(base_url: str, mpids: list[str]) -> int:
 
 
 def run() -> Iterator[dict[str, object]]:
-    process, base_url = _start()
-    try:
+    env = {"PAYPAY_API_KEY": KEY, "PAYPAY_API_SECRET": SECRET, "PAYPAY_MERCHANT_ID": MERCHANT}
+    with simulator_process(env) as base_url:
         mpids = _create_codes(base_url)
         latencies, errors = _paced(base_url, mpids)
         offered = KIOSKS * COMPRESSION / POLL_S
@@ -175,9 +153,6 @@ def run() -> Iterator[dict[str, object]]:
             clients=CLOSED_LOOP_CLIENTS,
             endpoint="get_code_payment",
         )
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 if __name__ == "__main__":
