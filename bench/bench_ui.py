@@ -33,7 +33,7 @@ from bench.common import figure, median_ms, simulator_process
 from kiosk.domain import Item, Order, Phase, SaleSettings
 from kiosk.pin import hash_pin
 from kiosk.ui.app import App, open_display, show_starting, wait_for_events
-from kiosk.ui.qr import matrix_surface, qr_matrix, scaled
+from kiosk.ui.qr import matrix_surface, qr_modules, scaled
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.views import AttractView, MenuView, SaleScreenView
 
@@ -220,7 +220,7 @@ def _qr_build() -> Iterator[dict[str, object]]:
     ours, usual = [], []
     for url in urls:
         started = time.perf_counter()
-        scaled(matrix_surface(qr_matrix(url)), 900)
+        scaled(matrix_surface(qr_modules(url)), 900)
         ours.append(time.perf_counter() - started)
     import qrcode
 
