@@ -34,7 +34,7 @@ from kiosk.hardware.vend import Vendor
 from kiosk.journal import Journal, JournalError
 from kiosk.refunds import record_refund
 from kiosk.sale import new_sale
-from kiosk.sale_model import Sale, Timing, view_of
+from kiosk.sale_model import Sale, State, Timing, view_of
 from kiosk.worker import Begin, Boundary, Cancel, Message, Settle, Stop, Worker
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,8 @@ class Runner:
 
     def _publish(self, sale: Sale) -> None:
         self._outbox.put(sale)
-        self._news.set()
+        if sale.state is not State.CREATING:  # the screen shows CREATING since the tap: waking
+            self._news.set()  # it would only take the interpreter from the PayPay call
 
     def _foresee_qr(self, url: str) -> None:
         self._upcoming_qr_url = url
