@@ -30,7 +30,7 @@ from kiosk.ui.input import (
     Tap,
     corner_rect,
 )
-from kiosk.ui.layers import LayerCache, idle_frames, prefetch_qr
+from kiosk.ui.layers import LayerCache, idle_frames
 from kiosk.ui.screens import Frame, hit_test, render
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.sound import Sounds
@@ -169,7 +169,7 @@ class App:
         self.controller.tick(now)
         self._draw(now)
         self._prepare_qr_layer()
-        self._prefetch_qr()
+        self._warm_upcoming_qr(now)
         self._tell_systemd(now)
         return 0 if self.controller.state.exit_requested else None
 
@@ -184,15 +184,15 @@ class App:
             self.backend.wait_for_news(timeout_s)
         return events
 
-    def _prefetch_qr(self) -> None:
-        """PayPay answered and the engine is journaling it: build the code meanwhile."""
+    def _warm_upcoming_qr(self, now: float) -> None:
+        """PayPay answered and the engine is journaling it: prepare that QR frame meanwhile."""
         sale = self.backend.current_sale()
-        if sale is None or sale.phase is not Phase.CREATING or self.frame is None:
+        if sale is None or sale.phase is not Phase.CREATING:
             return
-        url = self.backend.upcoming_qr_url()
-        if url is not None:
-            shown = self.settings.show_pay_url and self.settings.mode == "demo"
-            prefetch_qr(url, self.canvas, self.theme, self.frame.chrome, shown)
+        upcoming = self.backend.upcoming_qr_view()
+        if upcoming is not None:
+            frame = self.controller.frame(now, upcoming)
+            self.layers.warm(frame, self.logical, self.theme, self.controller.strings)
 
     def _handle(self, action: object, now: float) -> None:
         if isinstance(action, Tap):
@@ -217,11 +217,18 @@ class App:
         if frame == self.frame and not self._force:
             return
         strings = self.controller.strings
-        hits = self.layers.draw(self.canvas, frame, self.theme, strings)
-        self.hits = render(self.canvas, frame, self.theme, strings) if hits is None else hits
+        drawn = self.layers.draw(self.canvas, frame, self.theme, strings)
+        if drawn is None:
+            self.hits, changed = render(self.canvas, frame, self.theme, strings), None
+        else:
+            self.hits, changed = drawn
         if self.canvas is not self.window:
             self.window.blit(pygame.transform.rotate(self.canvas, -self.settings.rotation), (0, 0))
-        pygame.display.flip()
+            pygame.display.flip()
+        elif changed is None or self._force:
+            pygame.display.flip()
+        else:  # only what changed reaches the display (an X or DRM copy of a few rects)
+            pygame.display.update(changed)
         self.frame, self._force = frame, False
         self.frames_drawn += 1
         self._sound_for(frame)

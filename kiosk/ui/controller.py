@@ -22,6 +22,7 @@ from kiosk.ui.pin_gate import PinGate
 from kiosk.ui.screens import Frame
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.views import (
+    QR_PENDING,
     AttendantMenuView,
     AttractView,
     Chrome,
@@ -49,9 +50,6 @@ DRIFT_STEP_S = 30.0  # attract content moves a little this often
 SPIN_STEPS_PER_S = 8
 MAX_PIN_DIGITS = 12
 WAITING_PHASES = frozenset({Phase.CREATING, Phase.CONFIRMING, Phase.VENDING})
-# A QR usually arrives within a few ms of the tap: showing "preparing" only after this long
-# spares the customer a flash of spinner and the sale worker a frame drawn while it works.
-CREATING_SHOWN_AFTER_S = 0.15
 
 
 @dataclass
@@ -77,8 +75,6 @@ class UiState:
     pending_held: tuple[str, str] | None = None  # merchant_payment_id, "out" | "refund"
     totals: TotalsView | None = None
     service_off: bool = False
-    begun_id: str | None = None  # the sale this screen started, and when
-    begun_at: float = 0.0
     exit_requested: bool = False
 
 
@@ -124,8 +120,9 @@ class Controller:
     def strings(self) -> Strings:
         return Strings(self.state.language)
 
-    def frame(self, now: float) -> Frame:
-        sale = self.backend.current_sale()
+    def frame(self, now: float, upcoming: SaleView | None = None) -> Frame:
+        """The frame to show now; with `upcoming`, the one that sale view will show."""
+        sale = upcoming or self.backend.current_sale()
         chrome = Chrome(
             self.state.language,
             self.settings.mode,
@@ -136,15 +133,16 @@ class Controller:
         return Frame(chrome, self._screen(sale, now))
 
     def _pay_url(self, sale: SaleView | None) -> str | None:
-        if self.state.attendant or sale is None or sale.phase is not Phase.AWAITING_PAYMENT:
+        shown = self.settings.show_pay_url and self.settings.mode == "demo"
+        if self.state.attendant or sale is None or not shown:
             return None
-        return sale.qr_url if self.settings.show_pay_url and self.settings.mode == "demo" else None
+        if sale.phase is Phase.CREATING:
+            return QR_PENDING  # the QR screen's banner, its URL not known yet
+        return sale.qr_url if sale.phase is Phase.AWAITING_PAYMENT else None
 
     def _screen(self, sale: SaleView | None, now: float) -> ScreenView:
         if self.state.attendant:
             return self._attendant_view(now)
-        if sale is not None and sale.phase is Phase.CREATING and self._fresh(sale, now):
-            return self._customer_view(now)  # the screen that was tapped, for a moment longer
         if sale is not None:
             spin = int(now * SPIN_STEPS_PER_S) % 8 if sale.phase in WAITING_PHASES else 0
             return SaleScreenView(sale, spin)
@@ -152,11 +150,6 @@ class Controller:
         if issue is not None:
             return OutOfServiceView(issue, drift=int(now // DRIFT_STEP_S))
         return self._customer_view(now)
-
-    def _fresh(self, sale: SaleView, now: float) -> bool:
-        return sale.merchant_payment_id == self.state.begun_id and (
-            now - self.state.begun_at < CREATING_SHOWN_AFTER_S
-        )
 
     def _customer_view(self, now: float) -> ScreenView:
         if self.state.screen == "menu":
@@ -231,7 +224,7 @@ class Controller:
 
     def _to_attract(self) -> None:
         s = self.state
-        s.screen, s.digits, s.menu_page, s.begun_id = "attract", "", 0, None
+        s.screen, s.digits, s.menu_page = "attract", "", 0
         s.language = self.settings.default_language  # the next customer starts fresh
 
     # ----- input --------------------------------------------------------------------------
@@ -297,9 +290,6 @@ class Controller:
             )
             return
         logger.info("customer action=begin amount_yen=%d", order.amount_yen)
-        sale = self.backend.current_sale()
-        self.state.begun_id = sale.merchant_payment_id if sale else None
-        self.state.begun_at = now
 
     # ----- attendant ------------------------------------------------------------------------
     def _attendant_act(self, action: str, arg: str, now: float) -> None:

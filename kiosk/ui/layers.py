@@ -1,14 +1,16 @@
-"""The QR screen's static layer, drawn while the kiosk is idle, before any tap.
+"""The QR screen's static layer, drawn while the kiosk is idle, and the parts drawn over it.
 
-Why: from a tap to the QR on screen the customer waits for the journal, PayPay, and then for a
-full 1080p frame to be drawn. Most of that frame (background, header, card, panel, labels,
-Cancel, banner strip) depends only on the language, the mode and the layout, so the loop draws
-it once into a spare surface while the kiosk is idle; when a QR arrives its frame is a copy of
-that layer plus the code, the amount, the countdown and the banner. Drawing it during the sale
-instead would hold the GIL the worker needs for the PayPay call.
-Invariant: the pixels equal a full `render` of the frame (tests compare both, byte for byte);
-a frame whose static part differs from the layer (another language, an amount so long its
-text shrinks) is drawn in full.
+Why: from a tap to the QR on screen the customer waits for the journal, PayPay, and a 1080p
+frame, and every millisecond the loop spends drawing is one the sale worker waits for the
+interpreter. Most of the QR screen (background, header, card, panel, labels, Cancel, banner
+strip) depends only on the language, the mode and the layout, so the loop draws it once into a
+spare surface while the kiosk is idle. At the tap, the creating frame is a copy of that layer
+plus a spinner where the code will be and the amount; when the code arrives only the parts
+that change are drawn: the rects the previous patch drew are taken back from the layer, then
+the new patch (code, amount, countdown, banner) is drawn and its rects are kept.
+Invariant: the pixels always equal a full `render` of the frame (tests compare both, byte for
+byte, frame after frame); a frame whose static part differs from the layer (another language,
+an amount so long its text shrinks) is drawn in full, and forgets what the canvas held.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ import pygame
 from kiosk.domain import Phase, SaleView
 from kiosk.ui.i18n import Strings
 from kiosk.ui.screens import Frame, render
-from kiosk.ui.screens.sale import QR_PENDING, amount_text, qr_layout, qr_patch
+from kiosk.ui.screens.sale import amount_text, on_qr_screen, qr_layout, qr_patch
 from kiosk.ui.theme import Theme
-from kiosk.ui.views import Chrome, SaleScreenView
+from kiosk.ui.views import QR_PENDING, Chrome, SaleScreenView
 from kiosk.ui.widgets import Hit, banners
 
 LayerKey = tuple[Frame, int]  # the QR frame without what differs per sale; the amount's height
@@ -38,21 +40,28 @@ class Layer:
     hits: list[Hit]
 
 
+@dataclass(frozen=True)
+class OnCanvas:
+    """What a surface shows: a layer, and the rects drawn over it since it was copied."""
+
+    surface: pygame.Surface
+    key: LayerKey
+    patched: list[pygame.Rect]
+
+
 def static_key(
     frame: Frame, surface: pygame.Surface, theme: Theme, strings: Strings
 ) -> LayerKey | None:
     """What a QR frame has in common with every other sale's; None for other frames."""
     screen = frame.screen
-    if not isinstance(screen, SaleScreenView):
-        return None
-    sale = screen.sale
-    if sale.phase is not Phase.AWAITING_PAYMENT or not sale.qr_url:
+    if not isinstance(screen, SaleScreenView) or not on_qr_screen(screen):
         return None
     chrome = frame.chrome
     if chrome.pay_url is not None:
         chrome = replace(chrome, pay_url=QR_PENDING)
-    amount, _ = amount_text(theme, strings, qr_layout(surface, theme, chrome), sale.amount_yen)
-    return Frame(chrome, SaleScreenView(_NO_SALE, screen.spin)), amount.get_height()
+    layout = qr_layout(surface, theme, chrome)
+    amount, _ = amount_text(theme, strings, layout, screen.sale.amount_yen)
+    return Frame(chrome, SaleScreenView(_NO_SALE, 0)), amount.get_height()
 
 
 def idle_frames(chrome: Chrome, pay_url_shown: bool) -> list[Frame]:
@@ -73,6 +82,9 @@ class LayerCache:
         self.layers: OrderedDict[LayerKey, Layer] = OrderedDict()
         self.keep = keep
         self.used = 0  # frames drawn from a layer
+        self.patched_only = 0  # of those, frames that redrew only the parts that changed
+        self.warmed: Frame | None = None  # the last frame `warm` prepared
+        self.on_canvas: OnCanvas | None = None
 
     def prepare(self, frame: Frame, size: tuple[int, int], theme: Theme, strings: Strings) -> None:
         """Draw `frame`'s static layer unless it is drawn already (cheap then)."""
@@ -97,25 +109,49 @@ class LayerCache:
 
     def draw(
         self, surface: pygame.Surface, frame: Frame, theme: Theme, strings: Strings
-    ) -> list[Hit] | None:
-        """Draw `frame` from a layer if one matches (returns its hits), else None."""
+    ) -> tuple[list[Hit], list[pygame.Rect]] | None:
+        """Draw `frame` from a layer if one matches: its hits and the rects that changed.
+        None (the caller renders in full) when none matches."""
+        layer = self._layer_for(surface, frame, theme, strings)
+        if layer is None:
+            self.on_canvas = None
+            return None
+        assert isinstance(frame.screen, SaleScreenView)
+        shown = self.on_canvas
+        if shown is not None and shown.surface is surface and shown.key == layer.key:
+            changed = shown.patched  # take back what the last patch drew
+            for rect in changed:
+                surface.blit(layer.surface, rect, rect)
+            self.patched_only += 1
+        else:
+            surface.blit(layer.surface, (0, 0))
+            changed = [surface.get_rect()]
+        patched = qr_patch(surface, frame.screen, frame.chrome, theme, strings)
+        patched += banners(surface, theme, frame.chrome, strings)  # it fills its strip first
+        self.on_canvas = OnCanvas(surface, layer.key, patched)
+        self.used += 1
+        return list(layer.hits), changed + patched
+
+    def warm(self, frame: Frame, size: tuple[int, int], theme: Theme, strings: Strings) -> None:
+        """Build the code of the QR frame `frame`, about to be shown (the one part of it that
+        cannot be drawn ahead). Once per frame."""
+        if frame == self.warmed or not isinstance(frame.screen, SaleScreenView):
+            return
+        layer = next((x for x in self.layers.values() if x.surface.get_size() == size), None)
+        url = frame.screen.sale.qr_url
+        if layer is None or url is None:
+            return
+        layout = qr_layout(layer.surface, theme, frame.chrome)
+        theme.qr.get(url, layout.code_side)
+        self.warmed = frame
+
+    def _layer_for(
+        self, surface: pygame.Surface, frame: Frame, theme: Theme, strings: Strings
+    ) -> Layer | None:
         if not self.layers:
             return None
         key = static_key(frame, surface, theme, strings)
         layer = self.layers.get(key) if key is not None else None
         if layer is None or layer.surface.get_size() != surface.get_size():
             return None
-        assert isinstance(frame.screen, SaleScreenView)
-        surface.blit(layer.surface, (0, 0))
-        qr_patch(surface, frame.screen, frame.chrome, theme, strings)
-        banners(surface, theme, frame.chrome, strings)  # it fills its strip first
-        self.used += 1
-        return list(layer.hits)
-
-
-def prefetch_qr(
-    url: str, surface: pygame.Surface, theme: Theme, chrome: Chrome, pay_url_shown: bool
-) -> None:
-    """Build (and keep in theme.qr) the code for `url` at the size its QR screen will use."""
-    layout = qr_layout(surface, theme, replace(chrome, pay_url=url if pay_url_shown else None))
-    theme.qr.get(url, layout.code_side)
+        return layer

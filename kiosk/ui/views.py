@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from kiosk.domain import Item, SaleView, ServiceIssue
 from kiosk.ui.settings import Mode
 
+QR_PENDING = "qr:pending"  # a QR screen's URL while its code is not known (static layer, banner)
+
 
 @dataclass(frozen=True)
 class Chrome:

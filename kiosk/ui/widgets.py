@@ -24,7 +24,7 @@ from kiosk.ui.theme import (
     Rgb,
     Theme,
 )
-from kiosk.ui.views import Chrome
+from kiosk.ui.views import QR_PENDING, Chrome
 
 
 @dataclass(frozen=True)
@@ -175,8 +175,11 @@ def background(surface: pygame.Surface, theme: Theme, chrome: Chrome, strings: S
         surface.blit(mark, mark.get_rect(center=surface.get_rect().center))
 
 
-def banners(surface: pygame.Surface, theme: Theme, chrome: Chrome, strings: Strings) -> None:
-    """Drawn last, over everything: the DEMO strip, or the SANDBOX tag. None in production."""
+def banners(
+    surface: pygame.Surface, theme: Theme, chrome: Chrome, strings: Strings
+) -> list[pygame.Rect]:
+    """Drawn last, over everything: the DEMO strip, or the SANDBOX tag. None in production.
+    Returns the rects drawn in."""
     if chrome.mode is Mode.DEMO:
         strip = surface.get_rect()
         strip.top = strip.bottom - banner_height(theme, chrome)
@@ -186,18 +189,22 @@ def banners(surface: pygame.Surface, theme: Theme, chrome: Chrome, strings: Stri
         if chrome.pay_url:
             top = (strip.centerx, strip.top + theme.px(3))
             blit_text(surface, theme, strings("demo_banner"), theme.px(20), BLACK, "midtop", top)
-            url = f"{strings('pay_url')} {chrome.pay_url}"
+            pending = chrome.pay_url == QR_PENDING  # the code is being created
+            url = f"{strings('pay_url')} {'…' if pending else chrome.pay_url}"
             bottom = (strip.centerx, strip.bottom - theme.px(4))
             blit_text(surface, theme, url, theme.px(18), BLACK, "midbottom", bottom, width)
         else:
             text = strings("demo_banner")
             blit_text(surface, theme, text, theme.px(20), BLACK, "center", strip.center, width)
-    elif chrome.mode is Mode.SANDBOX:
+        return [strip]
+    if chrome.mode is Mode.SANDBOX:
         tag = theme.text(strings("sandbox_watermark"), theme.px(18), WHITE)
         box = tag.get_rect().inflate(theme.px(20), theme.px(8))
         box.bottomright = (surface.get_width() - theme.px(8), surface.get_height() - theme.px(8))
         pygame.draw.rect(surface, (60, 60, 70), box, border_radius=theme.px(6))
         surface.blit(tag, tag.get_rect(center=box.center))
+        return [box]
+    return []
 
 
 def tick(surface: pygame.Surface, center: tuple[int, int], radius: int, colour: Rgb) -> None:

@@ -9,6 +9,7 @@ from kiosk.ui.i18n import Strings, format_yen
 from kiosk.ui.screens import Frame
 from kiosk.ui.settings import Mode
 from kiosk.ui.views import (
+    QR_PENDING,
     AttendantMenuView,
     AttractView,
     Chrome,
@@ -103,6 +104,7 @@ PORTRAIT_SCENES = ("qr", "attract")
 
 def frame(name: str, strings: Strings, mode: Mode = Mode.DEMO) -> Frame:
     screen = SCENES[name](strings)
-    pay_url = QR_URL if name == "qr" and mode is Mode.DEMO else None
+    pay_urls = {"qr": QR_URL, "creating": QR_PENDING}  # as the controller gives them in demo
+    pay_url = pay_urls.get(name) if mode is Mode.DEMO else None
     chrome = Chrome(strings.language, mode, "QR Kiosk", (0xFF, 0x00, 0x33), pay_url)
     return Frame(chrome, screen)

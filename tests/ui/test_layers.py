@@ -1,8 +1,11 @@
-"""The QR screen drawn from its idle-time static layer equals a full render, byte for byte;
-the loop prepares the layer while idle, uses it for the QR, and builds the code it is told of
-before the sale is journaled without showing it."""
+"""The QR screen drawn from its idle-time static layer equals a full render, byte for byte,
+frame after frame (creating, the code, the countdown), with only the parts that changed
+redrawn; the loop prepares the layer while idle, uses it from the tap on, and builds the code
+it is told of before the sale is journaled without showing it."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pygame
 import pytest
@@ -13,7 +16,7 @@ from kiosk.ui.layers import LayerCache, idle_frames
 from kiosk.ui.screens import Frame, render
 from kiosk.ui.settings import Mode
 from kiosk.ui.theme import Theme
-from kiosk.ui.views import Chrome, SaleScreenView
+from kiosk.ui.views import QR_PENDING, Chrome, SaleScreenView
 from tests.ui.scenes import ITEMS, QR_URL
 from tests.ui.test_app import Kiosk
 
@@ -27,10 +30,24 @@ def qr_frame(mode: Mode, language: str, amount_yen: int, seconds_left: int) -> F
     return Frame(chrome, SaleScreenView(sale))
 
 
+def creating_frame(mode: Mode, language: str, amount_yen: int, spin: int) -> Frame:
+    pay_url = QR_PENDING if mode is Mode.DEMO else None
+    chrome = Chrome(language, mode, "Brand", ACCENT, pay_url)
+    sale = SaleView("K-1", Phase.CREATING, amount_yen, "Tea")
+    return Frame(chrome, SaleScreenView(sale, spin))
+
+
+def a_sale(mode: Mode, language: str, amount_yen: int) -> list[Frame]:
+    """The frames one sale shows on the QR screen, in order."""
+    creating = [creating_frame(mode, language, amount_yen, spin) for spin in (0, 1, 2)]
+    paying = [qr_frame(mode, language, amount_yen, left) for left in (120, 119, 11, 10, 0)]
+    return creating + paying
+
+
 @pytest.mark.parametrize("size", [(800, 480), (1920, 1080), (1080, 1920)])
 @pytest.mark.parametrize("mode", list(Mode))
 @pytest.mark.parametrize("language", ["ja", "en"])
-def test_layer_plus_patch_equals_a_full_render(
+def test_layer_plus_patches_equal_a_full_render_frame_after_frame(
     size: tuple[int, int], mode: Mode, language: str
 ) -> None:
     theme, strings = Theme(size, ACCENT), Strings(language)
@@ -38,13 +55,25 @@ def test_layer_plus_patch_equals_a_full_render(
     chrome = Chrome(language, mode, "Brand", ACCENT)
     for idle in idle_frames(chrome, mode is Mode.DEMO):
         layers.prepare(idle, size, theme, strings)
-    for amount_yen, seconds_left in ((350, 120), (12_800, 7), (5, 0), (980_000, 60)):
-        frame = qr_frame(mode, language, amount_yen, seconds_left)
-        full, fast = pygame.Surface(size), pygame.Surface(size)
-        hits = render(full, frame, theme, strings)
-        fast_hits = layers.draw(fast, frame, theme, strings)
-        assert fast_hits == hits
-        assert pygame.image.tobytes(fast, "RGB") == pygame.image.tobytes(full, "RGB")
+    fast = pygame.Surface(size)
+    for amount_yen in (350, 12_800, 5, 980_000):
+        frames = a_sale(mode, language, amount_yen)
+        for index, frame in enumerate(frames):
+            before = fast.copy()
+            full = pygame.Surface(size)
+            hits = render(full, frame, theme, strings)
+            drawn = layers.draw(fast, frame, theme, strings)
+            assert drawn is not None, frame
+            fast_hits, changed = drawn
+            assert fast_hits == hits
+            assert pygame.image.tobytes(fast, "RGB") == pygame.image.tobytes(full, "RGB")
+            for rect in changed:  # outside the rects it reports, nothing moved
+                before.blit(fast, rect, rect)
+            assert pygame.image.tobytes(before, "RGB") == pygame.image.tobytes(fast, "RGB")
+            if index:  # after the first frame of a sale only the changing parts are drawn
+                assert fast.get_rect() not in changed
+                assert sum(r.width * r.height for r in changed) < size[0] * size[1]
+    assert layers.patched_only > 0
 
 
 def test_a_frame_the_layer_does_not_fit_is_not_drawn_from_it() -> None:
@@ -60,21 +89,30 @@ def test_a_frame_the_layer_does_not_fit_is_not_drawn_from_it() -> None:
     assert layers.draw(surface, shrunk_amount, theme, strings) is None
 
 
-def test_the_loop_prepares_the_layer_idle_and_builds_a_foreseen_qr_without_showing_it() -> None:
+def test_the_loop_draws_the_sale_from_the_layer_and_builds_a_foreseen_code_unseen() -> None:
     kiosk = Kiosk()
     assert len(kiosk.app.layers.layers) == 2  # drawn on the idle attract screen
     prepared = list(kiosk.app.layers.layers.values())
     kiosk.tap("start")
     kiosk.tap("item", ITEMS[1].sku)
     assert list(kiosk.app.layers.layers.values()) == prepared  # same language and mode: once
-    kiosk.backend.upcoming_url = QR_URL  # PayPay answered; the engine is journaling it
+    assert isinstance(kiosk.screen, SaleScreenView)
+    assert kiosk.screen.sale.phase is Phase.CREATING  # at once, from the layer
+    assert kiosk.app.layers.used == 1
+    sale = kiosk.backend.sale
+    assert sale is not None
+    upcoming = replace(
+        sale, phase=Phase.AWAITING_PAYMENT, qr_url=QR_URL, seconds_left=120, seconds_total=120
+    )
+    kiosk.backend.upcoming = upcoming  # PayPay answered; the engine is journaling it
     kiosk.step()
     assert ("wait_for_news",) in kiosk.backend.calls  # it waited on the engine, not a sleep
-    assert not isinstance(kiosk.screen, SaleScreenView) or kiosk.screen.sale.qr_url is None
-    assert kiosk.app.theme.qr._url == QR_URL  # the code is built, not shown
+    assert kiosk.screen.sale.qr_url is None  # not shown before it is journaled
+    assert kiosk.app.theme.qr._url == QR_URL  # but the code is built
     kiosk.backend.show(Phase.AWAITING_PAYMENT, qr_url=QR_URL, seconds_left=120, seconds_total=120)
     kiosk.step()
-    assert kiosk.app.layers.used == 1  # the QR frame came from the layer
+    assert kiosk.app.layers.warmed == kiosk.app.frame  # foreseen exactly
+    assert kiosk.app.layers.patched_only >= 1  # only the changing parts were drawn
     full = pygame.Surface(kiosk.app.logical)
     assert kiosk.app.frame is not None
     render(full, kiosk.app.frame, kiosk.app.theme, kiosk.app.controller.strings)

@@ -1,5 +1,9 @@
 """The screens of a sale in progress, one per Phase: creating, the QR, confirming, vending, and
 the final outcomes. The amount is always the largest thing on screen after the QR.
+
+Creating is the QR screen itself with a spinner where the code will be: the customer sees the
+amount and Cancel at the tap, and the code then appears in place (the loop redraws only the
+parts that change, over the screen's static layer: see kiosk.ui.layers).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from kiosk.domain import Phase
 from kiosk.ui.i18n import Strings, format_yen
 from kiosk.ui.screens.common import split
 from kiosk.ui.theme import INK, LINE, MUTED, PANEL, SUCCESS, WARNING, WHITE, Rgb, Theme
-from kiosk.ui.views import Chrome, SaleScreenView
+from kiosk.ui.views import QR_PENDING, Chrome, SaleScreenView
 from kiosk.ui.widgets import (
     Hit,
     bang,
@@ -38,7 +42,6 @@ OUTCOMES: dict[Phase, tuple[str, Icon, Rgb | None]] = {
     Phase.REFUNDED: ("refunded", bang, WARNING),
 }
 WAITING: dict[Phase, tuple[str, str | None]] = {
-    Phase.CREATING: ("creating", None),
     Phase.CONFIRMING: ("confirming", "please_wait"),
     Phase.VENDING: ("vending", "please_wait"),
 }
@@ -47,13 +50,13 @@ WAITING: dict[Phase, tuple[str, str | None]] = {
 def sale_screen(
     surface: pygame.Surface, view: SaleScreenView, chrome: Chrome, theme: Theme, strings: Strings
 ) -> list[Hit]:
-    phase = view.sale.phase
-    if phase is Phase.AWAITING_PAYMENT and view.sale.qr_url:
+    if on_qr_screen(view):
         return qr_screen(surface, view, chrome, theme, strings)
+    phase = view.sale.phase
     body, hits = header(surface, theme, chrome, strings)
     if phase in OUTCOMES:
         return hits + outcome(surface, body, view, theme, strings)
-    title_key, hint_key = WAITING.get(phase, ("creating", None))
+    title_key, hint_key = WAITING.get(phase, ("please_wait", None))
     radius = theme.px(40)
     center = (body.centerx, body.top + body.height * 3 // 10)
     spinner(surface, center, radius, theme.accent, view.spin)
@@ -158,7 +161,12 @@ def countdown(
         pygame.draw.rect(surface, colour, filled, border_radius=bar.height // 2)
 
 
-QR_PENDING = "qr:pending"  # a QR screen's URL while its static layer is drawn ahead of time
+def on_qr_screen(view: SaleScreenView) -> bool:
+    """Creating and awaiting payment share the QR screen (creating shows a spinner for the code)."""
+    sale = view.sale
+    return sale.phase is Phase.CREATING or (
+        sale.phase is Phase.AWAITING_PAYMENT and bool(sale.qr_url)
+    )
 
 
 @dataclass(frozen=True)
@@ -212,19 +220,48 @@ def amount_text(
 
 def qr_patch(
     surface: pygame.Surface, view: SaleScreenView, chrome: Chrome, theme: Theme, strings: Strings
-) -> None:
-    """The code (in its card), the amount and the countdown, over a drawn static part: the
-    loop keeps that part drawn ahead of time (a tap's QR must show within milliseconds)."""
+) -> list[pygame.Rect]:
+    """The code (or, while creating, a spinner in its place), the amount and the countdown,
+    over a drawn static part; returns every rect it drew in, so the loop can take them back
+    from the static layer before the next patch (a tap's QR must show within milliseconds)."""
     sale = view.sale
     layout = qr_layout(surface, theme, chrome)
-    if sale.qr_url:
+    drawn: list[pygame.Rect] = []
+    if sale.phase is Phase.CREATING:
+        drawn.append(code_pending(surface, theme, strings, layout, view.spin))
+    elif sale.qr_url:
         code = theme.qr.get(sale.qr_url, layout.code_side)
-        surface.blit(code, code.get_rect(center=layout.card.center))
+        drawn.append(surface.blit(code, code.get_rect(center=layout.card.center)))
     amount, midtop = amount_text(theme, strings, layout, sale.amount_yen)
-    surface.blit(amount, amount.get_rect(midtop=midtop))
+    drawn.append(surface.blit(amount, amount.get_rect(midtop=midtop)))
     if sale.seconds_left is not None and sale.seconds_total:
-        surface.fill(PANEL, layout.timer)
+        drawn.append(surface.fill(PANEL, layout.timer))
         countdown(surface, theme, layout.timer, sale.seconds_left, sale.seconds_total, strings)
+    return drawn
+
+
+def code_pending(
+    surface: pygame.Surface, theme: Theme, strings: Strings, layout: QrLayout, spin: int
+) -> pygame.Rect:
+    """Where the code will be: a spinner and "Preparing your QR code"; returns their bounds."""
+    radius = theme.px(30)
+    card = layout.card
+    center = (card.centerx, card.centery - radius)
+    spinner(surface, center, radius, theme.accent, spin)
+    dot = max(3, radius // 5)
+    bounds = pygame.Rect(0, 0, 2 * (radius + dot) + 2, 2 * (radius + dot) + 2)
+    bounds.center = center
+    text = blit_text(
+        surface,
+        theme,
+        strings("creating"),
+        theme.px(22),
+        INK,
+        "midtop",
+        (card.centerx, center[1] + radius + dot + theme.px(16)),
+        layout.code_side - 2 * theme.margin,
+    )
+    return bounds.union(text)
 
 
 def qr_static(
