@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import requests
 import urllib3.exceptions
 
 from kiosk.opa import errors
@@ -63,27 +62,34 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+# urllib3 raises these (retries=False: the error itself, no MaxRetryError) before a byte of the
+# request left: no connection, name resolution, proxy, TLS handshake or certificate, bad URL.
 _NEVER_SENT = (
-    requests.exceptions.ConnectTimeout,
-    requests.exceptions.SSLError,
-    requests.exceptions.ProxyError,
-    requests.exceptions.InvalidURL,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.InvalidHeader,
-    urllib3.exceptions.NewConnectionError,
+    urllib3.exceptions.NewConnectionError,  # NameResolutionError too
     urllib3.exceptions.ConnectTimeoutError,
+    urllib3.exceptions.ProxyError,
+    urllib3.exceptions.SSLError,
+    urllib3.exceptions.LocationValueError,  # LocationParseError, URLSchemeUnknown
 )
-_TIMED_OUT = (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError)
+_TIMED_OUT = (urllib3.exceptions.ReadTimeoutError, TimeoutError)
 
 
 def transport_error(
-    exc: Exception, endpoint: Endpoint, timeout: tuple[float, float]
+    exc: Exception, endpoint: Endpoint, timeout: tuple[float, float], *, answered: bool = False
 ) -> errors.OpaError:
-    """No HTTP answer: never sent (NotConnected), timed out, or lost after sending."""
+    """No (complete) HTTP answer: never sent (NotConnected), timed out, or lost after sending.
+
+    ``answered``: the status line had come back (the body read failed), so the request surely
+    arrived and the outcome is unknown, whatever the error says (a TLS error mid-body too).
+    A plain ValueError from sending is http.client refusing a header or the URL before a byte
+    left (its message may quote the header: only the type name is kept).
+    """
     chain = _causes(exc)
+    refused = isinstance(exc, ValueError) and not isinstance(exc, urllib3.exceptions.HTTPError)
     kind: type[errors.OpaError]
-    if any(isinstance(c, _NEVER_SENT) for c in chain):
+    if refused and not answered:
+        kind, what = errors.NotConnected, "request refused before sending"
+    elif not answered and any(isinstance(c, _NEVER_SENT) for c in chain):
         kind, what = errors.NotConnected, f"could not connect within {timeout[0]:g} s"
     elif any(isinstance(c, _TIMED_OUT) for c in chain):
         kind, what = errors.RequestTimeout, f"no answer within {timeout[1]:g} s"

@@ -39,6 +39,7 @@ class Reply:
     drop: bool = False  # read the request, close the connection without a word
     date: str | None = None  # the Date header; None: the real current time
     trickle_s: float = 0.0  # send the body one byte at a time, this far apart
+    cut_body: bool = False  # send the headers and half the body, then close the connection
 
 
 def envelope(code: str, code_id: str, message: str = "", data: Any = None) -> dict[str, Any]:
@@ -197,6 +198,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
+        if reply.cut_body:
+            self.wfile.write(payload[: len(payload) // 2])
+            self.close_connection = True
+            return
         if not reply.trickle_s:
             self.wfile.write(payload)
             return

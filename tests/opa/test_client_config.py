@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -12,7 +14,7 @@ import pytest
 
 from kiosk import opa
 from tests.opa.conftest import EPOCH, FakeTime
-from tests.opa.server import OpaTestServer
+from tests.opa.server import KEY, SECRET, OpaTestServer
 
 QR: dict[str, Any] = {
     "merchantPaymentId": "M1",
@@ -200,3 +202,62 @@ def test_an_explicit_proxy_is_used_and_an_unreachable_one_means_not_connected() 
     )
     with proxied, pytest.raises(opa.NotConnected):
         proxied.Code.get_payment_details("M1")
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_the_proxy_for_the_base_urls_scheme_carries_every_call_with_its_credentials() -> None:
+    target = _closed_port_url()  # nothing listens there: only the proxy can answer
+    with OpaTestServer() as proxy:
+        proxies = {
+            "https": "http://127.0.0.1:1",
+            "http": proxy.base_url.replace("http://", "http://kiosk:p%40ss@"),
+        }
+        with opa.Client(auth=(KEY, SECRET), base_url=target, proxies=proxies) as client:
+            answer = client.Code.get_payment_details("M1")
+        assert answer["data"]["path"] == "/v2/codes/payments/M1"
+        seen = proxy.seen[0]
+        assert seen.auth_error is None  # signed over the path, not the absolute URL
+        credentials = base64.b64encode(b"kiosk:p@ss").decode()
+        assert seen.headers["proxy-authorization"] == f"Basic {credentials}"
+
+
+def test_a_proxy_for_another_scheme_is_not_used() -> None:
+    retry = opa.RetryPolicy(max_attempts=1)
+    with OpaTestServer() as proxy:
+        proxies = {"https": proxy.base_url}
+        with (
+            opa.Client(
+                auth=(KEY, SECRET), base_url=_closed_port_url(), proxies=proxies, retry=retry
+            ) as client,
+            pytest.raises(opa.NotConnected),
+        ):
+            client.Code.get_payment_details("M1")
+        assert proxy.seen == []
+
+
+def test_a_header_http_refuses_is_not_sent_and_not_echoed() -> None:
+    with OpaTestServer() as server:
+        bad_nonce = opa.Client(
+            auth=(KEY, SECRET), base_url=server.base_url, nonce_factory=lambda: "n\r\nX-Evil: 1"
+        )
+        with bad_nonce, pytest.raises(opa.NotConnected) as caught:
+            bad_nonce.Code.create_qr_code(QR)
+        assert KEY not in str(caught.value) and "Evil" not in str(caught.value)
+        assert caught.value.__context__ is None
+        assert server.seen == []
+
+
+def test_the_client_package_sends_through_urllib3_not_requests() -> None:
+    # requests' per-call overhead (1-2 ms) was a third of the tap-to-QR budget
+    package = Path(opa.__file__).parent
+    importers = [
+        str(path.relative_to(package))
+        for path in sorted(package.rglob("*.py"))
+        if re.search(r"^\s*(import|from)\s+requests\b", path.read_text(), re.MULTILINE)
+    ]
+    assert importers == []

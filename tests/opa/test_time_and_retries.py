@@ -108,6 +108,21 @@ def test_a_get_whose_connection_drops_is_retried(
     assert len(server.seen) == 2 and fake_time.sleeps == BACKOFF[:1]
 
 
+def test_an_answer_cut_off_mid_body_is_unknown_and_its_connection_is_not_reused(
+    client: opa.Client, server: OpaTestServer, fake_time: FakeTime
+) -> None:
+    # the status line came back, so the request arrived: never "not connected", even for a POST
+    server.queue(Reply(201, cut_body=True), Reply(200, cut_body=True))
+    with pytest.raises(opa.OutcomeUnknown) as caught:
+        client.Code.create_qr_code(QR)
+    assert not isinstance(caught.value, opa.NotConnected)
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+    response = client.Code.get_payment_details("M1")  # cut once, then retried on a new connection
+    assert response["resultInfo"]["code"] == "SUCCESS"
+    assert len(server.seen) == 3 and fake_time.sleeps == BACKOFF[:1]
+    assert server.connections == 3
+
+
 def _closed_port_url() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
