@@ -73,7 +73,7 @@ class Runner:
         self._outbox: queue.Queue[Sale] = queue.Queue()
         self._tick_pending = threading.Event()
         self._news = threading.Event()  # set whenever the worker publishes or foresees a QR
-        self._upcoming: Sale | None = None  # PayPay answered with a QR; not journaled yet
+        self._upcoming_qr_url: str | None = None
         self._shown: Sale | None = None  # UI thread only
         self._last_view: tuple[SaleView | None, ServiceIssue | None] = (None, None)
         self._attendant_off = False
@@ -114,8 +114,8 @@ class Runner:
         if sale.state is not State.CREATING:  # the screen shows CREATING since the tap: waking
             self._news.set()  # it would only take the interpreter from the PayPay call
 
-    def _foresee_qr(self, sale: Sale) -> None:
-        self._upcoming = sale
+    def _foresee_qr(self, url: str) -> None:
+        self._upcoming_qr_url = url
         self._news.set()
 
     # ---- the customer's sale --------------------------------------------------------------
@@ -137,7 +137,7 @@ class Runner:
             timing=timing,
         )
         self._shown = preview  # CREATING at once; the worker journals before any call
-        self._upcoming = None
+        self._upcoming_qr_url = None
         self._news.clear()  # older news is no news for this sale: the screen keeps sleeping
         self._inbox.put(Begin(mpid, order, timing))
 
@@ -169,15 +169,10 @@ class Runner:
         self._news.wait(timeout_s)
         self._news.clear()
 
-    def upcoming_qr_view(self) -> SaleView | None:
-        """The QR screen's view the sale being created will show, as soon as PayPay answered
-        and before it is journaled: to prepare its drawing ahead, never to show it."""
-        upcoming, shown = self._upcoming, self._shown
-        if upcoming is None or shown is None:
-            return None
-        if upcoming.merchant_payment_id != shown.merchant_payment_id:
-            return None
-        return view_of(upcoming, self.clock.now())
+    def upcoming_qr_url(self) -> str | None:
+        """The URL of the QR the sale being created will show, as soon as PayPay answered and
+        before it is journaled: to build the code ahead, never to show it."""
+        return self._upcoming_qr_url
 
     def current_sale(self) -> SaleView | None:
         if self._shown is None:

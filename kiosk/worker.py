@@ -104,11 +104,11 @@ class Worker:
         tick_s: float,
         boundary: Boundary | None = None,
         probe_s: float = PROBE_S,
-        foresee_qr: Callable[[Sale], None] | None = None,
+        foresee_qr: Callable[[str], None] | None = None,
     ) -> None:
         self.probe_s = probe_s
-        # told of a new QR before it is journaled: the screen may prepare it, never show it
-        self.foresee_qr = foresee_qr or (lambda sale: None)
+        # told a new QR's URL before it is journaled: the screen may prepare it, never show it
+        self.foresee_qr = foresee_qr or (lambda url: None)
         self.client = client
         self.boundary = boundary or _no_boundary  # the crash test pauses (and kills) here
         self.journal = journal
@@ -293,7 +293,7 @@ class Worker:
             url_before = sale.qr_url
             sale, more = step(sale, outcome.event, now)
             if sale.qr_url and sale.qr_url != url_before:
-                self.foresee_qr(sale)  # the screen prepares its drawing while we fsync
+                self.foresee_qr(sale.qr_url)  # the screen builds the code while we fsync
             pending.extend(more)
             self._store(sale)
             said = [("outcome", command.call, repr(outcome.event))]

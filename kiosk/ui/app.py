@@ -169,7 +169,7 @@ class App:
         self.controller.tick(now)
         self._draw(now)
         self._prepare_qr_layer()
-        self._warm_upcoming_qr(now)
+        self._prefetch_qr()
         self._tell_systemd(now)
         return 0 if self.controller.state.exit_requested else None
 
@@ -184,15 +184,14 @@ class App:
             self.backend.wait_for_news(timeout_s)
         return events
 
-    def _warm_upcoming_qr(self, now: float) -> None:
-        """PayPay answered and the engine is journaling it: prepare that QR frame meanwhile."""
+    def _prefetch_qr(self) -> None:
+        """PayPay answered and the engine is journaling it: build the code meanwhile."""
         sale = self.backend.current_sale()
         if sale is None or sale.phase is not Phase.CREATING:
             return
-        upcoming = self.backend.upcoming_qr_view()
-        if upcoming is not None:
-            frame = self.controller.frame(now, upcoming)
-            self.layers.warm(frame, self.logical, self.theme, self.controller.strings)
+        url = self.backend.upcoming_qr_url()
+        if url is not None:
+            self.theme.qr.prepare(url)
 
     def _handle(self, action: object, now: float) -> None:
         if isinstance(action, Tap):

@@ -20,6 +20,7 @@ from kiosk.ui.backend import HeldSaleLike, KioskBackend, SaleRecordLike
 from kiosk.ui.i18n import Strings, format_yen, other_language
 from kiosk.ui.pin_gate import PinGate
 from kiosk.ui.screens import Frame
+from kiosk.ui.screens.sale import on_qr_screen
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.views import (
     QR_PENDING,
@@ -48,6 +49,10 @@ IDLE_RETURN_S = 60.0  # menu or keypad untouched this long: back to attract
 ATTENDANT_IDLE_S = 120.0  # attendant screens untouched this long: closed
 DRIFT_STEP_S = 30.0  # attract content moves a little this often
 SPIN_STEPS_PER_S = 8
+# A QR usually arrives within a few ms of the tap: the tapped screen stays up until then (or
+# this long), so the loop draws nothing while the sale worker needs the interpreter; a slower
+# PayPay shows the QR screen with a spinner where the code will appear.
+CREATING_SHOWN_AFTER_S = 0.15
 MAX_PIN_DIGITS = 12
 WAITING_PHASES = frozenset({Phase.CREATING, Phase.CONFIRMING, Phase.VENDING})
 
@@ -60,6 +65,8 @@ class UiState:
     digits: str = ""
     last_input_at: float = 0.0
     final_id: str | None = None  # the sale whose final phase is on screen
+    begun_id: str | None = None  # the sale this screen started, and when
+    begun_at: float = 0.0
     final_since_at: float = 0.0
     attendant: str | None = None  # pin|menu|sales|refund|held|confirm|totals|reconcile
     pin: str = field(default="", repr=False)
@@ -120,29 +127,30 @@ class Controller:
     def strings(self) -> Strings:
         return Strings(self.state.language)
 
-    def frame(self, now: float, upcoming: SaleView | None = None) -> Frame:
-        """The frame to show now; with `upcoming`, the one that sale view will show."""
-        sale = upcoming or self.backend.current_sale()
+    def frame(self, now: float) -> Frame:
+        sale = self.backend.current_sale()
+        screen = self._screen(sale, now)
         chrome = Chrome(
             self.state.language,
             self.settings.mode,
             self.settings.brand_name,
             self.settings.accent_rgb,
-            self._pay_url(sale),
+            self._pay_url(screen),
         )
-        return Frame(chrome, self._screen(sale, now))
+        return Frame(chrome, screen)
 
-    def _pay_url(self, sale: SaleView | None) -> str | None:
+    def _pay_url(self, screen: ScreenView) -> str | None:
+        """Demo: the banner names the pay page of the QR on screen (pending while creating)."""
         shown = self.settings.show_pay_url and self.settings.mode == "demo"
-        if self.state.attendant or sale is None or not shown:
+        if not shown or not isinstance(screen, SaleScreenView) or not on_qr_screen(screen):
             return None
-        if sale.phase is Phase.CREATING:
-            return QR_PENDING  # the QR screen's banner, its URL not known yet
-        return sale.qr_url if sale.phase is Phase.AWAITING_PAYMENT else None
+        return screen.sale.qr_url or QR_PENDING
 
     def _screen(self, sale: SaleView | None, now: float) -> ScreenView:
         if self.state.attendant:
             return self._attendant_view(now)
+        if sale is not None and sale.phase is Phase.CREATING and self._fresh(sale, now):
+            return self._customer_view(now)  # the screen that was tapped, for a moment longer
         if sale is not None:
             spin = int(now * SPIN_STEPS_PER_S) % 8 if sale.phase in WAITING_PHASES else 0
             return SaleScreenView(sale, spin)
@@ -150,6 +158,11 @@ class Controller:
         if issue is not None:
             return OutOfServiceView(issue, drift=int(now // DRIFT_STEP_S))
         return self._customer_view(now)
+
+    def _fresh(self, sale: SaleView, now: float) -> bool:
+        return sale.merchant_payment_id == self.state.begun_id and (
+            now - self.state.begun_at < CREATING_SHOWN_AFTER_S
+        )
 
     def _customer_view(self, now: float) -> ScreenView:
         if self.state.screen == "menu":
@@ -224,7 +237,7 @@ class Controller:
 
     def _to_attract(self) -> None:
         s = self.state
-        s.screen, s.digits, s.menu_page = "attract", "", 0
+        s.screen, s.digits, s.menu_page, s.begun_id = "attract", "", 0, None
         s.language = self.settings.default_language  # the next customer starts fresh
 
     # ----- input --------------------------------------------------------------------------
@@ -290,6 +303,9 @@ class Controller:
             )
             return
         logger.info("customer action=begin amount_yen=%d", order.amount_yen)
+        sale = self.backend.current_sale()
+        self.state.begun_id = sale.merchant_payment_id if sale else None
+        self.state.begun_at = now
 
     # ----- attendant ------------------------------------------------------------------------
     def _attendant_act(self, action: str, arg: str, now: float) -> None:

@@ -83,7 +83,6 @@ class LayerCache:
         self.keep = keep
         self.used = 0  # frames drawn from a layer
         self.patched_only = 0  # of those, frames that redrew only the parts that changed
-        self.warmed: Frame | None = None  # the last frame `warm` prepared
         self.on_canvas: OnCanvas | None = None
 
     def prepare(self, frame: Frame, size: tuple[int, int], theme: Theme, strings: Strings) -> None:
@@ -131,19 +130,6 @@ class LayerCache:
         self.on_canvas = OnCanvas(surface, layer.key, patched)
         self.used += 1
         return list(layer.hits), changed + patched
-
-    def warm(self, frame: Frame, size: tuple[int, int], theme: Theme, strings: Strings) -> None:
-        """Build the code of the QR frame `frame`, about to be shown (the one part of it that
-        cannot be drawn ahead). Once per frame."""
-        if frame == self.warmed or not isinstance(frame.screen, SaleScreenView):
-            return
-        layer = next((x for x in self.layers.values() if x.surface.get_size() == size), None)
-        url = frame.screen.sale.qr_url
-        if layer is None or url is None:
-            return
-        layout = qr_layout(layer.surface, theme, frame.chrome)
-        theme.qr.get(url, layout.code_side)
-        self.warmed = frame
 
     def _layer_for(
         self, surface: pygame.Surface, frame: Frame, theme: Theme, strings: Strings

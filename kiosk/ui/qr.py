@@ -183,24 +183,39 @@ def matrix_surface(matrix: QrModules | list[list[bool]]) -> pygame.Surface:
 
 def scaled(small: pygame.Surface, max_side_px: int) -> pygame.Surface:
     """The largest whole-number scale of `small` that fits in max_side_px (nearest-neighbour)."""
+    side = scaled_side(small, max_side_px)
+    return pygame.transform.scale(small, (side, side))
+
+
+def scaled_side(small: pygame.Surface, max_side_px: int) -> int:
     n = small.get_width()
-    k = max(1, max_side_px // n)
-    return pygame.transform.scale(small, (n * k, n * k))
+    return n * max(1, max_side_px // n)
 
 
 class QrCache:
-    """The QR of the current order, built once and kept; a new URL replaces it."""
+    """The code of the current order: its modules are built once per URL (ahead of time, while
+    the sale is journaled) and drawn scaled straight into the screen, so showing it costs one
+    pass over its pixels (no 3 MB intermediate surface to allocate and copy)."""
 
     def __init__(self) -> None:
         self._url: str | None = None
         self._small: pygame.Surface | None = None
-        self._scaled: dict[int, pygame.Surface] = {}
 
-    def get(self, url: str, max_side_px: int) -> pygame.Surface:
+    def prepare(self, url: str) -> pygame.Surface:
+        """The code of `url`, one pixel per module (built on the first call for a URL)."""
         if url != self._url or self._small is None:
-            self._url, self._small, self._scaled = url, matrix_surface(qr_modules(url)), {}
-        surface = self._scaled.get(max_side_px)
-        if surface is None:
-            surface = scaled(self._small, max_side_px)
-            self._scaled[max_side_px] = surface
-        return surface
+            self._url, self._small = url, matrix_surface(qr_modules(url))
+        return self._small
+
+    def draw(
+        self, surface: pygame.Surface, url: str, max_side_px: int, center: tuple[int, int]
+    ) -> pygame.Rect:
+        """Draw the code of `url`, as large as fits in max_side_px, centred; returns its rect."""
+        small = self.prepare(url)
+        if (small.get_bitsize(), small.get_masks()) != (surface.get_bitsize(), surface.get_masks()):
+            small = self._small = small.convert(surface)  # scaling needs one pixel format
+        side = scaled_side(small, max_side_px)
+        rect = pygame.Rect(0, 0, side, side)
+        rect.center = center
+        pygame.transform.scale(small, rect.size, surface.subsurface(rect))
+        return rect

@@ -51,7 +51,7 @@ class ScriptedBackend:
     changed: bool = False
     reconciled: int = 0
     next_id: int = 1
-    upcoming: SaleView | None = None  # PayPay answered; the engine is journaling it
+    upcoming_url: str | None = None  # PayPay answered; the engine is journaling it
 
     def begin_sale(self, order: Order) -> None:
         if self.sale is not None or self.issue is not None:
@@ -73,8 +73,8 @@ class ScriptedBackend:
     def wait_for_news(self, timeout_s: float) -> None:
         self.calls.append(("wait_for_news",))
 
-    def upcoming_qr_view(self) -> SaleView | None:
-        return self.upcoming
+    def upcoming_qr_url(self) -> str | None:
+        return self.upcoming_url
 
     def current_sale(self) -> SaleView | None:
         return self.sale

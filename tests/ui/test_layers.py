@@ -5,18 +5,17 @@ it is told of before the sale is journaled without showing it."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pygame
 import pytest
 
 from kiosk.domain import Phase, SaleView
+from kiosk.ui.controller import CREATING_SHOWN_AFTER_S
 from kiosk.ui.i18n import Strings
 from kiosk.ui.layers import LayerCache, idle_frames
 from kiosk.ui.screens import Frame, render
 from kiosk.ui.settings import Mode
 from kiosk.ui.theme import Theme
-from kiosk.ui.views import QR_PENDING, Chrome, SaleScreenView
+from kiosk.ui.views import QR_PENDING, Chrome, MenuView, SaleScreenView
 from tests.ui.scenes import ITEMS, QR_URL
 from tests.ui.test_app import Kiosk
 
@@ -96,22 +95,19 @@ def test_the_loop_draws_the_sale_from_the_layer_and_builds_a_foreseen_code_unsee
     kiosk.tap("start")
     kiosk.tap("item", ITEMS[1].sku)
     assert list(kiosk.app.layers.layers.values()) == prepared  # same language and mode: once
+    assert isinstance(kiosk.screen, MenuView)  # for a moment: a QR usually comes within it
+    kiosk.clock.now += CREATING_SHOWN_AFTER_S + 0.001
+    kiosk.step()
     assert isinstance(kiosk.screen, SaleScreenView)
-    assert kiosk.screen.sale.phase is Phase.CREATING  # at once, from the layer
+    assert kiosk.screen.sale.phase is Phase.CREATING  # from the layer, a spinner for the code
     assert kiosk.app.layers.used == 1
-    sale = kiosk.backend.sale
-    assert sale is not None
-    upcoming = replace(
-        sale, phase=Phase.AWAITING_PAYMENT, qr_url=QR_URL, seconds_left=120, seconds_total=120
-    )
-    kiosk.backend.upcoming = upcoming  # PayPay answered; the engine is journaling it
+    kiosk.backend.upcoming_url = QR_URL  # PayPay answered; the engine is journaling it
     kiosk.step()
     assert ("wait_for_news",) in kiosk.backend.calls  # it waited on the engine, not a sleep
     assert kiosk.screen.sale.qr_url is None  # not shown before it is journaled
     assert kiosk.app.theme.qr._url == QR_URL  # but the code is built
     kiosk.backend.show(Phase.AWAITING_PAYMENT, qr_url=QR_URL, seconds_left=120, seconds_total=120)
     kiosk.step()
-    assert kiosk.app.layers.warmed == kiosk.app.frame  # foreseen exactly
     assert kiosk.app.layers.patched_only >= 1  # only the changing parts were drawn
     full = pygame.Surface(kiosk.app.logical)
     assert kiosk.app.frame is not None

@@ -41,8 +41,11 @@ def test_the_qr_on_screen_decodes_to_the_order_url(size: tuple[int, int]) -> Non
 
 
 def test_the_qr_is_large_with_its_quiet_zone() -> None:
-    theme = Theme((800, 480), (255, 0, 51))
-    code = theme.qr.get(QR_URL, 300)
+    screen = pygame.Surface((800, 480))
+    screen.fill((255, 0, 51))
+    drawn = QrCache().draw(screen, QR_URL, 300, (400, 240))
+    assert drawn.center == (400, 240)
+    code = screen.subsurface(drawn)
     matrix = qr_matrix(QR_URL)
     module = code.get_width() // len(matrix)
     assert code.get_width() == module * len(matrix) and code.get_width() > 250
@@ -58,11 +61,17 @@ def test_the_qr_is_large_with_its_quiet_zone() -> None:
                 assert code.get_at((x, y))[:3] == (255, 255, 255)
 
 
-def test_the_qr_is_built_once_per_url() -> None:
+def test_the_qr_is_built_once_per_url_and_drawn_as_built() -> None:
     cache = QrCache()
-    first = cache.get("https://example.test/a", 400)
-    assert cache.get("https://example.test/a", 400) is first
-    assert cache.get("https://example.test/b", 400) is not first
+    first = cache.prepare("https://example.test/a")
+    assert cache.prepare("https://example.test/a") is first
+    assert cache.prepare("https://example.test/b") is not first
+    screen = pygame.Surface((600, 600))
+    drawn = cache.draw(screen, "https://example.test/b", 500, (300, 300))
+    side = len(qr_matrix("https://example.test/b"))
+    assert drawn.width == drawn.height == side * (500 // side)
+    found = decode(to_image(screen).convert("L"))
+    assert [r.data.decode() for r in found] == ["https://example.test/b"]
 
 
 def test_matrix_surface_is_black_on_white() -> None:

@@ -230,8 +230,7 @@ def qr_patch(
     if sale.phase is Phase.CREATING:
         drawn.append(code_pending(surface, theme, strings, layout, view.spin))
     elif sale.qr_url:
-        code = theme.qr.get(sale.qr_url, layout.code_side)
-        drawn.append(surface.blit(code, code.get_rect(center=layout.card.center)))
+        drawn.append(theme.qr.draw(surface, sale.qr_url, layout.code_side, layout.card.center))
     amount, midtop = amount_text(theme, strings, layout, sale.amount_yen)
     drawn.append(surface.blit(amount, amount.get_rect(midtop=midtop)))
     if sale.seconds_left is not None and sale.seconds_total:
