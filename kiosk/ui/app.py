@@ -36,7 +36,7 @@ from kiosk.ui.settings import UiSettings
 from kiosk.ui.sound import Sounds
 from kiosk.ui.theme import ASSETS, Theme
 from kiosk.ui.views import Chrome, SaleScreenView, StartingView
-from kiosk.ui.widgets import Hit
+from kiosk.ui.widgets import Hit, pay_url_line
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +192,8 @@ class App:
         url = self.backend.upcoming_qr_url()
         if url is not None:
             self.theme.qr.prepare(url)
+            if self.settings.pay_url_shown:
+                pay_url_line(self.theme, self.controller.strings, url, self.logical[0])
 
     def _handle(self, action: object, now: float) -> None:
         if isinstance(action, Tap):
@@ -240,8 +242,7 @@ class App:
             return
         if self.controller.state.attendant or self.backend.current_sale() is not None:
             return
-        shown = self.settings.show_pay_url and self.settings.mode == "demo"
-        for idle in idle_frames(frame.chrome, shown):
+        for idle in idle_frames(frame.chrome, self.settings.pay_url_shown):
             self.layers.prepare(idle, self.logical, self.theme, self.controller.strings)
 
     def _sound_for(self, frame: Frame) -> None:

@@ -141,8 +141,11 @@ class Controller:
 
     def _pay_url(self, screen: ScreenView) -> str | None:
         """Demo: the banner names the pay page of the QR on screen (pending while creating)."""
-        shown = self.settings.show_pay_url and self.settings.mode == "demo"
-        if not shown or not isinstance(screen, SaleScreenView) or not on_qr_screen(screen):
+        if (
+            not self.settings.pay_url_shown
+            or not isinstance(screen, SaleScreenView)
+            or not on_qr_screen(screen)
+        ):
             return None
         return screen.sale.qr_url or QR_PENDING
 

@@ -64,3 +64,8 @@ class UiSettings:
     @property
     def keypad_mode(self) -> bool:
         return not self.catalogue
+
+    @property
+    def pay_url_shown(self) -> bool:
+        """Demo: the banner names the QR's pay page, so a browser can pay it."""
+        return self.show_pay_url and self.mode == "demo"

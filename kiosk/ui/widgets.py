@@ -189,10 +189,8 @@ def banners(
         if chrome.pay_url:
             top = (strip.centerx, strip.top + theme.px(3))
             blit_text(surface, theme, strings("demo_banner"), theme.px(20), BLACK, "midtop", top)
-            pending = chrome.pay_url == QR_PENDING  # the code is being created
-            url = f"{strings('pay_url')} {'…' if pending else chrome.pay_url}"
-            bottom = (strip.centerx, strip.bottom - theme.px(4))
-            blit_text(surface, theme, url, theme.px(18), BLACK, "midbottom", bottom, width)
+            line = pay_url_line(theme, strings, chrome.pay_url, surface.get_width())
+            surface.blit(line, line.get_rect(midbottom=(strip.centerx, strip.bottom - theme.px(4))))
         else:
             text = strings("demo_banner")
             blit_text(surface, theme, text, theme.px(20), BLACK, "center", strip.center, width)
@@ -205,6 +203,14 @@ def banners(
         surface.blit(tag, tag.get_rect(center=box.center))
         return [box]
     return []
+
+
+def pay_url_line(theme: Theme, strings: Strings, pay_url: str, screen_width: int) -> pygame.Surface:
+    """The demo banner's "pay in a browser" line (memoised, so the loop can render it while
+    the sale is journaled)."""
+    text = f"{strings('pay_url')} {'…' if pay_url == QR_PENDING else pay_url}"
+    width = screen_width - 2 * theme.px(8)
+    return theme.text(text, theme.fit(text, theme.px(18), width), BLACK)
 
 
 def tick(surface: pygame.Surface, center: tuple[int, int], radius: int, colour: Rgb) -> None:

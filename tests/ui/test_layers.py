@@ -106,6 +106,7 @@ def test_the_loop_draws_the_sale_from_the_layer_and_builds_a_foreseen_code_unsee
     assert ("wait_for_news",) in kiosk.backend.calls  # it waited on the engine, not a sleep
     assert kiosk.screen.sale.qr_url is None  # not shown before it is journaled
     assert kiosk.app.theme.qr._url == QR_URL  # but the code is built
+    assert any(QR_URL in text for text, _, _ in kiosk.app.theme._texts)  # and the banner line
     kiosk.backend.show(Phase.AWAITING_PAYMENT, qr_url=QR_URL, seconds_left=120, seconds_total=120)
     kiosk.step()
     assert kiosk.app.layers.patched_only >= 1  # only the changing parts were drawn
