@@ -4,10 +4,11 @@ Why: from a tap to the QR on screen the customer waits for the journal, PayPay, 
 frame, and every millisecond the loop spends drawing is one the sale worker waits for the
 interpreter. Most of the QR screen (background, header, card, panel, labels, Cancel, banner
 strip) depends only on the language, the mode and the layout, so the loop draws it once into a
-spare surface while the kiosk is idle. At the tap, the creating frame is a copy of that layer
-plus a spinner where the code will be and the amount; when the code arrives only the parts
-that change are drawn: the rects the previous patch drew are taken back from the layer, then
-the new patch (code, amount, countdown, banner) is drawn and its rects are kept.
+spare surface while the kiosk is idle. A QR frame is a copy of that layer plus its parts (the
+code, or a spinner in its place while creating; the amount; the countdown; the banner). The
+frames after it redraw only the parts whose key changed: the rects such a part drew are taken
+back from the layer, then it is drawn again and its new rects are kept (a countdown second
+redraws the bar, and the code arriving after the spinner redraws the card, nothing else).
 Invariant: the pixels always equal a full `render` of the frame (tests compare both, byte for
 byte, frame after frame); a frame whose static part differs from the layer (another language,
 an amount so long its text shrinks) is drawn in full, and forgets what the canvas held.
@@ -23,7 +24,7 @@ import pygame
 from kiosk.domain import Phase, SaleView
 from kiosk.ui.i18n import Strings
 from kiosk.ui.screens import Frame, render
-from kiosk.ui.screens.sale import amount_text, on_qr_screen, qr_layout, qr_patch
+from kiosk.ui.screens.sale import Part, amount_text, on_qr_screen, qr_layout, qr_parts
 from kiosk.ui.theme import Theme
 from kiosk.ui.views import QR_PENDING, Chrome, SaleScreenView
 from kiosk.ui.widgets import Hit, banners
@@ -42,11 +43,11 @@ class Layer:
 
 @dataclass(frozen=True)
 class OnCanvas:
-    """What a surface shows: a layer, and the rects drawn over it since it was copied."""
+    """What a surface shows: a layer, and per part drawn over it its key and rects."""
 
     surface: pygame.Surface
     key: LayerKey
-    patched: list[pygame.Rect]
+    parts: dict[str, tuple[object, list[pygame.Rect]]]
 
 
 def static_key(
@@ -116,20 +117,45 @@ class LayerCache:
             self.on_canvas = None
             return None
         assert isinstance(frame.screen, SaleScreenView)
+        parts = qr_parts(surface, frame.screen, frame.chrome, theme, strings)
+        chrome = frame.chrome
+        parts.append(Part("banner", chrome.pay_url, lambda s: banners(s, theme, chrome, strings)))
         shown = self.on_canvas
+        drawn: dict[str, tuple[object, list[pygame.Rect]]] = {}
         if shown is not None and shown.surface is surface and shown.key == layer.key:
-            changed = shown.patched  # take back what the last patch drew
-            for rect in changed:
-                surface.blit(layer.surface, rect, rect)
+            changed = self._redraw_changed(surface, layer, shown.parts, parts, drawn)
             self.patched_only += 1
         else:
             surface.blit(layer.surface, (0, 0))
+            for part in parts:
+                drawn[part.name] = (part.key, part.draw(surface))
             changed = [surface.get_rect()]
-        patched = qr_patch(surface, frame.screen, frame.chrome, theme, strings)
-        patched += banners(surface, theme, frame.chrome, strings)  # it fills its strip first
-        self.on_canvas = OnCanvas(surface, layer.key, patched)
+        self.on_canvas = OnCanvas(surface, layer.key, drawn)
         self.used += 1
-        return list(layer.hits), changed + patched
+        return list(layer.hits), changed
+
+    @staticmethod
+    def _redraw_changed(
+        surface: pygame.Surface,
+        layer: Layer,
+        before: dict[str, tuple[object, list[pygame.Rect]]],
+        parts: list[Part],
+        drawn: dict[str, tuple[object, list[pygame.Rect]]],
+    ) -> list[pygame.Rect]:
+        """Redraw the parts whose key changed (their old rects taken back from the layer);
+        fill `drawn` with every part's key and rects; return the rects that changed."""
+        changed: list[pygame.Rect] = []
+        for part in parts:
+            key, rects = before.get(part.name, (None, []))
+            if part.name in before and key == part.key:
+                drawn[part.name] = (key, rects)
+                continue
+            for rect in rects:
+                surface.blit(layer.surface, rect, rect)
+            new = part.draw(surface)
+            drawn[part.name] = (part.key, new)
+            changed += rects + new
+        return changed
 
     def _layer_for(
         self, surface: pygame.Surface, frame: Frame, theme: Theme, strings: Strings

@@ -27,6 +27,8 @@ CHOSEN = {
     "attendant_menu": "attendant_menu_en_1920x1080",
     "attendant_refund": "refund_en_1920x1080",
     "keypad": "keypad_ja_800x480",
+    "creating": "creating_en_800x480",
+    "held_sales": "held_sales_en_1920x1080",
 }
 
 

@@ -202,7 +202,8 @@ def qr_screen(
     """The QR screen: its static part, then what differs per sale (code, amount, countdown)."""
     hits = qr_static(surface, view, chrome, theme, strings)
     if view.sale.qr_url != QR_PENDING:  # the static layer alone (kiosk.ui.layers)
-        qr_patch(surface, view, chrome, theme, strings)
+        for part in qr_parts(surface, view, chrome, theme, strings):
+            part.draw(surface)
     return hits
 
 
@@ -218,25 +219,48 @@ def amount_text(
     return rendered, (layout.panel.centerx, top)
 
 
-def qr_patch(
+@dataclass(frozen=True)
+class Part:
+    """A part of the QR screen drawn over its static part: equal keys draw equal pixels, and
+    `draw` returns the rects it drew in (so the loop redraws a part only when its key changed,
+    after taking those rects back from the static layer). Parts never overlap."""
+
+    name: str
+    key: object
+    draw: Callable[[pygame.Surface], list[pygame.Rect]]
+
+
+def qr_parts(
     surface: pygame.Surface, view: SaleScreenView, chrome: Chrome, theme: Theme, strings: Strings
-) -> list[pygame.Rect]:
-    """The code (or, while creating, a spinner in its place), the amount and the countdown,
-    over a drawn static part; returns every rect it drew in, so the loop can take them back
-    from the static layer before the next patch (a tap's QR must show within milliseconds)."""
+) -> list[Part]:
+    """The code (or, while creating, a spinner in its place), the amount and the countdown."""
     sale = view.sale
     layout = qr_layout(surface, theme, chrome)
-    drawn: list[pygame.Rect] = []
-    if sale.phase is Phase.CREATING:
-        drawn.append(code_pending(surface, theme, strings, layout, view.spin))
-    elif sale.qr_url:
-        drawn.append(theme.qr.draw(surface, sale.qr_url, layout.code_side, layout.card.center))
-    amount, midtop = amount_text(theme, strings, layout, sale.amount_yen)
-    drawn.append(surface.blit(amount, amount.get_rect(midtop=midtop)))
-    if sale.seconds_left is not None and sale.seconds_total:
-        drawn.append(surface.fill(PANEL, layout.timer))
-        countdown(surface, theme, layout.timer, sale.seconds_left, sale.seconds_total, strings)
-    return drawn
+
+    def code(target: pygame.Surface) -> list[pygame.Rect]:
+        if sale.phase is Phase.CREATING:
+            return [code_pending(target, theme, strings, layout, view.spin)]
+        if sale.qr_url:
+            return [theme.qr.draw(target, sale.qr_url, layout.code_side, layout.card.center)]
+        return []
+
+    def amount(target: pygame.Surface) -> list[pygame.Rect]:
+        text, midtop = amount_text(theme, strings, layout, sale.amount_yen)
+        return [target.blit(text, text.get_rect(midtop=midtop))]
+
+    def timer(target: pygame.Surface) -> list[pygame.Rect]:
+        if sale.seconds_left is None or not sale.seconds_total:
+            return []
+        drawn = target.fill(PANEL, layout.timer)
+        countdown(target, theme, layout.timer, sale.seconds_left, sale.seconds_total, strings)
+        return [drawn]
+
+    creating = sale.phase is Phase.CREATING
+    return [
+        Part("code", ("creating", view.spin) if creating else sale.qr_url, code),
+        Part("amount", sale.amount_yen, amount),
+        Part("timer", (sale.seconds_left, sale.seconds_total), timer),
+    ]
 
 
 def code_pending(
