@@ -67,7 +67,12 @@ def paypay_probe(
     client, target = make_client(config, credentials, demo)
     if client is None:
         return target, None
-    return target, lambda: client.Code.get_payment_details(PROBE_ID)
+
+    def probe() -> object:
+        with client:  # one call, then the connection is closed
+            return client.Code.get_payment_details(PROBE_ID)
+
+    return target, probe
 
 
 def checks(config: Config, redactor: Redactor, demo: Callable[[], DemoAuth] | None) -> list[Check]:

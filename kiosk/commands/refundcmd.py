@@ -29,6 +29,7 @@ from kiosk.commands.paypay import DemoAuth, make_client
 from kiosk.config import Config
 from kiosk.journal import Journal, RefundRow
 from kiosk.logs import Redactor
+from kiosk.opa import Client
 from kiosk.refunds import RefundFollower
 
 WAIT_S = 90.0  # a refund call may take 30 s, and a retry another 30
@@ -74,17 +75,16 @@ def run_refund(
                 )
                 status = wait(lambda: status_of(journal, row))
             else:
-                follower = _follower(config, journal, redactor, demo)
-                row = record_refund(journal, args.merchant_payment_id, args.amount)
-                status = wait(lambda: _follow(follower, journal, row))
+                with _client(config, redactor, demo) as client:
+                    follower = RefundFollower(journal, client, lambda exc: None)
+                    row = record_refund(journal, args.merchant_payment_id, args.amount)
+                    status = wait(lambda: _follow(follower, journal, row))
         finally:
             lock.release()
     return report(row, status)
 
 
-def _follower(
-    config: Config, journal: Journal, redactor: Redactor, demo: Callable[[], DemoAuth] | None
-) -> RefundFollower:
+def _client(config: Config, redactor: Redactor, demo: Callable[[], DemoAuth] | None) -> Client:
     credentials = load_secrets(os.environ)
     require_credentials(config, credentials)
     for value in credentials.values if credentials else ():
@@ -96,7 +96,7 @@ def _follower(
             "demo mode with the built-in simulator: start the kiosk (its simulator lives "
             "inside kiosk run) and refund again, or set [simulator] url",
         )
-    return RefundFollower(journal, client, lambda exc: None)
+    return client
 
 
 def _follow(follower: RefundFollower, journal: Journal, row: RefundRow) -> str:
