@@ -31,6 +31,7 @@ from kiosk.ui.input import (
     corner_rect,
 )
 from kiosk.ui.layers import LayerCache, idle_frames
+from kiosk.ui.qr import warm_encoder
 from kiosk.ui.screens import Frame, hit_test, render
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.sound import Sounds
@@ -244,6 +245,7 @@ class App:
             return
         for idle in idle_frames(frame.chrome, self.settings.pay_url_shown):
             self.layers.prepare(idle, self.logical, self.theme, self.controller.strings)
+        warm_encoder()
 
     def _sound_for(self, frame: Frame) -> None:
         sale = self.backend.current_sale()

@@ -151,6 +151,19 @@ def _version_for(length: int) -> int:
     raise ValueError(f"QR data too long: {length} bytes (byte mode, ECC M holds at most 2331)")
 
 
+WARM_VERSIONS = 10  # URLs up to 213 bytes; PayPay's are about 50
+
+
+@cache
+def warm_encoder() -> None:
+    """Build the templates and Reed-Solomon tables of the usual versions (about 2 ms each), so
+    no customer's QR pays for them; the loop calls this while idle, and it runs once."""
+    for version in range(1, WARM_VERSIONS + 1):
+        _template(version)
+        for _, ec in _blocks(version):
+            _rs_table(ec)
+
+
 def qr_modules(data: str | bytes) -> QrModules:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     version = _version_for(len(raw))

@@ -13,6 +13,7 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 from qrcode.constants import ERROR_CORRECT_M
 
+from kiosk.ui import qr
 from kiosk.ui.i18n import Strings
 from kiosk.ui.qr import (
     MASK_PATTERN,
@@ -27,6 +28,7 @@ from kiosk.ui.screens import render
 from kiosk.ui.theme import Theme
 from tests.ui.scenes import QR_URL, frame
 from tests.ui.snapshot import to_image
+from tests.ui.test_app import Kiosk
 
 SIZES = [(800, 480), (1024, 600), (1280, 800), (1920, 1080), (1080, 1920)]
 
@@ -133,3 +135,10 @@ def test_surface_colours_dark_black_light_and_quiet_zone_white() -> None:
             assert small.get_at((x, y))[:3] == expected
             if min(x, y, side - 1 - x, side - 1 - y) < QUIET_ZONE_MODULES:
                 assert expected == (255, 255, 255)
+
+
+def test_the_idle_kiosk_warms_the_encoder_for_the_usual_versions() -> None:
+    qr.warm_encoder.cache_clear()
+    qr._template.cache_clear()
+    Kiosk()  # its first (idle) turn
+    assert qr._template.cache_info().currsize == qr.WARM_VERSIONS
