@@ -272,7 +272,7 @@ class Controller:
             self._customer_act(action, arg, now)
 
     def _sale_act(self, sale: SaleView, action: str, now: float) -> None:
-        if action == "cancel" and sale.phase is Phase.AWAITING_PAYMENT:
+        if action == "cancel" and sale.phase in (Phase.CREATING, Phase.AWAITING_PAYMENT):
             logger.info("customer action=cancel merchant_payment_id=%s", sale.merchant_payment_id)
             self.backend.cancel_sale()
         elif action == "done" and sale.phase in FINAL_PHASES:

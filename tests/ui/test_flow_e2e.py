@@ -182,6 +182,23 @@ def test_cancel_withdraws_the_qr(live: Live) -> None:
     live.until(lambda s: isinstance(s, AttractView), "back to attract")
 
 
+def test_cancel_while_a_slow_paypay_creates_the_qr_withdraws_it(live: Live) -> None:
+    live.engine.ctl.add_fault("create_code", latency_s=0.6, times=1)  # under the 1 s timeout
+    live.until(lambda s: isinstance(s, AttractView), "the attract screen")
+    live.tap("start")
+    live.tap("item", ITEMS[0].sku)
+    assert isinstance(live.screen, MenuView)  # the tapped screen, while a QR would be quick
+    live.engine.clock.advance(0.2)  # kiosk time only: the create is still on its way
+    creating = live.phase(Phase.CREATING)  # the QR screen, a spinner where the code will be
+    live.tap("cancel")
+    live.advance(6)
+    ended = live.phase(Phase.CANCELLED)
+    assert ended.sale.reason == "cancelled"
+    code = live.engine.code_of(creating.sale.merchant_payment_id)
+    assert code["status"] == "DELETED" and not code["payable"]  # created late, then withdrawn
+    assert live.engine.audit().clean
+
+
 def test_expiry_shows_time_ran_out(live: Live) -> None:
     view = live.buy(ITEMS[2].sku)
     live.advance(121, step_s=4)
