@@ -181,26 +181,18 @@ def qr_matrix(data: str | bytes) -> list[list[bool]]:
     return qr_modules(data).rows()
 
 
-def matrix_surface(matrix: QrModules | list[list[bool]]) -> pygame.Surface:
+def matrix_surface(modules: QrModules) -> pygame.Surface:
     """One pixel per module, black on white: 8-bit paletted straight from the module bytes, then
     in the display's format when there is one, so scaling and blitting are plain copies
     (converting the small image is ~4 us; converting the scaled one costs ~0.5 ms)."""
-    if isinstance(matrix, QrModules):
-        side, raw = matrix.side, bytes(matrix.flat)
-    else:
-        side, raw = len(matrix), bytes(1 if cell else 0 for row in matrix for cell in row)
-    small = pygame.image.frombytes(raw, (side, side), "P")
+    side = modules.side
+    small = pygame.image.frombytes(bytes(modules.flat), (side, side), "P")
     small.set_palette(_PALETTE)
     return small.convert() if pygame.display.get_surface() is not None else small
 
 
-def scaled(small: pygame.Surface, max_side_px: int) -> pygame.Surface:
-    """The largest whole-number scale of `small` that fits in max_side_px (nearest-neighbour)."""
-    side = scaled_side(small, max_side_px)
-    return pygame.transform.scale(small, (side, side))
-
-
 def scaled_side(small: pygame.Surface, max_side_px: int) -> int:
+    """The largest whole-number multiple of the code's width that fits in max_side_px."""
     n = small.get_width()
     return n * max(1, max_side_px // n)
 

@@ -19,10 +19,10 @@ from kiosk.ui.qr import (
     MASK_PATTERN,
     QUIET_ZONE_MODULES,
     QrCache,
+    QrModules,
     matrix_surface,
     qr_matrix,
     qr_modules,
-    scaled,
 )
 from kiosk.ui.screens import render
 from kiosk.ui.theme import Theme
@@ -77,7 +77,7 @@ def test_the_qr_is_built_once_per_url_and_drawn_as_built() -> None:
 
 
 def test_matrix_surface_is_black_on_white() -> None:
-    small = matrix_surface([[True, False], [False, True]])
+    small = matrix_surface(QrModules(2, bytearray([1, 0, 0, 1])))
     assert small.get_at((0, 0))[:3] == (0, 0, 0)
     assert small.get_at((1, 0))[:3] == (255, 255, 255)
 
@@ -119,7 +119,8 @@ def test_too_long_raises_naming_the_length() -> None:
 @pytest.mark.parametrize("length", [20, 58, 120, 400])
 def test_surface_decodes_back_at_several_versions(length: int) -> None:
     url = ("https://pay.example.test/q/" + "a1b2c3d4" * 60)[:length]
-    surface = scaled(matrix_surface(qr_modules(url)), 1000)
+    surface = pygame.Surface((1000, 1000))
+    QrCache().draw(surface, url, 1000, (500, 500))
     image = Image.frombytes("RGB", surface.get_size(), pygame.image.tobytes(surface, "RGB"))
     found = decode(image.convert("L"))
     assert [r.data.decode() for r in found if r.type == "QRCODE"] == [url]
