@@ -35,7 +35,7 @@ bench: $(STAMP)  ## benchmark scripts; one JSON object per line
 	$(BIN)/python -m bench
 
 chaos: $(STAMP)  ## SIGKILL the engine at random step boundaries; check the ledger
-	$(BIN)/python -m kiosk.chaos $(ARGS)
+	$(BIN)/python -m tools.chaos $(ARGS)
 
 screenshots: $(STAMP)  ## regenerate the README screenshots from the UI snapshots
 	$(BIN)/python -m pytest tests/ui -q --snapshot-update -k snapshot

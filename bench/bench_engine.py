@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.common import figure, median_ms
-from kiosk.clock import ClockGuard, FakeClock
 from kiosk.domain import FINAL_PHASES, Order, Phase, SaleSettings
+from kiosk.engine.clock import ClockGuard, FakeClock
+from kiosk.engine.journal import Journal
+from kiosk.engine.runner import Runner
 from kiosk.hardware.vend import NoVendor
-from kiosk.journal import Journal
 from kiosk.opa import Client, RetryPolicy
-from kiosk.runner import Runner
-from kiosk.sale import new_sale
+from kiosk.sale.machine import new_sale
 from kiosk.simulator import (
     DEMO_API_KEY,
     DEMO_API_SECRET,

@@ -31,7 +31,7 @@ import pygame
 
 from bench.common import figure, median_ms, simulator_process
 from kiosk.domain import Item, Order, Phase, SaleSettings
-from kiosk.pin import hash_pin
+from kiosk.ops.pin import hash_pin
 from kiosk.ui.app import App, open_display, show_starting, wait_for_events
 from kiosk.ui.qr import QrCache
 from kiosk.ui.settings import UiSettings
@@ -57,11 +57,11 @@ def _demo_runner(
 ) -> tuple[Any, Callable[[], None]]:
     """The stack `kiosk run` builds: client, journal, runner, talking to the simulator at
     `base_url`, or (None) to one embedded in this process as in demo mode."""
-    from kiosk.clock import ClockGuard, SystemClock
+    from kiosk.engine.clock import ClockGuard, SystemClock
+    from kiosk.engine.journal import Journal
+    from kiosk.engine.runner import Runner
     from kiosk.hardware.vend import NoVendor
-    from kiosk.journal import Journal
     from kiosk.opa import Client
-    from kiosk.runner import Runner
     from kiosk.simulator import (
         DEMO_API_KEY,
         DEMO_API_SECRET,

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from kiosk.commands.common import EXIT_CODES_HELP, CommandError, ExitCode, say
-from kiosk.logs import Redactor, setup_logging
-from kiosk.secrets import SecretError, load_credentials
+from kiosk.ops.logs import Redactor, setup_logging
+from kiosk.ops.secrets import SecretError, load_credentials
 
 log = logging.getLogger("kiosk.cli")
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from kiosk.commands.paypay import DemoAuth
     from kiosk.commands.run import DemoSimulator
     from kiosk.config import Config
-    from kiosk.secrets import Credentials
+    from kiosk.ops.secrets import Credentials
 
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 

@@ -11,7 +11,7 @@ from enum import IntEnum
 from pathlib import Path
 
 from kiosk.config import Config, ConfigError, choose_path, load_config, state_dir
-from kiosk.secrets import Credentials, SecretError, load_credentials
+from kiosk.ops.secrets import Credentials, SecretError, load_credentials
 
 
 def say(text: str = "", *, err: bool = False) -> None:

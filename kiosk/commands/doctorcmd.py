@@ -1,4 +1,4 @@
-"""`kiosk doctor`: run every check from `kiosk.doctor` against this machine and print a
+"""`kiosk doctor`: run every check from `kiosk.ops.doctor` against this machine and print a
 green or red line for each. Exit 0 when all pass, 1 otherwise."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from kiosk.commands.common import (
 )
 from kiosk.commands.paypay import DemoAuth, make_client
 from kiosk.config import Config
-from kiosk.doctor import (
+from kiosk.ops.doctor import (
     Check,
     check_clock,
     check_disk,
@@ -32,7 +32,7 @@ from kiosk.doctor import (
     check_paypay,
     guarded,
 )
-from kiosk.logs import Redactor
+from kiosk.ops.logs import Redactor
 
 JOURNAL_FILENAME = "journal.sqlite3"
 ASSETS = Path(__file__).resolve().parents[2] / "assets"

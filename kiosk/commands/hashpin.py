@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from kiosk.commands.common import CommandError, ExitCode, say
-from kiosk.pin import hash_pin, validate_pin
+from kiosk.ops.pin import hash_pin, validate_pin
 
 SALT_BYTES = 16
 

@@ -19,7 +19,7 @@ from typing import TextIO
 from kiosk.commands.common import CommandError, ExitCode, load_settings, say, state_path
 from kiosk.commands.timespec import jst_iso, parse_since
 from kiosk.domain import SaleRecord
-from kiosk.journal import Journal, JournalError
+from kiosk.engine.journal import Journal, JournalError
 
 JOURNAL_FILENAME = "journal.sqlite3"
 ALL_ROWS = 1_000_000

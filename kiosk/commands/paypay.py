@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kiosk.config import Config, Mode
 from kiosk.opa import Client, ResponseInfo
-from kiosk.secrets import Credentials
+from kiosk.ops.secrets import Credentials
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Callable
 
-from kiosk.clock import SystemClock
 from kiosk.commands.common import (
     CommandError,
     ExitCode,
@@ -24,13 +23,14 @@ from kiosk.commands.common import (
     state_path,
 )
 from kiosk.commands.journalcmd import open_journal
-from kiosk.commands.lock import KioskLock
 from kiosk.commands.paypay import DemoAuth, make_client
 from kiosk.commands.settings import to_sale_settings
 from kiosk.domain import ReconcileSummary
+from kiosk.engine.clock import SystemClock
+from kiosk.engine.runner import Runner
 from kiosk.hardware.vend import NoVendor
-from kiosk.logs import Redactor
-from kiosk.runner import Runner
+from kiosk.ops.lock import KioskLock
+from kiosk.ops.logs import Redactor
 
 WAIT_S = 120.0
 STOP_S = 45.0

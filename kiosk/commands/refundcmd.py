@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Callable
 
-from kiosk import refunds
 from kiosk.commands.common import (
     CommandError,
     ExitCode,
@@ -24,13 +23,14 @@ from kiosk.commands.common import (
     state_path,
 )
 from kiosk.commands.journalcmd import open_journal
-from kiosk.commands.lock import KioskLock
 from kiosk.commands.paypay import DemoAuth, make_client
 from kiosk.config import Config
-from kiosk.journal import Journal, RefundRow
-from kiosk.logs import Redactor
+from kiosk.engine import refunds
+from kiosk.engine.journal import Journal, RefundRow
+from kiosk.engine.refunds import RefundFollower
 from kiosk.opa import Client
-from kiosk.refunds import RefundFollower
+from kiosk.ops.lock import KioskLock
+from kiosk.ops.logs import Redactor
 
 WAIT_S = 90.0  # a refund call may take 30 s, and a retry another 30
 POLL_S = 0.5

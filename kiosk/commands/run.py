@@ -24,7 +24,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
-from kiosk.clock import ClockGuard, SystemClock, jst_day_bounds
 from kiosk.commands.common import (
     CommandError,
     ExitCode,
@@ -32,20 +31,21 @@ from kiosk.commands.common import (
     require_credentials,
     state_path,
 )
-from kiosk.commands.lock import KioskLock
 from kiosk.commands.paypay import DemoAuth, make_client
 from kiosk.commands.settings import attendant_pin_hash, to_sale_settings
 from kiosk.commands.uisettings import to_ui_settings
 from kiosk.config import Config, Mode
 from kiosk.domain import ServiceIssue
+from kiosk.engine.clock import ClockGuard, SystemClock, jst_day_bounds
+from kiosk.engine.journal import Journal, JournalError
+from kiosk.engine.runner import Runner
 from kiosk.hardware.vend import build_vendor
-from kiosk.journal import Journal, JournalError
-from kiosk.logs import Redactor, setup_logging
-from kiosk.notify import Notifier
 from kiosk.opa import ResponseInfo
-from kiosk.runner import Runner
-from kiosk.secrets import Credentials
-from kiosk.status import (
+from kiosk.ops.lock import KioskLock
+from kiosk.ops.logs import Redactor, setup_logging
+from kiosk.ops.notify import Notifier
+from kiosk.ops.secrets import Credentials
+from kiosk.ops.status import (
     FILENAME,
     HEARTBEAT_S,
     HealthServer,

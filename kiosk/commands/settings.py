@@ -12,7 +12,7 @@ import os
 
 from kiosk.config import Config, Mode
 from kiosk.domain import SaleSettings
-from kiosk.pin import hash_pin
+from kiosk.ops.pin import hash_pin
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import sys
 import time
 
 from kiosk.commands.common import CommandError, ExitCode, load_settings, say, state_path
-from kiosk.status import FILENAME, StatusError, describe, is_running, read_status
+from kiosk.ops.status import FILENAME, StatusError, describe, is_running, read_status
 
 
 def run_status(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.domain import MAX_AMOUNT_YEN, Item
-from kiosk.pin import is_pin_hash
+from kiosk.ops.pin import is_pin_hash
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
 ENV_PREFIX = "KIOSK_"

@@ -1,4 +1,4 @@
-"""The one thing the UI talks to: the sale engine (`kiosk.runner.Runner`), seen as a Protocol.
+"""The one thing the UI talks to: the sale engine (`kiosk.engine.runner.Runner`), a Protocol.
 
 Why a Protocol: the UI never imports the runner, so screens and the loop are tested against a
 small scripted backend, and the real runner is swapped in by the composition root. Every method

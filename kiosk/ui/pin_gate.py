@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from kiosk.pin import verify_pin
+from kiosk.ops.pin import verify_pin
 
 logger = logging.getLogger(__name__)
 

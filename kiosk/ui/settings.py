@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kiosk.domain import Item
-from kiosk.pin import is_pin_hash
+from kiosk.ops.pin import is_pin_hash
 from kiosk.ui.i18n import LANGUAGES
 
 
@@ -24,7 +24,7 @@ ROTATIONS = (0, 90, 180, 270)
 
 @dataclass(frozen=True)
 class UiSettings:
-    pin_hash: str  # pbkdf2_sha256$...; see kiosk.pin
+    pin_hash: str  # pbkdf2_sha256$...; see kiosk.ops.pin
     catalogue: tuple[Item, ...] = ()  # empty: the attendant keys the amount (keypad mode)
     default_language: str = "ja"
     mode: Mode = Mode.DEMO

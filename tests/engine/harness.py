@@ -9,15 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.audit import AuditReport, audit
-from kiosk.clock import ClockGuard, FakeClock
 from kiosk.domain import FINAL_PHASES, Order, PaymentStatus, Phase, SaleSettings, SaleView
+from kiosk.engine.clock import ClockGuard, FakeClock
+from kiosk.engine.journal import Journal
+from kiosk.engine.runner import Runner
 from kiosk.hardware.vend import VendRequest, VendResult
-from kiosk.journal import Journal
 from kiosk.opa import Client, RetryPolicy
-from kiosk.runner import Runner
-from kiosk.sale import new_sale, step
-from kiosk.sale_model import QrCreated, Sale, StatusPolled, Ticked, Timing, Vend
+from kiosk.sale.machine import new_sale, step
+from kiosk.sale.model import QrCreated, Sale, StatusPolled, Ticked, Timing, Vend
 from kiosk.simulator import (
     DEMO_API_KEY,
     DEMO_API_SECRET,
@@ -26,6 +25,7 @@ from kiosk.simulator import (
     SimulatorControl,
     start_simulator,
 )
+from tools.audit import AuditReport, audit
 
 WAIT_S = 20.0  # a bound for "eventually", not a timing assertion
 

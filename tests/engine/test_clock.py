@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kiosk.clock import ClockGuard, FakeClock, SystemClock, jst_day_bounds, make_id
+from kiosk.engine.clock import ClockGuard, FakeClock, SystemClock, jst_day_bounds, make_id
 
 
 @dataclass(frozen=True)

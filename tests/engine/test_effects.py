@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.effects import failure_of
+from kiosk.engine.effects import failure_of
 from kiosk.opa import errors
-from kiosk.sale_model import Failure
+from kiosk.sale.model import Failure
 
 
 @pytest.mark.parametrize(

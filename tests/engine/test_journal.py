@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain import PaymentStatus, Totals
-from kiosk.journal import SCHEMA_VERSION, Journal, JournalError, RefundRow
-from kiosk.sale import new_sale
-from kiosk.sale_model import Sale, State
+from kiosk.engine.journal import SCHEMA_VERSION, Journal, JournalError, RefundRow
+from kiosk.sale.machine import new_sale
+from kiosk.sale.model import Sale, State
 
 T0 = 1_790_000_000.0
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain import SaleSettings, ServiceIssue
-from kiosk.journal import Journal
-from kiosk.sale_model import State
+from kiosk.engine.journal import Journal
+from kiosk.sale.model import State
 from kiosk.simulator import Simulator, SimulatorConfig, start_simulator
 from tests.engine.harness import Kiosk, crashed_sale, kiosk, make_client
 
@@ -119,8 +119,8 @@ def test_a_held_sale_handed_out_by_hand_resumes_selling(tmp_path: Path, sim: Sim
 def test_a_held_sale_refunded_while_the_kiosk_was_down_is_settled(
     tmp_path: Path, sim: Simulator
 ) -> None:
-    from kiosk.journal import RefundRow
-    from kiosk.refunds import RefundFollower
+    from kiosk.engine.journal import RefundRow
+    from kiosk.engine.refunds import RefundFollower
 
     path = tmp_path / "j.sqlite3"
     crashed_sale(sim, path, "R6-vend", create=True, show=True, pay=True, vend=True)

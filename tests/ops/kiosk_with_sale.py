@@ -18,8 +18,8 @@ from kiosk import cli
 from kiosk.commands.common import load_settings
 from kiosk.commands.run import run_kiosk
 from kiosk.domain import Order
-from kiosk.logs import Redactor
-from kiosk.runner import Runner
+from kiosk.engine.runner import Runner
+from kiosk.ops.logs import Redactor
 
 
 def type_pin(pin: str) -> None:

@@ -15,8 +15,8 @@ import pytest
 from kiosk.cli import build_parser
 from kiosk.commands.common import CommandError, ExitCode
 from kiosk.commands.hashpin import run_hash_pin
-from kiosk.pin import verify_pin
-from kiosk.status import FILENAME, Status, StatusKeeper
+from kiosk.ops.pin import verify_pin
+from kiosk.ops.status import FILENAME, Status, StatusKeeper
 from tests.ops.cli_helpers import REPO, clean_env, kiosk
 
 SUBCOMMANDS = [
@@ -218,7 +218,7 @@ def test_a_crash_is_one_redacted_line_not_a_traceback(
     monkeypatch.setenv("HOME", str(tmp_path))
 
     def boom(args: object) -> int:
-        from kiosk.secrets import load_credentials
+        from kiosk.ops.secrets import load_credentials
 
         creds = load_credentials(os.environ, None)
         assert creds is not None

@@ -19,7 +19,7 @@ from kiosk.config import (
     nearest_name,
     state_dir,
 )
-from kiosk.pin import hash_pin
+from kiosk.ops.pin import hash_pin
 
 PIN_HASH = hash_pin("739184", b"0123456789abcdef", iterations=1000)
 

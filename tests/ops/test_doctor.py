@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from kiosk.doctor import (
+from kiosk.opa.errors import AuthError, NotConnected, NotFound, ServerError
+from kiosk.ops.doctor import (
     Check,
     check_clock,
     check_disk,
@@ -16,7 +17,6 @@ from kiosk.doctor import (
     check_paypay,
     guarded,
 )
-from kiosk.opa.errors import AuthError, NotConnected, NotFound, ServerError
 
 
 def test_display(tmp_path: Path) -> None:

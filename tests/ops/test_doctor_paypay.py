@@ -10,8 +10,8 @@ import pytest
 from kiosk.commands.doctorcmd import paypay_probe
 from kiosk.commands.paypay import DemoAuth
 from kiosk.config.load import load_config
-from kiosk.logs import Redactor
 from kiosk.opa.errors import NotFound
+from kiosk.ops.logs import Redactor
 from kiosk.simulator import DEMO_MERCHANT_ID, SimulatorConfig, start_simulator
 from tests.ops.cli_helpers import clean_env, kiosk
 

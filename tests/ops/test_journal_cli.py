@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from kiosk.clock import SystemClock
 from kiosk.commands.common import ExitCode
-from kiosk.commands.lock import KioskLock
 from kiosk.commands.settings import to_sale_settings
 from kiosk.config import load_config
 from kiosk.domain import Order
+from kiosk.engine.clock import SystemClock
+from kiosk.engine.journal import Journal
+from kiosk.engine.runner import Runner
 from kiosk.hardware.vend import NoVendor
-from kiosk.journal import Journal
 from kiosk.opa import Client
-from kiosk.runner import Runner
+from kiosk.ops.lock import KioskLock
 from kiosk.simulator import (
     DEMO_API_KEY,
     DEMO_API_SECRET,

@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kiosk.commands.lock import KioskLock, kiosk_running
+from kiosk.ops.lock import KioskLock, kiosk_running
 from tests.ops.cli_helpers import REPO
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from kiosk.commands.lock import KioskLock
+from kiosk.ops.lock import KioskLock
 lock = KioskLock(Path(sys.argv[1]))
 assert lock.acquire()
 print("held", flush=True)

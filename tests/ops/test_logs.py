@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kiosk.logs import KeyValueFormatter, Redactor, quote, setup_logging
+from kiosk.ops.logs import KeyValueFormatter, Redactor, quote, setup_logging
 
 KEY = "kiosk_key_5b2d71"
 SECRET = "kiosk_secret_e4a9c38f"
@@ -33,12 +33,12 @@ def captured() -> Iterator[io.StringIO]:
 
 
 def test_key_value_line_with_extras(captured: io.StringIO) -> None:
-    logging.getLogger("kiosk.runner").info(
+    logging.getLogger("kiosk.engine.runner").info(
         "qr created", extra={"merchant_payment_id": "KIOSK-1", "amount_yen": 150}
     )
     line = captured.getvalue()
     assert line.endswith(
-        'level=info logger=kiosk.runner msg="qr created" merchant_payment_id=KIOSK-1 '
+        'level=info logger=kiosk.engine.runner msg="qr created" merchant_payment_id=KIOSK-1 '
         "amount_yen=150\n"
     )
     assert line.startswith("ts=")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.notify import Notifier, socket_address
+from kiosk.ops.notify import Notifier, socket_address
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_missing_socket_is_logged_once_and_never_raises(
     notifier = Notifier(str(tmp_path / "gone.sock"))
     assert notifier.watchdog() is False
     assert notifier.watchdog() is False
-    warnings = [r.getMessage() for r in caplog.records if r.name == "kiosk.notify"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "kiosk.ops.notify"]
     assert warnings == ["sd_notify failed error=FileNotFoundError"]
 
 

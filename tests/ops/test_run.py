@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from kiosk.commands.common import ExitCode
-from kiosk.commands.lock import KioskLock
+from kiosk.ops.lock import KioskLock
 from tests.ops.cli_helpers import REPO, clean_env, kiosk
 
 
@@ -76,7 +76,7 @@ import sys, pygame
 from kiosk import cli
 from kiosk.commands.common import load_settings
 from kiosk.commands.run import run_kiosk
-from kiosk.logs import Redactor
+from kiosk.ops.logs import Redactor
 import os
 
 def start_simulator(config, credentials):

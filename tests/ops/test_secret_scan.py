@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kiosk.journal import Journal
-from kiosk.pin import hash_pin
+from kiosk.engine.journal import Journal
+from kiosk.ops.pin import hash_pin
 from kiosk.simulator import SimulatorConfig, SimulatorControl, start_simulator
 from tests.ops.cli_helpers import clean_env, kiosk, wait_for
 from tests.ops.test_sigterm import start_kiosk, stop_kiosk

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.secrets import Credentials, SecretError, load_credentials
+from kiosk.ops.secrets import Credentials, SecretError, load_credentials
 
 KEY = "key_4f1e9a7c2b"
 SECRET = "secret_9d8c7b6a5f4e"

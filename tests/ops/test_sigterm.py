@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.journal import Journal
+from kiosk.engine.journal import Journal
 from kiosk.simulator import SimulatorConfig, SimulatorControl, start_simulator
 from tests.ops.cli_helpers import REPO, clean_env, wait_for
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.status import (
+from kiosk.ops.status import (
     HealthServer,
     Status,
     StatusError,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import pygame
 
 from kiosk.domain import Order, Phase, SaleView, ServiceIssue, Totals
-from kiosk.pin import hash_pin
+from kiosk.ops.pin import hash_pin
 
 PIN = "2468"
 PIN_HASH = hash_pin(PIN, b"fixed-test-salt", iterations=1000)

@@ -11,7 +11,7 @@ import pygame
 import pytest
 
 from kiosk.domain import Phase
-from kiosk.pin import hash_pin
+from kiosk.ops.pin import hash_pin
 from kiosk.ui.app import wait_for_events
 from kiosk.ui.input import request_attendant
 from kiosk.ui.pin_gate import MAX_TRIES, PinGate

@@ -18,7 +18,7 @@ import pytest
 from pyzbar.pyzbar import decode
 
 from kiosk.domain import Phase, SaleSettings, ServiceIssue
-from kiosk.sale_model import State
+from kiosk.sale.model import State
 from kiosk.simulator import SimulatorConfig, start_simulator
 from kiosk.ui.app import App, open_display
 from kiosk.ui.settings import UiSettings

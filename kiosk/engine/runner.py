@@ -18,7 +18,6 @@ import logging
 import queue
 import threading
 
-from kiosk.clock import Clock, ClockGuard, jst_day_bounds
 from kiosk.domain import (
     FINAL_PHASES,
     Order,
@@ -29,13 +28,14 @@ from kiosk.domain import (
     ServiceIssue,
     Totals,
 )
-from kiosk.effects import PayPayClient
+from kiosk.engine.clock import Clock, ClockGuard, jst_day_bounds
+from kiosk.engine.effects import PayPayClient
+from kiosk.engine.journal import Journal, JournalError
+from kiosk.engine.refunds import record_refund
+from kiosk.engine.worker import Begin, Boundary, Cancel, Message, Settle, Stop, Worker
 from kiosk.hardware.vend import Vendor
-from kiosk.journal import Journal, JournalError
-from kiosk.refunds import record_refund
-from kiosk.sale import new_sale
-from kiosk.sale_model import Sale, State, Timing, view_of
-from kiosk.worker import Begin, Boundary, Cancel, Message, Settle, Stop, Worker
+from kiosk.sale.machine import new_sale
+from kiosk.sale.model import Sale, State, Timing, view_of
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kiosk.domain import ReconcileSummary
-from kiosk.journal import Journal, RefundRow
-from kiosk.sale import step
-from kiosk.sale_model import Command, Recovered, Sale, State
+from kiosk.engine.journal import Journal, RefundRow
+from kiosk.sale.machine import step
+from kiosk.sale.model import Command, Recovered, Sale, State
 
 _OUTCOME_TEXT: dict[State, str] = {
     State.SUCCEEDED: "completed (goods out, payment captured)",

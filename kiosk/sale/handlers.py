@@ -1,6 +1,6 @@
-"""The transition handlers of the sale machine (the table that wires them is in kiosk.sale).
+"""The transition handlers of the sale machine (the table that wires them is in kiosk.sale.machine).
 
-Why a module of its own: `kiosk.sale` stays a readable table plus `step`; here is what each
+Why a module of its own: `kiosk.sale.machine` stays a readable table plus `step`; here is what each
 transition does. Pure like the table: no I/O, no clock, no randomness. Every handler takes
 `(sale, event, now)` and returns the new sale and the commands to execute, in order.
 """
@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 from kiosk.domain import PaymentStatus
-from kiosk.sale_model import (
+from kiosk.sale.model import (
     DEAD_STATUSES,
     PAID_STATUSES,
     AttendantSettled,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from kiosk.domain import PaymentStatus, Phase
-from kiosk.sale import EventNotAccepted, accepts, cancel_cutoff_at, mermaid, new_sale, step
-from kiosk.sale_model import (
+from kiosk.sale.machine import EventNotAccepted, accepts, cancel_cutoff_at, mermaid, new_sale, step
+from kiosk.sale.model import (
     AttendantSettled,
     Call,
     CallFailed,

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_ten_kill_points_lose_nothing() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "kiosk.chaos", "--kill-points", "10", "--seed", "5"],
+        [sys.executable, "-m", "tools.chaos", "--kill-points", "10", "--seed", "5"],
         cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         capture_output=True,

@@ -21,30 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from kiosk.sale_model import (
-    RESULT_OF,
-    TERMINAL_STATES,
-    AttendantSettled,
-    Call,
-    CallFailed,
-    CancelPressed,
-    Captured,
-    CreateQr,
-    Event,
-    PaymentCancelled,
-    QrCreated,
-    QrDeleted,
-    Recovered,
-    RefundAccepted,
-    Reverted,
-    Sale,
-    State,
-    StatusPolled,
-    Ticked,
-    Timing,
-    VendFinished,
-)
-from kiosk.sale_steps import (
+from kiosk.sale.handlers import (
     Result,
     cancel_cutoff_at,
     on_cancel_early,
@@ -73,6 +50,29 @@ from kiosk.sale_steps import (
     on_tick,
     on_tick_nothing,
     on_vend_finished,
+)
+from kiosk.sale.model import (
+    RESULT_OF,
+    TERMINAL_STATES,
+    AttendantSettled,
+    Call,
+    CallFailed,
+    CancelPressed,
+    Captured,
+    CreateQr,
+    Event,
+    PaymentCancelled,
+    QrCreated,
+    QrDeleted,
+    Recovered,
+    RefundAccepted,
+    Reverted,
+    Sale,
+    State,
+    StatusPolled,
+    Ticked,
+    Timing,
+    VendFinished,
 )
 
 Handler = Callable[[Sale, Event, float], Result]

@@ -1,4 +1,4 @@
-"""`python -m kiosk.chaos`: the crash test (`make chaos`).
+"""`python -m tools.chaos`: the crash test (`make chaos`).
 
 Why: the journal's promises only count if they survive SIGKILL at the worst moment. The parent
 runs a simulator (with a state file) and starts the engine in a child process. The child stops
@@ -28,14 +28,13 @@ import time
 from pathlib import Path
 from typing import IO
 
-from kiosk.audit import AuditReport, audit
-from kiosk.clock import ClockGuard, SystemClock
 from kiosk.domain import FINAL_PHASES, Order, Phase, SaleSettings
+from kiosk.engine.clock import ClockGuard, SystemClock
+from kiosk.engine.journal import Journal
+from kiosk.engine.runner import Runner
 from kiosk.hardware.vend import VendRequest, VendResult
-from kiosk.journal import Journal
 from kiosk.opa import Client, RetryPolicy
-from kiosk.runner import Runner
-from kiosk.sale_model import Sale
+from kiosk.sale.model import Sale
 from kiosk.simulator import (
     DEMO_API_KEY,
     DEMO_API_SECRET,
@@ -43,6 +42,7 @@ from kiosk.simulator import (
     SimulatorControl,
     start_simulator,
 )
+from tools.audit import AuditReport, audit
 
 ROOT = Path(__file__).resolve().parent.parent
 FINAL_TIMEOUT_S = 120.0
@@ -175,7 +175,7 @@ class Chaos:
         argv = [
             sys.executable,
             "-m",
-            "kiosk.chaos",
+            "tools.chaos",
             "--child",
             "--base-url",
             self.sim.base_url,
@@ -331,7 +331,7 @@ def parent(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m kiosk.chaos", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tools.chaos", description=__doc__.split("\n")[0])
     p.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     p.add_argument("--kill-points", type=int, default=200, help="how many SIGKILLs")
     p.add_argument("--max-steps", type=int, default=40, help="most step boundaries per life")

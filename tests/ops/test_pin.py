@@ -2,7 +2,7 @@
 
 import pytest
 
-from kiosk.pin import hash_pin, is_pin_hash, verify_pin
+from kiosk.ops.pin import hash_pin, is_pin_hash, verify_pin
 
 SALT = b"0123456789abcdef"
 

@@ -1,6 +1,6 @@
 """The sale worker: the one thread that steps sales, journals them and makes every call.
 
-Why / invariants (see also kiosk.runner):
+Why / invariants (see also kiosk.engine.runner):
 - order for every event: `step` -> `journal.save_sale` (durable) -> publish to the screen ->
   for each command: journal the intent -> call -> journal the outcome -> next event; the
   outcome, the new state and the next call's intent share one transaction (one fsync, not
@@ -18,16 +18,16 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from kiosk import reconcile
-from kiosk.clock import Clock, ClockGuard
 from kiosk.domain import Order, ReconcileSummary, SaleSettings, ServiceIssue
-from kiosk.effects import Outcome, PayPayClient, execute
+from kiosk.engine import reconcile
+from kiosk.engine.clock import Clock, ClockGuard
+from kiosk.engine.effects import Outcome, PayPayClient, execute
+from kiosk.engine.journal import Journal, JournalError, Step
+from kiosk.engine.refunds import RefundFollower
 from kiosk.hardware.vend import Vendor
-from kiosk.journal import Journal, JournalError, Step
 from kiosk.opa import errors
-from kiosk.refunds import RefundFollower
-from kiosk.sale import accepts, new_sale, step
-from kiosk.sale_model import (
+from kiosk.sale.machine import accepts, new_sale, step
+from kiosk.sale.model import (
     AttendantSettled,
     CancelPressed,
     Command,

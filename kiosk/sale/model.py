@@ -1,5 +1,5 @@
 """The sale machine's vocabulary: states, events (past facts), commands (imperatives) and the
-immutable `Sale` record that `kiosk.sale.step` transforms.
+immutable `Sale` record that `kiosk.sale.machine.step` transforms.
 
 Why a separate module: `sale.py` holds the one transition table and stays readable; this file
 holds the plain data, its journal (de)serialisation and the mapping from the many machine

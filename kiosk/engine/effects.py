@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from kiosk.domain import PaymentStatus, SaleSettings
 from kiosk.hardware.vend import Vendor, VendRequest
 from kiosk.opa import errors
-from kiosk.sale_model import (
+from kiosk.sale.model import (
     PAID_STATUSES,
     CallCommand,
     CallFailed,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from kiosk.effects import PayPayClient
-from kiosk.journal import Journal, RefundRow
+from kiosk.engine.effects import PayPayClient
+from kiosk.engine.journal import Journal, RefundRow
 from kiosk.opa import errors
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.sale_model import Sale, State
+from kiosk.sale.model import Sale, State
 
 KEPT = ("COMPLETED", "AUTHORIZED")
 RETURNED = ("CANCELED", "REFUNDED", "FAILED")

@@ -75,7 +75,7 @@ def quote(value: object) -> str:
 
 
 class KeyValueFormatter(logging.Formatter):
-    """`level=info logger=kiosk.runner msg="..." key=value ... exc="..."`, then redaction."""
+    """`level=info logger=kiosk.engine.runner msg="..." key=value ... exc="..."`, then redaction."""
 
     def __init__(self, redactor: Redactor, *, journald: bool) -> None:
         super().__init__()

@@ -23,8 +23,8 @@ from hypothesis.stateful import (
 )
 
 from kiosk.domain import PaymentStatus, Phase
-from kiosk.sale import accepts, new_sale, step
-from kiosk.sale_model import (
+from kiosk.sale.machine import accepts, new_sale, step
+from kiosk.sale.model import (
     PAID_STATUSES,
     Call,
     CallCommand,

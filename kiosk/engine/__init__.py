@@ -1,0 +1,3 @@
+"""Runs the sale machine, journal first: runner, worker, calls (effects), journal, reconcile,
+refunds, and the one clock.
+"""

@@ -1,0 +1,1 @@
+"""Tooling that tests the product from outside: the crash test and its audit."""
