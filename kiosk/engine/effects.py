@@ -107,7 +107,7 @@ def execute(
         result = vendor.vend(
             VendRequest(command.merchant_payment_id, command.amount_yen, command.description)
         )
-        return Outcome(VendFinished(result.ok, result.detail))
+        return Outcome(VendFinished(result.ok, result.detail, result.amount_yen))
     try:
         return Outcome(_call(command, client, settings, now))
     except Exception as exc:  # every failure is an event; the machine decides what it means

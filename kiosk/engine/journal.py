@@ -139,6 +139,7 @@ class Journal:
             db.execute(
                 "INSERT INTO sales VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(merchant_payment_id)"
                 " DO UPDATE SET updated_at=excluded.updated_at, state=excluded.state,"
+                " amount_yen=excluded.amount_yen,"  # a preauth sale captures what was vended
                 " finished=excluded.finished, paid=excluded.paid,"
                 " payment_id=excluded.payment_id, record=excluded.record",
                 row,

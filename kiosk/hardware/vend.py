@@ -40,6 +40,7 @@ class VendRequest:
 class VendResult:
     ok: bool
     detail: str = ""
+    amount_yen: int | None = None  # what was vended, when the machine chose (MDB credit first)
 
 
 class Vendor(Protocol):

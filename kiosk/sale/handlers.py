@@ -306,6 +306,11 @@ def on_vend_finished(sale: Sale, ev: Event, now: float) -> Result:
     if not ev.ok:
         return _money_back(sale, now, "vend_failed", [Record(f"vend failed: {ev.detail}")])
     vended = replace(sale, vended=True)
+    if sale.preauth and not sale.captured and ev.amount_yen is not None:
+        if not 0 < ev.amount_yen <= sale.amount_yen:  # the adapter broke its promise: no capture
+            return _money_back(sale, now, "vend_amount", [Record(f"vend amount {ev.amount_yen}")])
+        if ev.amount_yen < sale.amount_yen:  # capture what was vended; the rest is released
+            vended = replace(vended, amount_yen=ev.amount_yen, authorized_yen=sale.amount_yen)
     if sale.preauth and not sale.captured:
         return _enter(vended, State.CAPTURING)
     return _end(vended, State.SUCCEEDED, None)

@@ -134,6 +134,7 @@ class Reverted:
 class VendFinished:
     ok: bool
     detail: str = ""
+    amount_yen: int | None = None  # preauth: what was vended, when less than authorised
 
 
 @dataclass(frozen=True)
@@ -335,6 +336,7 @@ class Sale:
     recovered: bool = False
     on_paid_not_vended: str = "refund"
     creates_sent: int = 0
+    authorized_yen: int | None = None  # preauth: what was authorised, when less was vended
 
     @property
     def merchant_refund_id(self) -> str:

@@ -36,10 +36,11 @@ class RecordingVendor:
 
     ok: bool = True
     requests: list[VendRequest] = field(default_factory=list)
+    vended_yen: int | None = None  # a machine that chose a cheaper item (MDB credit first)
 
     def vend(self, request: VendRequest) -> VendResult:
         self.requests.append(request)
-        return VendResult(self.ok, "test vendor")
+        return VendResult(self.ok, "test vendor", self.vended_yen)
 
 
 def make_client(base_url: str, guard: ClockGuard | None = None, timeout_s: float = 1.0) -> Client:

@@ -110,6 +110,27 @@ def test_preauth_captures_the_vended_amount(tmp_path: Path) -> None:
         )
 
 
+def test_preauth_captures_only_what_the_machine_vended(tmp_path: Path) -> None:
+    settings = SaleSettings(terminal_id="K1", preauth=True, grace_s=4)
+    with kiosk(tmp_path, settings=settings, vendor=RecordingVendor(vended_yen=130)) as k:
+        view = k.sell(500)
+        k.ctl.pay(k.code_of(view.merchant_payment_id)["code_id"])
+        k.advance(4)
+        assert k.finish().phase is Phase.SUCCEEDED
+        payment = next(
+            p
+            for p in k.ctl.ledger()["payments"]
+            if p["merchant_payment_id"] == view.merchant_payment_id
+        )
+        assert payment["status"] == "COMPLETED"
+        assert [c["amount"] for c in payment["captures"]] in (
+            [130],
+            [{"amount": 130, "currency": "JPY"}],
+        )
+        record = k.journal.sale_record(view.merchant_payment_id)
+        assert record is not None and (record.amount_yen, record.refundable_yen) == (130, 130)
+
+
 def test_preauth_vend_failure_reverts(tmp_path: Path) -> None:
     settings = SaleSettings(terminal_id="K1", preauth=True, grace_s=4)
     with kiosk(tmp_path, settings=settings, vendor=RecordingVendor(ok=False)) as k:

@@ -299,6 +299,25 @@ def test_preauth_vend_then_capture_the_vended_amount() -> None:
     assert d.sale.state is State.SUCCEEDED and d.sale.captured
 
 
+def test_preauth_captures_the_cheaper_item_the_machine_vended() -> None:
+    d = Driver(preauth=True)
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid(PaymentStatus.AUTHORIZED))
+    assert d.feed(VendFinished(True, "mdb", 130)) == [Capture(f"{MPID}-C", MPID, 130, "Coffee")]
+    assert (d.sale.amount_yen, d.sale.authorized_yen) == (130, 500)
+    assert from_record(to_record(d.sale)) == d.sale
+
+
+@pytest.mark.parametrize("vended", [0, 501])
+def test_preauth_vended_amount_outside_the_authorisation_is_reverted(vended: int) -> None:
+    d = Driver(preauth=True)
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid(PaymentStatus.AUTHORIZED))
+    assert d.feed(VendFinished(True, "mdb", vended)) == [Revert(f"{MPID}-V", "P1", "vend_amount")]
+
+
 def test_preauth_vend_failure_reverts_the_authorization() -> None:
     d = Driver(preauth=True)
     created(d, T0)
