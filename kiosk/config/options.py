@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.domain import MAX_AMOUNT_YEN, Item
+from kiosk.hardware.vend import template_problem
 from kiosk.ops.pin import is_pin_hash
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
@@ -95,10 +96,11 @@ def _check_pin_hash(value: str) -> str | None:
 
 def _check_command(value: str) -> str | None:
     try:
-        shlex.split(value)
+        argv = tuple(shlex.split(value))
     except ValueError as exc:
-        return f"cannot be split into words ({exc})"
-    return None
+        return f"not splittable into words ({exc})"
+    problem = template_problem(argv)
+    return f"not usable: {problem}" if problem else None
 
 
 def _check_url(value: str) -> str | None:

@@ -8,7 +8,9 @@ which the sale machine turns into a refund (plain) or a revert (preauth).
 - `command`: run a configured program; exit code 0 means vended. Placeholders
   `{merchant_payment_id}`, `{amount_yen}`, `{description}` in its arguments are filled in, and
   the same values are in the environment as KIOSK_MERCHANT_PAYMENT_ID, KIOSK_AMOUNT_YEN,
-  KIOSK_DESCRIPTION. On timeout the whole process group is killed.
+  KIOSK_DESCRIPTION. That environment is the whole of it, beside PATH and LANG: the kiosk's own
+  (PayPay key and secret, systemd's credential paths, KIOSK_* settings) never reaches the
+  program. On timeout the whole process group is killed.
 - `gpio`: pulse an output pin through gpiozero (its MockFactory off the Pi).
 """
 
@@ -18,15 +20,36 @@ import contextlib
 import logging
 import os
 import signal
+import string
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kiosk.domain import SaleSettings
 
 log = logging.getLogger(__name__)
+
+CHILD_BASE = {"PATH": os.defpath, "LANG": "C.UTF-8"}  # all a vend program gets, and its defaults
+FIELDS = ("merchant_payment_id", "amount_yen", "description")  # the {placeholders} filled in
+
+
+def template_problem(argv: tuple[str, ...]) -> str | None:
+    """Why `argv` cannot be filled in for a sale (an unknown or malformed {placeholder}), or
+    None. Checked with the configuration, so a bad command never surfaces at the first vend."""
+    allowed = ", ".join("{" + f + "}" for f in FIELDS)
+    for part in argv:
+        try:
+            parsed = list(string.Formatter().parse(part))
+        except ValueError:
+            return f"a stray brace in {part!r} (write {{{{ or }}}} for a brace itself)"
+        for _, name, spec, conversion in parsed:
+            if name is not None and (name not in FIELDS or spec or conversion):
+                shown = name + (f"!{conversion}" if conversion else "")
+                shown += f":{spec}" if spec else ""
+                return f"{{{shown}}} is not one of {allowed}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -55,11 +78,18 @@ class NoVendor:
 
 
 class CommandVendor:
-    def __init__(self, argv: tuple[str, ...], timeout_s: float) -> None:
+    def __init__(
+        self, argv: tuple[str, ...], timeout_s: float, environ: Mapping[str, str] = os.environ
+    ) -> None:
         if not argv:
             raise ValueError("vend command is empty")
+        problem = template_problem(argv)
+        if problem:
+            raise ValueError(f"vend command: {problem}")
         self.argv = argv
         self.timeout_s = timeout_s
+        # the base is taken once, from the kiosk's environment: PATH and LANG only
+        self.base_env = {name: environ.get(name) or value for name, value in CHILD_BASE.items()}
 
     def vend(self, request: VendRequest) -> VendResult:
         values = {
@@ -68,7 +98,7 @@ class CommandVendor:
             "description": request.description,
         }
         argv = [part.format(**values) for part in self.argv]
-        env = dict(os.environ)
+        env = dict(self.base_env)
         env.update({f"KIOSK_{k.upper()}": v for k, v in values.items()})
         try:
             proc = subprocess.Popen(
