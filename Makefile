@@ -37,7 +37,7 @@ bench: $(STAMP)  ## benchmark scripts; one JSON object per line
 chaos: $(STAMP)  ## SIGKILL the engine at random step boundaries; check the ledger
 	$(BIN)/python -m tools.chaos $(ARGS)
 
-screenshots: $(STAMP)  ## regenerate the README screenshots from the UI snapshots
+screenshots: $(STAMP)  ## regenerate the screenshots in docs/ from the UI snapshots
 	$(BIN)/python -m pytest tests/ui -q --snapshot-update -k snapshot
 	$(BIN)/python -m tests.ui.make_screenshots
 

@@ -22,7 +22,7 @@ def say(text: str = "", *, err: bool = False) -> None:
 
 
 class ExitCode(IntEnum):
-    """Documented in `kiosk --help` and the README; scripts may rely on them."""
+    """Documented in `kiosk --help` and docs/troubleshooting.md; scripts may rely on them."""
 
     OK = 0
     FAILED = 1  # a check found a problem (doctor, status, a PIN mismatch)

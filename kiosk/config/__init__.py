@@ -1,6 +1,6 @@
 """The kiosk's configuration: one table of options (`options.py`), loaded from defaults, a TOML
 file and the environment (`load.py`) into typed, frozen settings (`settings.py`); the example
-TOML and the README table are generated from the same table (`render.py`).
+TOML and the table in docs/configuration.md are generated from the same table (`render.py`).
 
 Use: ``load_config(choose_path(args.config, os.environ), os.environ) -> Config``; it raises
 `ConfigError`, whose message has one line per problem, ready to show the operator.

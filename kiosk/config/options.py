@@ -1,6 +1,6 @@
 """The options table: every setting's name, type, default, help and allowed values.
 
-Why one table: validation (`kiosk.config.load`), `config/kiosk.example.toml` and the README's
+Why one table: validation (`kiosk.config.load`), `config/kiosk.example.toml` and the docs'
 option table (`kiosk.config.render`) all come from `OPTIONS`, so they cannot drift apart; a
 test checks the generated files are in sync. Add an option here and in `settings.py`.
 """

@@ -1,4 +1,4 @@
-"""The example TOML and the README's option table, generated from `OPTIONS`.
+"""The example TOML and the option table in docs/configuration.md, generated from `OPTIONS`.
 
 Why generated: hand-kept copies drift; a test compares the committed files with these outputs
 (`python -m tests.ops.sync_generated` rewrites them).

@@ -200,7 +200,7 @@ def step(sale: Sale, event: Event, now: float) -> Result:
 
 
 def mermaid() -> str:
-    """The state diagram, generated from TABLE (the README embeds this text)."""
+    """The state diagram, generated from TABLE (docs/money-safety.md embeds this text)."""
     edges: dict[tuple[str, str], list[str]] = {}
     for row in TABLE:
         for target in row.targets:

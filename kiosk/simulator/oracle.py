@@ -2,7 +2,7 @@
 
 Why apart from the operations: these are read-only projections (and the one restore), so the
 ledger module stays about money rules. The snapshot's shape is a public contract documented
-in the README (section "The ledger"); extend it, never rename its keys.
+in docs/simulator.md (section "The ledger"); extend it, never rename its keys.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from kiosk.simulator.model import Code, Payment, to_json
 
 
 def snapshot(ledger: Ledger, now: int) -> dict[str, Any]:
-    """``GET /_sim/ledger``: the shape is documented in the README (section "The ledger")."""
+    """``GET /_sim/ledger``: the shape is documented in docs/simulator.md (section "The ledger")."""
     with ledger.lock:
         codes = [
             {

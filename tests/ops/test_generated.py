@@ -1,5 +1,5 @@
-"""The example TOML and the README option table are exactly what the options table generates,
-and the example loads as a valid configuration."""
+"""The example TOML and the table in docs/configuration.md are exactly what the options table
+generates, and the example loads as a valid configuration."""
 
 from __future__ import annotations
 

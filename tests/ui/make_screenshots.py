@@ -1,4 +1,4 @@
-"""`python -m tests.ui.make_screenshots`: the README's screenshots, made from the UI snapshots
+"""`python -m tests.ui.make_screenshots`: the screenshots in docs/, made from the UI snapshots
 (run `pytest tests/ui --snapshot-update -k snapshot` first; `make screenshots` does both)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from tests.ui.snapshot import SNAPSHOTS
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 OUT = ROOT / "docs" / "screenshots"
-WIDTH = 960  # README images are shown at most this wide
+WIDTH = 960  # Screenshots in the docs are shown at most this wide
 
-# README name -> snapshot name
+# picture name -> snapshot name
 CHOSEN = {
     "attract": "attract_ja_1920x1080",
     "menu": "menu_en_1920x1080",
