@@ -201,7 +201,8 @@ def _serve(
     health = _health(config, keeper)
     log.info("kiosk_started mode=%s paypay=%s", config.mode.value, parts.target)
     try:
-        code = _loop(runner, ui_settings, LoopNotify(notifier, keeper, runner), stop, after_start)
+        notify = LoopNotify(notifier, keeper, runner)
+        code = _loop(runner, parts.journal, ui_settings, notify, stop, after_start)
     finally:
         log.info("kiosk_stopping signal=%s", stop.signal_name or "-")
         notifier.stopping("stopping: withdrawing any live QR")
@@ -229,6 +230,7 @@ def _show_starting(ui_settings: UiSettings) -> None:
 
 def _loop(
     runner: Runner,
+    journal: Journal,
     ui_settings: UiSettings,
     notify: LoopNotify,
     stop: StopFlag,
@@ -237,7 +239,12 @@ def _loop(
     from kiosk.ui.app import App, wait_for_events
 
     app = App(
-        runner, ui_settings, notify=notify, clock=time.monotonic, event_source=wait_for_events
+        runner,
+        ui_settings,
+        notify=notify,
+        clock=time.monotonic,
+        event_source=wait_for_events,
+        lockouts=journal,  # the PIN pad's lockout survives a restart
     )
     if after_start is not None:
         after_start(runner)

@@ -69,6 +69,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX sales_state ON sales(state);
     """,
+    # 3: the attendant PIN pad's lockout (one row), so a power cycle does not reset the count
+    """
+    CREATE TABLE pin_lockout (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        failures INTEGER NOT NULL,
+        locked_s REAL NOT NULL,
+        saved_at REAL NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -194,7 +203,19 @@ class Journal:
                 detail = f"refund {merchant_refund_id} {status}"
                 _step(db, found[0], now, "outcome", "refund", detail)
 
+    def save_pin_lockout(self, failures: int, locked_s: float, now: float) -> None:
+        """Wrong PINs in a row, and the pad locked for `locked_s` from `now` (wall time)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO pin_lockout VALUES (1,?,?,?)", (failures, locked_s, now)
+            )
+
     # ---- reads ----------------------------------------------------------------------------
+
+    def pin_lockout(self) -> tuple[int, float, float]:
+        """(failures, locked_s, saved at) as last saved; (0, 0.0, 0.0) when never saved."""
+        rows = self._query("SELECT failures, locked_s, saved_at FROM pin_lockout", ())
+        return (int(rows[0][0]), float(rows[0][1]), float(rows[0][2])) if rows else (0, 0.0, 0.0)
 
     def load_sale(self, merchant_payment_id: str) -> Sale | None:
         rows = self._query(

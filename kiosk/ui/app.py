@@ -31,6 +31,7 @@ from kiosk.ui.input import (
     corner_rect,
 )
 from kiosk.ui.layers import LayerCache, idle_frames
+from kiosk.ui.pin_gate import LockoutStore
 from kiosk.ui.qr import warm_encoder
 from kiosk.ui.screens import Frame, hit_test, render
 from kiosk.ui.settings import UiSettings
@@ -117,6 +118,7 @@ class App:
         notify: Notify,
         clock: Callable[[], float],
         event_source: EventSource,
+        lockouts: LockoutStore | None = None,
     ) -> None:
         self.backend, self.settings, self.notify, self.clock = backend, settings, notify, clock
         self.event_source = event_source
@@ -132,7 +134,7 @@ class App:
         assets = Path(settings.assets_dir) if settings.assets_dir else ASSETS
         self.theme = Theme(self.logical, settings.accent_rgb, assets)
         now = clock()
-        self.controller = Controller(backend, settings, now)
+        self.controller = Controller(backend, settings, now, lockouts=lockouts)
         corner = corner_rect(settings.attendant_corner, self.logical, self.theme.px(CORNER_PX))
         try:
             key = pygame.key.key_code(settings.attendant_key)

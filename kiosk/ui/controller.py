@@ -18,7 +18,7 @@ from datetime import datetime
 from kiosk.domain import FINAL_PHASES, Order, Phase, SaleView, ServiceIssue
 from kiosk.ui.backend import HeldSaleLike, KioskBackend, SaleRecordLike
 from kiosk.ui.i18n import Strings, format_yen, other_language
-from kiosk.ui.pin_gate import PinGate
+from kiosk.ui.pin_gate import LockoutStore, PinGate
 from kiosk.ui.screens import Frame
 from kiosk.ui.screens.sale import on_qr_screen
 from kiosk.ui.settings import UiSettings
@@ -115,10 +115,17 @@ def sale_row(record: SaleRecordLike) -> SaleRow:
 
 
 class Controller:
-    def __init__(self, backend: KioskBackend, settings: UiSettings, now: float) -> None:
+    def __init__(
+        self,
+        backend: KioskBackend,
+        settings: UiSettings,
+        now: float,
+        *,
+        lockouts: LockoutStore | None = None,
+    ) -> None:
         self.backend = backend
         self.settings = settings
-        self.gate = PinGate(settings.pin_hash)
+        self.gate = PinGate(settings.pin_hash, now, store=lockouts)
         self.state = UiState(language=settings.default_language, last_input_at=now)
         self.state.service_off = backend.service_issue() is ServiceIssue.ATTENDANT
 

@@ -169,6 +169,7 @@ def test_an_older_journal_is_migrated_and_keeps_its_sales(tmp_path: Path) -> Non
     current.close()
     db = sqlite3.connect(path)  # make it what schema 1 wrote
     db.execute("DROP INDEX sales_state")
+    db.execute("DROP TABLE pin_lockout")
     db.execute("PRAGMA user_version=1")
     db.commit()
     db.close()
@@ -176,4 +177,4 @@ def test_an_older_journal_is_migrated_and_keeps_its_sales(tmp_path: Path) -> Non
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert [s.merchant_payment_id for s in migrated.all_sales()] == ["K-old"]
     names = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
-    assert "sales_state" in names
+    assert {"sales_state", "pin_lockout"} <= names

@@ -4,11 +4,13 @@ begins one sale as soon as the kiosk is in service (a customer cannot tap a dumm
     python -m tests.ops.kiosk_with_sale AMOUNT_YEN --config FILE    (0: no sale)
 
 With $TEST_TYPE_PIN set, a thread then types that PIN on the attendant PIN pad (F12, digits,
-Enter) the way a keyboard would, so the real PIN path runs and its logs can be searched.
+Enter) the way a keyboard would, so the real PIN path runs and its logs can be searched; several
+PINs separated by commas are typed one after the other. The log line `test_pins_typed` follows.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -22,14 +24,17 @@ from kiosk.engine.runner import Runner
 from kiosk.ops.logs import Redactor
 
 
-def type_pin(pin: str) -> None:
+def type_pins(pins: list[str]) -> None:
     import pygame
 
     time.sleep(1.0)
-    keys = [pygame.K_F12, *(pygame.K_0 + int(d) for d in pin), pygame.K_RETURN]
-    for key in keys:
-        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
-        time.sleep(0.05)
+    for pin in pins:
+        keys = [pygame.K_F12, *(pygame.K_0 + int(d) for d in pin), pygame.K_RETURN]
+        for key in keys:
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
+            time.sleep(0.05)
+        time.sleep(0.5)  # the check's verdict, before the next PIN
+    logging.getLogger("tests").warning("test_pins_typed count=%d", len(pins))
 
 
 def main() -> int:
@@ -37,17 +42,19 @@ def main() -> int:
     args = cli.build_parser().parse_args(["run", *sys.argv[2:]])
 
     def begin(runner: Runner) -> None:
-        if amount_yen == 0:  # just run (and reconcile at start)
-            return
+        pins = os.environ.get("TEST_TYPE_PIN")
+        if amount_yen:  # 0: just run (and reconcile at start)
+            sell(runner)
+        if pins:
+            threading.Thread(target=type_pins, args=(pins.split(","),), daemon=True).start()
+
+    def sell(runner: Runner) -> None:
         deadline = time.monotonic() + 30
         while runner.service_issue() is not None:
             if time.monotonic() > deadline:
                 raise SystemExit(f"never in service: {runner.service_issue()}")
             time.sleep(0.05)
         runner.begin_sale(Order.of_amount(amount_yen, "Coffee"))
-        pin = os.environ.get("TEST_TYPE_PIN")
-        if pin:
-            threading.Thread(target=type_pin, args=(pin,), daemon=True).start()
 
     config = load_settings(args, os.environ)
     return run_kiosk(
