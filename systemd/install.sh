@@ -168,7 +168,7 @@ install_config() {
   if [[ -e "$ROOT/etc/kiosk/kiosk.toml" ]]; then
     done_already "kept existing /etc/kiosk/kiosk.toml"
   else
-    act install -m 0640 -o root -g "$USER_NAME" "$SOURCE/config/kiosk.example.toml" \
+    act install -m 0640 -o root -g "$USER_NAME" "$SOURCE/kiosk/assets/kiosk.example.toml" \
       /etc/kiosk/kiosk.toml
   fi
 }

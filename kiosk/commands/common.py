@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from enum import IntEnum
 from pathlib import Path
 
-from kiosk.config import Config, ConfigError, choose_path, load_config, state_dir
+from kiosk.config import Config, ConfigError, choose_path, load_config, state_dir_source
 from kiosk.ops.secrets import Credentials, SecretError, load_credentials
 
 
@@ -86,5 +86,14 @@ def require_credentials(config: Config, credentials: Credentials | None) -> None
         )
 
 
-def state_path(config: Config, env: Mapping[str, str]) -> Path:
-    return state_dir(config, env, Path(env.get("HOME") or os.path.expanduser("~")))
+def state_source(config: Config, env: Mapping[str, str]) -> tuple[Path, str]:
+    return state_dir_source(config, env, Path(env.get("HOME") or os.path.expanduser("~")))
+
+
+def state_path(config: Config, env: Mapping[str, str], *, announce: bool = True) -> Path:
+    """The state directory; ``announce`` says on stderr which one and why, so an operator
+    running a command by hand sees whether it is the service's."""
+    path, why = state_source(config, env)
+    if announce:
+        say(f"state dir: {path} ({why})", err=True)
+    return path

@@ -12,7 +12,7 @@ from kiosk.commands.common import (
     load_settings,
     require_credentials,
     say,
-    state_path,
+    state_source,
 )
 from kiosk.config.render import example_toml
 
@@ -43,6 +43,7 @@ def run_check_config(args: argparse.Namespace) -> int:
     say(f"  vend:        {config.vend.adapter.value}; preauth {str(config.preauth).lower()}")
     pin = "PIN set" if config.attendant.pin_hash else "demo PIN 1234 (set pin_hash)"
     say(f"  attendant:   {pin}")
-    say(f"  state dir:   {state_path(config, env)}")
+    state, why = state_source(config, env)
+    say(f"  state dir:   {state} ({why})")
     say(f"  credentials: {creds}")
     return ExitCode.OK

@@ -33,9 +33,9 @@ from kiosk.ops.doctor import (
     guarded,
 )
 from kiosk.ops.logs import Redactor
+from kiosk.resources import assets_dir
 
 JOURNAL_FILENAME = "journal.sqlite3"
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SYNC_FLAG = Path("/run/systemd/timesync/synchronized")
 PROBE_ID = "kiosk-doctor-probe-0"  # never created, so PayPay answers "not found" when it's us
 
@@ -80,7 +80,7 @@ def checks(config: Config, redactor: Redactor, demo: Callable[[], DemoAuth] | No
     found = [
         guarded("display", lambda: check_display(os.environ, Path("/dev/dri"))),
         guarded("input", lambda: check_input(Path("/dev/input"))),
-        guarded("font", lambda: check_font(ASSETS / "fonts")),
+        guarded("font", lambda: check_font(assets_dir() / "fonts")),
         guarded("clock", lambda: check_clock(SYNC_FLAG, timedatectl)),
     ]
     try:

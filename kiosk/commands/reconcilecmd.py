@@ -45,7 +45,7 @@ def run_reconcile(
     for value in credentials.values if credentials else ():
         redactor.add(value)
     with open_journal(args) as journal:
-        lock = KioskLock(state_path(config, os.environ))
+        lock = KioskLock(state_path(config, os.environ, announce=False))
         if not lock.acquire():
             raise CommandError(
                 ExitCode.FAILED,

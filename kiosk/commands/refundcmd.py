@@ -63,7 +63,7 @@ def run_refund(
 ) -> int:
     config = load_settings(args, os.environ)
     with open_journal(args) as journal:
-        lock = KioskLock(state_path(config, os.environ))
+        lock = KioskLock(state_path(config, os.environ, announce=False))
         running = not lock.acquire()
         try:
             if running:

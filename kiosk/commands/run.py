@@ -29,7 +29,7 @@ from kiosk.commands.common import (
     ExitCode,
     load_secrets,
     require_credentials,
-    state_path,
+    state_source,
 )
 from kiosk.commands.paypay import DemoAuth, make_client
 from kiosk.commands.settings import attendant_pin_hash, to_sale_settings
@@ -46,13 +46,14 @@ from kiosk.ops.logs import Redactor, setup_logging
 from kiosk.ops.notify import Notifier
 from kiosk.ops.secrets import Credentials
 from kiosk.ops.status import (
-    FILENAME,
     HEARTBEAT_S,
     HealthServer,
     Status,
     StatusKeeper,
     Totals,
+    place_status,
 )
+from kiosk.resources import FONT_FILE
 from kiosk.ui.settings import UiSettings
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ log = logging.getLogger(__name__)
 JOURNAL_FILENAME = "journal.sqlite3"
 JOURNAL = ServiceIssue.JOURNAL
 STOP_BUDGET_S = 45.0  # DELETE the QR (15 s), maybe cancel (15 s), record; TimeoutStopSec=60
-TOTALS_EVERY_S = 30.0
+TOTALS_EVERY_S = HEARTBEAT_S  # the README promises today's totals within 10 s
 
 
 class DemoSimulator(Protocol):
@@ -157,7 +158,8 @@ def run_kiosk(
     for value in credentials.values if credentials else ():
         redactor.add(value)
     setup_logging(config.log_level, redactor, env=env)
-    state = state_path(config, env)
+    state, why = state_source(config, env)
+    log.info("state_dir path=%s source=%s", state, why)
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock = KioskLock(state)
     if not lock.acquire():
@@ -170,7 +172,7 @@ def run_kiosk(
     notifier = Notifier.from_env(env, os.getpid())
     started = time.time()
     keeper = StatusKeeper(
-        state / FILENAME,
+        place_status(state, env.get("RUNTIME_DIRECTORY")),
         Status("starting", os.getpid(), config.mode.value, started, started),
         clock=time.time,
     )
@@ -217,7 +219,15 @@ def _serve(
 
 def _show_starting(ui_settings: UiSettings) -> None:
     from kiosk.ui.app import show_starting
+    from kiosk.ui.theme import ASSETS
 
+    font = Path(ui_settings.assets_dir or ASSETS) / FONT_FILE
+    if not font.is_file():  # not the display's fault: say what is missing
+        raise CommandError(
+            ExitCode.FAILED,
+            f"the bundled font {font} is missing: this install lacks the package's assets; "
+            "reinstall (sudo systemd/install.sh, or pip install the wheel)",
+        )
     try:
         show_starting(ui_settings)  # pygame closes the display itself at exit
     except Exception as exc:  # pygame.error, and whatever a missing driver raises

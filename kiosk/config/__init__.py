@@ -26,6 +26,7 @@ from kiosk.config.settings import (
     build,
     defaults,
     state_dir,
+    state_dir_source,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "load_config",
     "nearest_name",
     "state_dir",
+    "state_dir_source",
 ]

@@ -15,7 +15,7 @@ import difflib
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -278,6 +278,7 @@ def load_config(path: Path | None, env: Mapping[str, str]) -> Config:
     sources = ["defaults"]
     if path is not None:
         _apply(values, read_file(path, problems), str(path), problems)
+        values["catalogue"] = _images_beside(values["catalogue"], path.parent)
         sources.append(str(path))
     from_env = _from_env(env, problems)
     _apply(values, from_env, "environment", problems)
@@ -288,6 +289,17 @@ def load_config(path: Path | None, env: Mapping[str, str]) -> Config:
     if problems:
         raise ConfigError(problems)
     return build(values, tuple(sources))
+
+
+def _images_beside(items: tuple[Item, ...], base: Path) -> tuple[Item, ...]:
+    """A relative image path is the operator's file beside the configuration (for
+    /etc/kiosk/kiosk.toml: /etc/kiosk/images/...), outside any release, so updates keep it."""
+    return tuple(
+        replace(item, image=str(base.absolute() / item.image))
+        if item.image and not Path(item.image).is_absolute()
+        else item
+        for item in items
+    )
 
 
 def cross_check(values: Mapping[str, Any]) -> list[Problem]:

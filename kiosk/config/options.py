@@ -158,15 +158,16 @@ OPTIONS: tuple[Option, ...] = (
            "out: refund automatically, or hold the sale for the attendant",
            choices=tuple(m.value for m in OnPaidNotVended)),
     Option("sounds", Kind.BOOL, False, "play sounds on success and failure"),
-    Option("state_dir", Kind.STR, "", "where the journal and status file live (empty: "
-           "$STATE_DIRECTORY from systemd, else ~/.local/state/kiosk)"),
+    Option("state_dir", Kind.STR, "", "where the journal lives (empty: $STATE_DIRECTORY "
+           "from systemd, else /var/lib/kiosk when installed, else ~/.local/state/kiosk)"),
     Option("log_level", Kind.CHOICE, "info", "least severe log level written",
            choices=("debug", "info", "warning", "error")),
     Option("healthz_port", Kind.INT, 0, "serve GET /healthz on 127.0.0.1 at this port (0: off)",
            minimum=0, maximum=65535),
     Option("catalogue", Kind.ITEMS, DEMO_CATALOGUE, "the items on sale, in screen order: sku, "
-           "name_ja, name_en, price_yen (tax-inclusive), optional image (a file under "
-           "assets/images or an absolute path)", allowed_text="[[catalogue]] tables"),
+           "name_ja, name_en, price_yen (tax-inclusive), optional image (a path "
+           "relative to this file's directory, e.g. images/tea.png, or absolute)",
+           allowed_text="[[catalogue]] tables"),
     Option("display.width", Kind.INT, 0, "window width in pixels (0: the screen's own)",
            minimum=0, maximum=7680),
     Option("display.height", Kind.INT, 0, "window height in pixels (0: the screen's own)",

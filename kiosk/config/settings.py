@@ -121,10 +121,25 @@ def defaults() -> Config:
     return build({o.name: o.default for o in OPTIONS}, ("defaults",))
 
 
-def state_dir(config: Config, env: Mapping[str, str], home: Path) -> Path:
-    """The configured directory; else systemd's $STATE_DIRECTORY; else ~/.local/state/kiosk."""
+INSTALLED_STATE_DIR = Path("/var/lib/kiosk")  # kiosk.service's StateDirectory=kiosk
+
+
+def state_dir_source(
+    config: Config, env: Mapping[str, str], home: Path, installed: Path = INSTALLED_STATE_DIR
+) -> tuple[Path, str]:
+    """Where the journal and status live, and why there: the configured directory; else
+    systemd's $STATE_DIRECTORY; else the installed service's directory when it exists (so root
+    and the kiosk user in a shell find what the service writes); else ~/.local/state/kiosk."""
     if config.state_dir:
-        return Path(config.state_dir)
+        return Path(config.state_dir), "state_dir setting"
     if env.get("STATE_DIRECTORY"):
-        return Path(env["STATE_DIRECTORY"].split(":")[0])
-    return home / ".local" / "state" / "kiosk"
+        return Path(env["STATE_DIRECTORY"].split(":")[0]), "$STATE_DIRECTORY from systemd"
+    if installed.is_dir():
+        return installed, "the installed service's directory"
+    return home / ".local" / "state" / "kiosk", "not installed: the user's own directory"
+
+
+def state_dir(
+    config: Config, env: Mapping[str, str], home: Path, installed: Path = INSTALLED_STATE_DIR
+) -> Path:
+    return state_dir_source(config, env, home, installed)[0]

@@ -107,7 +107,7 @@ def check_font(fonts_dir: Path) -> Check:
             "font",
             False,
             f"no bundled font in {fonts_dir}",
-            "reinstall the release (install.sh copies assets/)",
+            "reinstall: the package carries kiosk/assets (sudo systemd/install.sh, or pip install)",
         )
     for font in fonts:
         with font.open("rb") as handle:

@@ -10,12 +10,17 @@ Where from, first match wins:
 2. `$CREDENTIALS_DIRECTORY/paypay_api_key` and `paypay_api_secret` (kiosk.service loads the
    directory /etc/kiosk/credentials with `LoadCredential=paypay:...`, which names them so);
 3. `/etc/kiosk/credentials/api_key` and `api_secret`, read directly when an operator runs a
-   command such as `kiosk refund` by hand (as root).
-No credentials at all is not an error: the kiosk then runs in demo mode.
+   command such as `kiosk refund` by hand (as root). Never under systemd (when
+   $CREDENTIALS_DIRECTORY is set, systemd is the only source), and a directory this user may not
+   look into counts as none: the service user cannot see into the root-only directory, and a demo
+   without credentials must come up instead of crashing on a permission error.
+No credentials at all is not an error: the kiosk then runs in demo mode (sandbox and production
+then refuse to start, saying where credentials go).
 """
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -110,9 +115,14 @@ def load_credentials(
         )
     directory = env.get("CREDENTIALS_DIRECTORY")
     if directory:
-        found = _pair(Path(directory), SYSTEMD_NAMES)
-        if found is not None:
-            return found
-    if fallback_dir is not None and fallback_dir.is_dir():
+        return _pair(Path(directory), SYSTEMD_NAMES)
+    if fallback_dir is not None and _can_look_into(fallback_dir):
         return _pair(fallback_dir, DIRECT_NAMES)
     return None
+
+
+def _can_look_into(directory: Path) -> bool:
+    try:
+        return directory.is_dir() and os.access(directory, os.X_OK)
+    except PermissionError:
+        return False

@@ -2,10 +2,12 @@
 
 Why a file: `kiosk status` runs as another process (often over ssh while the kiosk is busy)
 and must not touch the kiosk's screen, journal locks or PayPay. Invariants: the file is
-replaced atomically (write a temporary file in the same directory, fsync, rename, fsync the
-directory), so a reader sees the old or the new status, never half of one; it holds no
-secrets; `updated_at` is refreshed at least every `HEARTBEAT_S` while the kiosk runs, so a
-stale file means a stopped or frozen kiosk.
+replaced atomically (write a temporary file in the same directory, rename), so a reader sees the
+old or the new status, never half of one. It is never fsynced: it says what is happening now and
+means nothing after a power cut; under systemd it lives on /run (RuntimeDirectory, a tmpfs) with
+a symlink in the state directory, so its heartbeat never wears the SD card and the journal is the
+only file that syncs. It holds no secrets; `updated_at` is refreshed at least every
+`HEARTBEAT_S` while the kiosk runs, so a stale file means a stopped or frozen kiosk.
 """
 
 from __future__ import annotations
@@ -71,27 +73,37 @@ def write_status(path: Path, status: Status) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(status.to_json() + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+
+
+def place_status(state: Path, runtime_directory: str | None) -> Path:
+    """The file the running kiosk writes. With systemd's $RUNTIME_DIRECTORY: there, and
+    ``state``/status.json becomes a symlink to it (readers only need the state directory);
+    otherwise ``state``/status.json itself."""
+    link = state / FILENAME
+    if not runtime_directory:
+        if link.is_symlink():
+            link.unlink()
+        return link
+    target = Path(runtime_directory.split(":")[0]) / FILENAME
+    if not (link.is_symlink() and os.readlink(link) == str(target)):
+        link.unlink(missing_ok=True)
+        link.symlink_to(target)
+    return target
 
 
 def read_status(path: Path) -> Status:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        where = f"{path} -> {os.readlink(path)}" if path.is_symlink() else str(path)
         raise StatusError(
-            f"{path} does not exist: the kiosk has not run with this state directory; "
-            "start it (systemctl start kiosk) or pass the right --config"
+            f"{where} does not exist: the kiosk has not run with this state directory since "
+            "boot; start it (systemctl start kiosk) or pass the right --config"
         ) from None
     except PermissionError:
         raise StatusError(f"cannot read {path}: permission denied; run with sudo") from None

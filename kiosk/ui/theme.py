@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pygame
 
+from kiosk.resources import FONT_FILE, assets_dir
 from kiosk.ui.qr import QrCache
 
 logger = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
-FONT_FILE = "fonts/ipaexg.ttf"
+ASSETS = assets_dir()  # package data: fonts, sounds
 MIN_TOUCH_PX = 64  # at 800x480; scaled with u
 
 Rgb = tuple[int, int, int]
@@ -87,12 +87,14 @@ class Theme:
         return surface
 
     def image(self, path: str, box: tuple[int, int]) -> pygame.Surface | None:
-        """A catalogue image (relative to assets/ or absolute) scaled to fit `box`; None when
-        it cannot be loaded, so a missing picture never stops a sale."""
+        """A catalogue image scaled to fit `box` (the configuration makes relative paths
+        absolute against its own directory, e.g. /etc/kiosk/images/...; a path still relative
+        is taken under the assets); None when it cannot be loaded, so a missing picture never
+        stops a sale."""
         key = (path, box)
         if key not in self._images:
             try:
-                loaded = pygame.image.load(str(self._assets / path))
+                loaded = pygame.image.load(str(self._assets / path))  # absolute wins
                 if pygame.display.get_surface() is not None:
                     loaded = loaded.convert_alpha()
             except (pygame.error, FileNotFoundError, OSError) as exc:

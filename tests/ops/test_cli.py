@@ -60,7 +60,8 @@ def test_check_config_ok(tmp_path: Path) -> None:
     assert lines[0] == "configuration OK"
     assert f"  read from:   defaults; {config}" in lines
     assert "  sale:        amount entry up to 50000 yen; QR 120 s, poll 4.0 s" in lines
-    assert f"  state dir:   {tmp_path}/.local/state/kiosk" in lines
+    own = "not installed: the user's own directory"
+    assert f"  state dir:   {tmp_path}/.local/state/kiosk ({own})" in lines
 
 
 def test_check_config_reports_every_problem_and_exits_3(tmp_path: Path) -> None:
@@ -111,7 +112,9 @@ def test_loose_credential_file_is_refused(tmp_path: Path) -> None:
 
 def test_print_example_is_the_committed_example(tmp_path: Path) -> None:
     result = kiosk("check-config", "--print-example", env=clean_env(tmp_path))
-    assert result.stdout == (REPO / "config" / "kiosk.example.toml").read_text(encoding="utf-8")
+    assert result.stdout == (REPO / "kiosk" / "assets" / "kiosk.example.toml").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_hash_pin_from_stdin(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from kiosk.config import (
     load_config,
     nearest_name,
     state_dir,
+    state_dir_source,
 )
 from kiosk.ops.pin import hash_pin
 
@@ -80,7 +81,7 @@ def test_catalogue_items_are_typed(tmp_path: Path) -> None:
     )
     config = load_config(path, {})
     assert [(i.sku, i.price_yen, i.image) for i in config.catalogue] == [
-        ("cola", 160, "cola.png"),
+        ("cola", 160, str(path.parent / "cola.png")),
         ("chips", 120, None),
     ]
 
@@ -225,9 +226,43 @@ def test_state_dir_resolution(tmp_path: Path) -> None:
     assert state_dir(config, {"STATE_DIRECTORY": "/var/lib/kiosk"}, tmp_path) == Path(
         "/var/lib/kiosk"
     )
-    assert state_dir(config, {}, tmp_path) == tmp_path / ".local/state/kiosk"
+    absent = tmp_path / "not-installed"
+    assert state_dir(config, {}, tmp_path, absent) == tmp_path / ".local/state/kiosk"
     pinned = load_config(None, {"KIOSK_STATE_DIR": "/srv/k"})
     assert state_dir(pinned, {"STATE_DIRECTORY": "/var/lib/kiosk"}, tmp_path) == Path("/srv/k")
+
+
+def test_root_in_a_shell_finds_the_installed_service_directory(tmp_path: Path) -> None:
+    """`sudo kiosk status` has no $STATE_DIRECTORY: the service's directory, when it exists,
+    wins over root's home, and the reason is said."""
+    installed = tmp_path / "var/lib/kiosk"
+    installed.mkdir(parents=True)
+    config = load_config(None, {})
+    assert state_dir_source(config, {}, tmp_path / "root", installed) == (
+        installed,
+        "the installed service's directory",
+    )
+    unit = {"STATE_DIRECTORY": "/var/lib/kiosk"}
+    assert state_dir_source(config, unit, tmp_path, installed)[1] == (
+        "$STATE_DIRECTORY from systemd"
+    )
+
+
+def test_catalogue_images_are_found_beside_the_configuration(tmp_path: Path) -> None:
+    """Operator images live outside releases: relative paths resolve against the file's
+    directory (/etc/kiosk/images/...), absolute ones stay."""
+    (tmp_path / "kiosk.toml").write_text(
+        '[[catalogue]]\nsku = "tea"\nname_ja = "お茶"\nname_en = "Tea"\nprice_yen = 150\n'
+        'image = "images/tea.png"\n'
+        '[[catalogue]]\nsku = "cake"\nname_ja = "ケーキ"\nname_en = "Cake"\nprice_yen = 400\n'
+        'image = "/srv/cake.png"\n',
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "kiosk.toml", {})
+    assert [item.image for item in config.catalogue] == [
+        str(tmp_path / "images/tea.png"),
+        "/srv/cake.png",
+    ]
 
 
 def test_nearest_name() -> None:

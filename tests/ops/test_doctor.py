@@ -53,7 +53,7 @@ def test_font(tmp_path: Path) -> None:
 
 
 def test_bundled_font_passes() -> None:
-    fonts = Path(__file__).resolve().parents[2] / "assets" / "fonts"
+    fonts = Path(__file__).resolve().parents[2] / "kiosk" / "assets" / "fonts"
     if fonts.exists():
         assert check_font(fonts).ok
 

@@ -74,7 +74,8 @@ def test_dry_run_on_a_fresh_pi_prints_every_action_and_changes_nothing(tmp_path:
     )
     assert f"ln -sfn {RELEASE} /opt/kiosk/current" in done
     assert (
-        f"install -m 0640 -o root -g kiosk {REPO}/config/kiosk.example.toml /etc/kiosk/kiosk.toml"
+        f"install -m 0640 -o root -g kiosk {REPO}/kiosk/assets/kiosk.example.toml "
+        "/etc/kiosk/kiosk.toml"
     ) in done
     assert (
         "sed -i -E '1 s/ ?consoleblank=[0-9]+//; 1 s/$/ consoleblank=0/' /boot/firmware/cmdline.txt"

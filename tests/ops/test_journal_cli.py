@@ -105,8 +105,11 @@ class Shop:
         self.sim.stop()
 
     def run(self, *args: str) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr after the line naming the state directory, checked)."""
         done = kiosk(*args, "--config", str(self.config), env=self.env)
-        return done.returncode, done.stdout, done.stderr
+        said = f"state dir: {self.state} (state_dir setting)\n"
+        assert done.stderr.startswith(said), done.stderr
+        return done.returncode, done.stdout, done.stderr.removeprefix(said)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,47 @@ def test_value_with_a_colon_is_refused_without_echo() -> None:
         load_credentials({"PAYPAY_API_KEY": KEY, "PAYPAY_API_SECRET": "a:b"}, None)
     assert "PAYPAY_API_SECRET contains spaces, colons" in str(caught.value)
     assert "a:b" not in str(caught.value)
+
+
+def test_systemd_directory_is_the_only_source_under_systemd(tmp_path: Path) -> None:
+    """Under the service, an empty credentials directory means demo; the operator's root-only
+    directory is not probed (as user kiosk that raised PermissionError and crash-looped)."""
+    empty = tmp_path / "systemd"
+    empty.mkdir()
+    fallback = creds_dir(tmp_path, names=("api_key", "api_secret"))
+    assert load_credentials({"CREDENTIALS_DIRECTORY": str(empty)}, fallback) is None
+
+
+def as_nobody(probe: Callable[[], object]) -> str:
+    """``repr(probe())`` computed in a child that dropped root for nobody (uid 65534), like
+    the service user kiosk; or in this process when it is not root."""
+    if os.geteuid() != 0:
+        return repr(probe())
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into pytest
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            answer = repr(probe())
+        except BaseException as exc:
+            answer = f"raised {exc!r}"
+        os.write(write, answer.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        answer = pipe.read()
+    os.waitpid(pid, 0)
+    return answer
+
+
+def test_a_directory_this_user_cannot_enter_means_no_credentials(tmp_path: Path) -> None:
+    """The installed layout: /etc/kiosk/credentials is root's, mode 0700, with both files; an
+    unprivileged user (the service user, or an admin without sudo) sees demo, no crash."""
+    directory = creds_dir(tmp_path, names=("api_key", "api_secret"))
+    directory.chmod(0o700 if os.geteuid() == 0 else 0o000)
+    tmp_path.chmod(0o755)
+    try:
+        assert as_nobody(lambda: load_credentials({}, directory)) == "None"
+    finally:
+        directory.chmod(0o700)

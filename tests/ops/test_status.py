@@ -16,6 +16,7 @@ from kiosk.ops.status import (
     StatusKeeper,
     Totals,
     describe,
+    place_status,
     read_status,
     write_status,
 )
@@ -43,6 +44,26 @@ def test_missing_and_corrupt_files_say_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "status.json").write_text("{half")
     with pytest.raises(StatusError, match="is not a kiosk status file"):
         read_status(tmp_path / "status.json")
+
+
+def test_under_systemd_the_status_lives_on_run_behind_a_symlink(tmp_path: Path) -> None:
+    """The heartbeat goes to RuntimeDirectory (a tmpfs), never the SD card; a reader that only
+    knows the state directory still finds it, and says where it looked once /run is empty."""
+    state, run = tmp_path / "var-lib-kiosk", tmp_path / "run-kiosk"
+    state.mkdir()
+    run.mkdir()
+    (state / "status.json").write_text("left by an older release")
+    written_to = place_status(state, str(run))
+    assert written_to == run / "status.json"
+    assert (state / "status.json").readlink() == run / "status.json"
+    write_status(written_to, status())
+    assert read_status(state / "status.json") == status()
+    assert place_status(state, str(run)) == written_to  # idempotent across restarts
+    (run / "status.json").unlink()  # a reboot empties /run
+    with pytest.raises(StatusError, match=f"status.json -> {run}/status.json does not exist"):
+        read_status(state / "status.json")
+    assert place_status(state, None) == state / "status.json"  # by hand: a plain file
+    assert not (state / "status.json").is_symlink()
 
 
 def test_describe_running_and_stale() -> None:
