@@ -4,9 +4,13 @@ Why apart from the transport: this is the money-critical judgement, "did PayPay 
 what did it say?", kept small and pure so it can be read against the reference at a glance:
 - no answer: never sent (NotConnected), no answer in time (RequestTimeout), or lost after
   sending (ConnectionLost); only the first is known not to have been applied;
-- a 2xx is success only with PayPay's JSON envelope (a captive portal's 200 page is not);
-- any other status goes through ``errors.classify``; a 5xx without the envelope (a gateway's
-  HTML page) is UnreadableResponse, an unknown outcome.
+- only PayPay's JSON envelope proves anything: a JSON content type and a JSON object whose
+  ``resultInfo.code`` is a non-empty string. Without it, whatever the status (an HTML 404 from a
+  proxy, an empty 400, a captive portal's 200, JSON served as text/html), the answer is
+  UnreadableResponse: an unknown outcome, never NotFound or Rejected;
+- with it, the code decides: a 2xx is success only when the code is one of the call's success
+  codes (SUCCESS, REQUEST_ACCEPTED, ...); any other code is that error (``errors.classify``),
+  whatever the status.
 """
 
 from __future__ import annotations
@@ -98,41 +102,54 @@ def transport_error(
     return kind(f"{what} ({type(exc).__name__})", api_name=endpoint.api_name)
 
 
-def _json_object(content: bytes) -> dict[str, Any] | None:
+def _json_object(headers: Mapping[str, str], content: bytes) -> dict[str, Any] | str:
+    """The decoded JSON object, or why the body is not one."""
+    media_type = (headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        return f"content type {media_type or 'missing'!r}"
     try:
         parsed = json.loads(content)
+    except RecursionError:  # nesting deeper than the interpreter's stack: not PayPay's
+        return "JSON nested too deeply"
     except (ValueError, UnicodeDecodeError):
-        return None
-    return parsed if isinstance(parsed, dict) else None
+        return "not JSON" if content else "empty body"
+    return parsed if isinstance(parsed, dict) else "JSON that is not an object"
+
+
+def envelope_of(
+    headers: Mapping[str, str], content: bytes
+) -> tuple[dict[str, Any], dict[str, Any], str] | str:
+    """(envelope, resultInfo, code) when this is PayPay's envelope, else why it is not."""
+    envelope = _json_object(headers, content)
+    if isinstance(envelope, str):
+        return envelope
+    result_info = envelope.get("resultInfo")
+    if not isinstance(result_info, dict):
+        return "no resultInfo object"
+    code = _text(result_info.get("code"))
+    if code is None:
+        return "no resultInfo.code"
+    return envelope, result_info, code
 
 
 def interpret(
     status: int, headers: Mapping[str, str], content: bytes, endpoint: Endpoint
 ) -> dict[str, Any] | Failure:
-    envelope = _json_object(content)
-    result_info = envelope.get("resultInfo") if envelope is not None else None
-    if not isinstance(result_info, dict):
-        result_info = None
-    if 200 <= status < 300:
-        if envelope is not None and result_info is not None:
-            return envelope
-        return Failure(
-            errors.UnreadableResponse(
-                "a 2xx answer without PayPay's JSON envelope",
-                status=status,
-                api_name=endpoint.api_name,
-            )
-        )
     retry_after_s = retry_after_s_of(headers.get("Retry-After"))
-    if result_info is None:
-        kind = errors.UnreadableResponse if status >= 500 else errors.classify(status, None)
-        message = f"HTTP {status} without PayPay's JSON envelope"
-        error = kind(message, status=status, api_name=endpoint.api_name)
+    found = envelope_of(headers, content)
+    if isinstance(found, str):
+        error: errors.OpaError = errors.UnreadableResponse(
+            f"HTTP {status} without PayPay's JSON envelope ({found})",
+            status=status,
+            api_name=endpoint.api_name,
+        )
         return Failure(error, retry_after_s)
-    code = _text(result_info.get("code"))
+    envelope, result_info, code = found
+    if 200 <= status < 300 and code in endpoint.success_codes:
+        return envelope
     kind = errors.classify(status, code)
     error = kind(
-        _text(result_info.get("message")) or f"HTTP {status}",
+        _text(result_info.get("message")) or f"HTTP {status} {code}",
         status=status,
         code=code,
         code_id=_text(result_info.get("codeId")),

@@ -5,7 +5,9 @@ of each call live in one place, so a reviewer checks them against the reference 
 and 5.3) line by line, and the transport never guesses. Paths carry their own version.
 
 Invariants: timeouts are the reference's per-API read timeouts in seconds; only GET and DELETE
-are ever retried (``retry_safe``); ids are filled into ``{}`` placeholders percent-quoted.
+are ever retried (``retry_safe``); ids are filled into ``{}`` placeholders percent-quoted; a 2xx
+means success only when its ``resultInfo.code`` is one of the call's ``success_codes`` (SUCCESS,
+REQUEST_ACCEPTED, and a call's own documented ones, e.g. capture's USER_CONFIRMATION_REQUIRED).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Literal
 from urllib.parse import quote
 
 Method = Literal["GET", "POST", "DELETE"]
+SUCCESS_CODES = frozenset({"SUCCESS", "REQUEST_ACCEPTED"})
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Endpoint:
     method: Method
     path: str
     read_timeout_s: float
+    success_codes: frozenset[str] = SUCCESS_CODES
 
     @property
     def retry_safe(self) -> bool:
@@ -46,7 +50,14 @@ GET_PAYMENT = Endpoint("v2_getPaymentDetail", "GET", "/v2/payments/{}", 15)
 CANCEL_PAYMENT = Endpoint("v2_cancelPayment", "DELETE", "/v2/payments/{}", 15)
 REFUND_PAYMENT = Endpoint("v2_createRefundPayment", "POST", "/v2/refunds", 30)
 GET_REFUND = Endpoint("v2_getRefundDetails", "GET", "/v2/refunds/{}", 15)
-CAPTURE_PAYMENT = Endpoint("v2_captureAuthorizedOrder", "POST", "/v2/payments/capture", 30)
+# 202 USER_CONFIRMATION_REQUIRED: accepted, the customer must confirm a higher amount in the app.
+CAPTURE_PAYMENT = Endpoint(
+    "v2_captureAuthorizedOrder",
+    "POST",
+    "/v2/payments/capture",
+    30,
+    SUCCESS_CODES | {"USER_CONFIRMATION_REQUIRED"},
+)
 REVERT_PAYMENT = Endpoint(
     "v2_revertAuthorizedOrder", "POST", "/v2/payments/preauthorize/revert", 30
 )

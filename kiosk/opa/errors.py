@@ -186,34 +186,34 @@ _BY_CODE: dict[str, type[OpaError]] = {
     "NO_SUFFICIENT_FUND": OperationNotAllowed,
 }
 
-# HTTP status -> class, for codes not in the table (or no code at all).
+# HTTP status -> class, for a 4xx envelope whose code is not in the table. PayPay answered, so
+# it is a refusal, but only a known code proves more (NotFound proves nothing without one).
 _BY_STATUS: dict[int, type[OpaError]] = {
     400: InvalidParams,
     401: AuthError,
     403: AuthError,
-    404: NotFound,
     409: Duplicate,
     429: RateLimited,
-    500: ServerError,
-    502: ServerError,
-    503: ServerError,
-    504: ServerError,
 }
+_SUCCESS = frozenset({"SUCCESS", "REQUEST_ACCEPTED", "USER_CONFIRMATION_REQUIRED"})
 
 
 def classify(status: int, code: str | None) -> type[OpaError]:
-    """The class for a non-2xx answer: by resultInfo code, else by HTTP status.
+    """The class for an answer carrying PayPay's envelope that is not a success.
 
-    A 5xx never maps to a definite rejection unless PayPay said TRANSACTION_FAILED, and an
-    unknown 5xx is an unknown outcome, so money is never assumed lost or safe by accident.
+    The code decides, whatever the status (a 200 carrying INVALID_PARAMS is InvalidParams); a
+    5xx never maps to a definite rejection unless PayPay said TRANSACTION_FAILED; an unknown
+    code is judged by a 4xx status, and is an unknown outcome with any other status (a 5xx, or a
+    2xx or 3xx with a code that is not a success code). A success code on a non-2xx status
+    contradicts itself: unknown too.
     """
     by_code = _BY_CODE.get(code or "")
     if by_code is not None:
         if status >= 500 and not issubclass(by_code, (OutcomeUnknown, TransactionFailed)):
             return ServerError
         return by_code
-    if status in _BY_STATUS:
-        return _BY_STATUS[status]
     if status >= 500:
         return ServerError
-    return Rejected
+    if 400 <= status < 500 and code not in _SUCCESS:
+        return _BY_STATUS.get(status, Rejected)
+    return UnreadableResponse

@@ -5,18 +5,23 @@ verifies every request with ``kiosk.opa.signing.verify`` (as PayPay does), recor
 saw, counts TCP connections (keep-alive), and answers as each test scripts it: any status and
 body, a delay, never answering, dropping the connection, a gateway's HTML page, a Date header.
 It also stands in for the endpoints the project's simulator does not model.
+
+Hostile on request: headers or body trickled a byte at a time, a body of any size streamed
+without being built in memory, a connection reset (RST) mid-body, no Content-Type at all.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.utils import formatdate
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +37,7 @@ SUCCESS = {"code": "SUCCESS", "message": "Success", "codeId": "08100001"}
 class Reply:
     status: int = 200
     body: Any = None  # dict -> JSON; str/bytes sent as they are; None -> echo envelope
-    content_type: str = "application/json"
+    content_type: str | None = "application/json"  # None: no Content-Type header at all
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     hang: bool = False  # read the request, never answer (until the server stops)
@@ -40,6 +45,9 @@ class Reply:
     date: str | None = None  # the Date header; None: the real current time
     trickle_s: float = 0.0  # send the body one byte at a time, this far apart
     cut_body: bool = False  # send the headers and half the body, then close the connection
+    trickle_headers_s: float = 0.0  # send the status line and headers a byte at a time too
+    reset_body: bool = False  # send the headers and half the body, then reset (RST) the socket
+    stream: tuple[bytes, int] | None = None  # the body: this chunk repeated n times (no copy)
 
 
 def envelope(code: str, code_id: str, message: str = "", data: Any = None) -> dict[str, Any]:
@@ -185,31 +193,56 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if reply.delay_s:
             owner.stopping.wait(reply.delay_s)
-        if isinstance(reply.body, dict | list):
-            payload = json.dumps(reply.body).encode()
-        elif isinstance(reply.body, str):
-            payload = reply.body.encode()
-        else:
-            payload = reply.body or b""
-        self.send_response_only(reply.status)
-        self.send_header("Date", reply.date or formatdate(usegmt=True))
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if reply.cut_body:
-            self.wfile.write(payload[: len(payload) // 2])
-            self.close_connection = True
-            return
-        if not reply.trickle_s:
-            self.wfile.write(payload)
-            return
+        payload = _payload(reply)
+        length = len(payload) if reply.stream is None else len(reply.stream[0]) * reply.stream[1]
+        head = [f"HTTP/1.1 {reply.status} {_reason(reply.status)}"]
+        head.append(f"Date: {reply.date or formatdate(usegmt=True)}")
+        if reply.content_type is not None:
+            head.append(f"Content-Type: {reply.content_type}")
+        head.append(f"Content-Length: {length}")
+        head += [f"{name}: {value}" for name, value in reply.headers.items()]
+        header_bytes = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         try:
-            for index in range(len(payload)):
-                self.wfile.write(payload[index : index + 1])
+            self._send(owner, header_bytes, reply.trickle_headers_s)
+            if reply.cut_body or reply.reset_body:
+                self.wfile.write(payload[: len(payload) // 2])
                 self.wfile.flush()
-                if owner.stopping.wait(reply.trickle_s):
-                    break
+                if reply.reset_body:  # SO_LINGER 0: close sends RST, not FIN
+                    linger = struct.pack("ii", 1, 0)
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                self.close_connection = True
+                return
+            if reply.stream is not None:
+                chunk, count = reply.stream
+                for _ in range(count):
+                    self.wfile.write(chunk)
+                return
+            self._send(owner, payload, reply.trickle_s)
         except OSError:  # the client gave up and closed the connection
             self.close_connection = True
+
+    def _send(self, owner: OpaTestServer, data: bytes, trickle_s: float) -> None:
+        if not trickle_s:
+            self.wfile.write(data)
+            return
+        for index in range(len(data)):
+            self.wfile.write(data[index : index + 1])
+            self.wfile.flush()
+            if owner.stopping.wait(trickle_s):
+                self.close_connection = True
+                return
+
+
+def _payload(reply: Reply) -> bytes:
+    if isinstance(reply.body, dict | list):
+        return json.dumps(reply.body).encode()
+    if isinstance(reply.body, str):
+        return reply.body.encode()
+    return reply.body or b""
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Whatever"

@@ -55,9 +55,11 @@ TABLE = [
     (400, "08300005", "REQUEST_ORDER_NOT_FOUND", opa.NotFound),
     (400, "00200047", "DUPLICATE_REQUEST", opa.Duplicate),
     (400, "", "NO_SUFFICIENT_FUND", opa.OperationNotAllowed),
-    # codes PayPay never documented: the HTTP status decides, a 5xx stays unknown
+    # codes PayPay never documented: a 4xx status says "refused", a 5xx stays unknown; only a
+    # known code proves "not found"
     (400, "00400071", "SOMETHING_NEW", opa.InvalidParams),
-    (404, "", "SOMETHING_NEW", opa.NotFound),
+    (404, "", "SOMETHING_NEW", opa.Rejected),
+    (410, "", "SOMETHING_NEW", opa.Rejected),
     (500, "", "SOMETHING_NEW", opa.ServerError),
     (502, "", "BAD_GATEWAY", opa.ServerError),
     (504, "", "GATEWAY_TIMEOUT", opa.ServerError),
@@ -110,11 +112,11 @@ def test_a_gateway_html_502_is_an_unknown_outcome(
     assert isinstance(caught.value, opa.OutcomeUnknown)
 
 
-def test_a_non_json_4xx_is_classified_by_its_status(
+def test_a_non_json_4xx_is_an_unknown_outcome_not_not_found(
     client: opa.Client, server: OpaTestServer
 ) -> None:
     server.queue(Reply(404, "Not Found", content_type="text/plain"))
-    with pytest.raises(opa.NotFound) as caught:
+    with pytest.raises(opa.UnreadableResponse) as caught:
         client.Code.get_payment_details("M1")
     assert caught.value.status == 404
 
