@@ -30,7 +30,7 @@ from kiosk.opa.endpoints import Endpoint
 @dataclass(frozen=True)
 class Failure:
     error: errors.OpaError
-    retry_after_s: float | None = None
+    retry_after: str | None = None  # the answer's Retry-After header, as sent
 
 
 def http_date(value: str | None) -> float | None:
@@ -42,14 +42,18 @@ def http_date(value: str | None) -> float | None:
         return None
 
 
-def retry_after_s_of(value: str | None) -> float | None:
+def retry_after_s_of(value: str | None, now_epoch: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delay-seconds or an HTTP date), or None.
+
+    Huge values stay huge (the caller gives up rather than retry early); garbage is None.
+    """
     if value is None:
         return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if 0 <= seconds <= 3600 else None
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return float(min(int(text[:12]), 10**9))
+    at = http_date(text)
+    return None if at is None else max(0.0, at - now_epoch)
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -96,7 +100,10 @@ def transport_error(
     elif not answered and any(isinstance(c, _NEVER_SENT) for c in chain):
         kind, what = errors.NotConnected, f"could not connect within {timeout[0]:g} s"
     elif any(isinstance(c, _TIMED_OUT) for c in chain):
-        kind, what = errors.RequestTimeout, f"no answer within {timeout[1]:g} s"
+        kind, what = (
+            errors.RequestTimeout,
+            f"no complete answer within {timeout[1]:g} s or the deadline",
+        )
     else:
         kind, what = errors.ConnectionLost, "connection lost after the request was sent"
     return kind(f"{what} ({type(exc).__name__})", api_name=endpoint.api_name)
@@ -135,7 +142,7 @@ def envelope_of(
 def interpret(
     status: int, headers: Mapping[str, str], content: bytes, endpoint: Endpoint
 ) -> dict[str, Any] | Failure:
-    retry_after_s = retry_after_s_of(headers.get("Retry-After"))
+    retry_after = headers.get("Retry-After")
     found = envelope_of(headers, content)
     if isinstance(found, str):
         error: errors.OpaError = errors.UnreadableResponse(
@@ -143,7 +150,7 @@ def interpret(
             status=status,
             api_name=endpoint.api_name,
         )
-        return Failure(error, retry_after_s)
+        return Failure(error, retry_after)
     envelope, result_info, code = found
     if 200 <= status < 300 and code in endpoint.success_codes:
         return envelope
@@ -155,7 +162,7 @@ def interpret(
         code_id=_text(result_info.get("codeId")),
         api_name=endpoint.api_name,
     )
-    return Failure(error, retry_after_s)
+    return Failure(error, retry_after)
 
 
 def _text(value: object) -> str | None:

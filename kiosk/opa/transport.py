@@ -3,8 +3,10 @@
 Why: the seed SDK hangs without timeouts, re-encodes bodies, keeps per-request state on shared
 objects and returns error payloads as data. Here:
 - the body is serialised once (compact JSON); those exact bytes are hashed and sent;
-- every attempt has a connect and a read timeout (per API, see ``endpoints``) and all attempts
-  together stay under an overall cap;
+- every attempt has a connect and a read timeout (per API, see ``endpoints``) and every call,
+  retries included, ends by an overall deadline (``RetryPolicy.max_total_s``) that covers the
+  connect, the request, the status line, the headers and the body: the pools' sockets are
+  ``sockets.BoundedSocket``s, so a server trickling any of it a byte at a time is cut off;
 - only GET and DELETE are retried, on connection errors, 429 and 503, with exponential backoff
   and jitter; a POST is sent at most once, and an unknown outcome raises OutcomeUnknown;
 - nothing per request is stored on the object, so one Transport serves many threads; the only
@@ -29,13 +31,14 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from http.client import HTTPException
 from typing import Any
 from urllib.parse import unquote, urlencode
 
 import urllib3
 import urllib3.exceptions
 
-from kiosk.opa import answers, errors, signing
+from kiosk.opa import answers, errors, signing, sockets
 from kiosk.opa.endpoints import Endpoint
 
 log = logging.getLogger("kiosk.opa")
@@ -173,8 +176,9 @@ class Transport:
         if not (endpoint.retry_safe and retryable and attempt < self._retry.max_attempts):
             return None
         delay_s = self._retry.delay_s(attempt - 1, self._hooks.jitter())
-        if failure.retry_after_s is not None:
-            delay_s = max(delay_s, failure.retry_after_s)
+        retry_after_s = answers.retry_after_s_of(failure.retry_after, self._hooks.clock())
+        if retry_after_s is not None:  # the server's wish, when it fits in the deadline
+            delay_s = max(delay_s, retry_after_s)
         if self._hooks.monotonic() + delay_s >= deadline:
             return None
         return delay_s
@@ -209,6 +213,12 @@ class Transport:
         deadline: float,
     ) -> dict[str, Any] | answers.Failure:
         remaining_s = deadline - self._hooks.monotonic()
+        if remaining_s <= 0:
+            late = errors.RequestTimeout(
+                f"no time left of the {self._retry.max_total_s:g} s deadline",
+                api_name=endpoint.api_name,
+            )
+            return answers.Failure(late)
         connect_s, read_s = self.timeouts_for(endpoint)
         timeout = (min(connect_s, remaining_s), min(read_s, remaining_s))
         headers = self._headers(endpoint.method, path, payload)
@@ -217,21 +227,23 @@ class Transport:
             url += "?" + urlencode(query)
         started = self._hooks.monotonic()
         content: bytes | answers.Failure
-        try:
-            response = self.pool_manager.urlopen(
-                endpoint.method,
-                url,
-                body=None if payload is None else payload.encode("utf-8"),
-                headers=headers,
-                timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
-                retries=False,
-                redirect=False,
-                preload_content=False,  # the body is read below, under the overall deadline
-            )
-        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            content = answers.Failure(answers.transport_error(exc, endpoint, timeout))
-        else:
-            content = self._read_body(response, endpoint, deadline, timeout)
+        with sockets.bounded_by(remaining_s, timeout[1]):
+            try:
+                response = self.pool_manager.urlopen(
+                    endpoint.method,
+                    url,
+                    body=None if payload is None else payload.encode("utf-8"),
+                    headers=headers,
+                    timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
+                    retries=False,
+                    redirect=False,
+                    preload_content=False,  # the body is read below, under the deadline
+                )
+            except Exception as exc:  # whatever the bytes did, the caller gets an OpaError
+                _note_unexpected(exc, endpoint)
+                content = answers.Failure(answers.transport_error(exc, endpoint, timeout))
+            else:
+                content = self._read_body(response, endpoint, timeout)
         if isinstance(content, answers.Failure):
             log.info(
                 "opa no-answer api=%s error=%s", endpoint.api_name, type(content.error).__name__
@@ -256,13 +268,10 @@ class Transport:
         self,
         response: urllib3.BaseHTTPResponse,
         endpoint: Endpoint,
-        deadline: float,
         timeout: tuple[float, float],
     ) -> bytes | answers.Failure:
-        """The whole body, unless it outgrows MAX_BODY_BYTES or the overall deadline passes.
+        """The whole body, unless it outgrows MAX_BODY_BYTES (the deadline is the sockets').
 
-        ``read1`` returns what one receive brings, so a server trickling bytes is checked
-        against the deadline after each one (a plain ``read(n)`` would wait for all n bytes).
         A body read to its end hands the connection back to the pool (keep-alive); any other
         ending closes it, so no half-read answer is ever mistaken for the next one. The
         request was answered, so a failure here is never "not sent".
@@ -270,8 +279,14 @@ class Transport:
         chunks: list[bytes] = []
         size = 0
         error: errors.OpaError | None = None
+        if _declared_length(response) > MAX_BODY_BYTES:
+            error = errors.UnreadableResponse(
+                f"answer body declared over {MAX_BODY_BYTES} bytes",
+                status=response.status,
+                api_name=endpoint.api_name,
+            )
         try:
-            while chunk := response.read1(BODY_CHUNK_BYTES):
+            while error is None and (chunk := response.read1(BODY_CHUNK_BYTES)):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > MAX_BODY_BYTES:
@@ -281,13 +296,8 @@ class Transport:
                         api_name=endpoint.api_name,
                     )
                     break
-                if self._hooks.monotonic() > deadline:
-                    error = errors.RequestTimeout(
-                        f"answer not complete within {self._retry.max_total_s:g} s",
-                        api_name=endpoint.api_name,
-                    )
-                    break
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except Exception as exc:  # a reset, a bad chunk, a timeout: never "not sent"
+            _note_unexpected(exc, endpoint)
             error = answers.transport_error(exc, endpoint, timeout, answered=True)
         finally:
             if error is not None or not response.closed:
@@ -306,6 +316,22 @@ class Transport:
             log.exception("opa on_response callback failed api=%s", info.api_name)
 
 
+_EXPECTED = (urllib3.exceptions.HTTPError, OSError, ValueError, HTTPException)
+
+
+def _note_unexpected(exc: Exception, endpoint: Endpoint) -> None:
+    """An exception urllib3 and http.client are not known to raise: keep a trace for us."""
+    if not isinstance(exc, _EXPECTED):
+        log.error("opa unexpected %s api=%s", type(exc).__name__, endpoint.api_name)
+
+
+def _declared_length(response: urllib3.BaseHTTPResponse) -> int:
+    try:
+        return int(response.headers.get("Content-Length") or 0)
+    except ValueError:
+        return 0
+
+
 def _proxy_for(base_url: str, proxies: Mapping[str, str]) -> str | None:
     """The proxy for base_url, chosen as requests chose it ({"https": url, "all": url, ...})."""
     parts = urllib3.util.parse_url(base_url)
@@ -320,7 +346,7 @@ def _new_pool_manager(pool_maxsize: int, proxy_url: str | None) -> urllib3.PoolM
     """One pool per host; ``block=False``: a burst past maxsize opens (then drops) extras."""
     pool_kw: dict[str, Any] = {"maxsize": pool_maxsize, "block": False, "retries": False}
     if proxy_url is None:
-        return urllib3.PoolManager(num_pools=2, **pool_kw)
+        return sockets.use_bounded_pools(urllib3.PoolManager(num_pools=2, **pool_kw))
     auth = urllib3.util.parse_url(proxy_url).auth
     proxy_headers = None
     if auth:  # credentials in the proxy URL, percent-decoded as requests did
@@ -328,7 +354,9 @@ def _new_pool_manager(pool_maxsize: int, proxy_url: str | None) -> urllib3.PoolM
         proxy_headers = urllib3.make_headers(
             proxy_basic_auth=f"{unquote(user)}:{unquote(password)}"
         )
-    return urllib3.ProxyManager(proxy_url, num_pools=2, proxy_headers=proxy_headers, **pool_kw)
+    return sockets.use_bounded_pools(
+        urllib3.ProxyManager(proxy_url, num_pools=2, proxy_headers=proxy_headers, **pool_kw)
+    )
 
 
 def _serialise(body: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ without being built in memory, a connection reset (RST) mid-body, no Content-Typ
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
@@ -48,6 +49,7 @@ class Reply:
     trickle_headers_s: float = 0.0  # send the status line and headers a byte at a time too
     reset_body: bool = False  # send the headers and half the body, then reset (RST) the socket
     stream: tuple[bytes, int] | None = None  # the body: this chunk repeated n times (no copy)
+    raw: bytes | None = None  # send exactly these bytes as the whole answer (then hang?), close
 
 
 def envelope(code: str, code_id: str, message: str = "", data: Any = None) -> dict[str, Any]:
@@ -184,6 +186,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(owner, owner.next_reply(seen))
 
     def _answer(self, owner: OpaTestServer, reply: Reply) -> None:
+        if reply.raw is not None:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self._send(owner, reply.raw, reply.trickle_s)
+                if reply.hang:  # the bytes, then silence
+                    owner.stopping.wait(30)
+            return
         if reply.hang:
             owner.stopping.wait(30)
             self.close_connection = True
