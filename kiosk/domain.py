@@ -9,8 +9,12 @@ can never reach PayPay.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from enum import StrEnum
 
+# Japan's time, PayPay's and the kiosk's business day (cancel cut-off, totals, ids), whatever
+# time zone the machine was left in. The one definition.
+JST = timezone(timedelta(hours=9), "JST")
 MAX_AMOUNT_YEN = 9_999_999  # a kiosk sale above ten million yen is a typo, not a purchase
 MAX_ID_LENGTH = 64
 MAX_DESCRIPTION_LENGTH = 255
@@ -144,11 +148,13 @@ class SaleRecord:
 
 @dataclass(frozen=True)
 class Totals:
-    """Paid sales of one day: how many, how much, how much went back."""
+    """Paid sales of one day: how many, how much, how much went back. The one Totals: the
+    journal counts them, the attendant screen and the status file show them."""
 
-    count: int
-    amount_yen: int
-    refunded_yen: int
+    count: int = 0
+    amount_yen: int = 0
+    refunded_yen: int = 0
+    day: str = ""  # the JST date, YYYY-MM-DD, when the totals are a day's
 
 
 @dataclass(frozen=True)
@@ -165,23 +171,33 @@ class ReconcileSummary:
 VendKind = str  # "none" | "command" | "gpio"
 
 
+# The sale's default durations: the one source for the options table (kiosk.config.options),
+# SaleSettings below and the machine's Timing (kiosk.sale.model).
+QR_TIMEOUT_S = 120  # PayPay's own QR expiry is about 300 s
+POLL_INTERVAL_S = 4.0
+GRACE_S = 8
+RETRY_S = 2.0  # first pause before asking PayPay again after an unknown outcome
+VEND_TIMEOUT_S = 20.0
+VEND_PULSE_S = 0.5
+
+
 @dataclass(frozen=True)
 class SaleSettings:
     """Everything the sale engine needs from the configuration (parsed by kiosk.config)."""
 
     terminal_id: str
     store_id: str | None = None
-    qr_timeout_s: float = 120.0
-    poll_interval_s: float = 4.0
-    grace_s: float = 8.0
-    retry_s: float = 2.0  # first pause before asking PayPay again after an unknown outcome
+    qr_timeout_s: float = QR_TIMEOUT_S
+    poll_interval_s: float = POLL_INTERVAL_S
+    grace_s: float = GRACE_S
+    retry_s: float = RETRY_S
     preauth: bool = False
     on_paid_not_vended: str = "refund"  # "refund" | "hold"
     vend: VendKind = "none"
     vend_command: tuple[str, ...] = ()
-    vend_timeout_s: float = 20.0
+    vend_timeout_s: float = VEND_TIMEOUT_S
     vend_gpio_pin: int | None = None
-    vend_pulse_s: float = 0.5
+    vend_pulse_s: float = VEND_PULSE_S
     clock_skew_limit_s: float = 90.0  # PayPay rejects beyond 120 s; stop selling well before
 
     def __post_init__(self) -> None:

@@ -36,7 +36,7 @@ from kiosk.commands.settings import attendant_pin_hash, to_sale_settings
 from kiosk.commands.uisettings import to_ui_settings
 from kiosk.config import Config, Mode
 from kiosk.domain import ServiceIssue
-from kiosk.engine.clock import ClockGuard, SystemClock, jst_day_bounds
+from kiosk.engine.clock import ClockGuard, SystemClock
 from kiosk.engine.journal import Journal, JournalError
 from kiosk.engine.runner import Runner
 from kiosk.hardware.vend import build_vendor
@@ -50,7 +50,6 @@ from kiosk.ops.status import (
     HealthServer,
     Status,
     StatusKeeper,
-    Totals,
     place_status,
 )
 from kiosk.resources import FONT_FILE
@@ -115,17 +114,10 @@ class LoopNotify:
         }
         now = time.time()
         if now - self._totals_at >= TOTALS_EVERY_S or (sale and sale.phase.value != "creating"):
-            changes["totals"] = totals_today(self.runner, now)
+            changes["totals"] = self.runner.totals_today()
             self._totals_at = now
         self.keeper.update(**changes)
         self.keeper.heartbeat()
-
-
-def totals_today(runner: Runner, now: float) -> Totals:
-    day_start, _ = jst_day_bounds(now)
-    t = runner.totals_today()
-    day = time.strftime("%Y-%m-%d", time.gmtime(day_start + 9 * 3600))
-    return Totals(day, t.count, t.amount_yen, t.refunded_yen)
 
 
 def _on_response(

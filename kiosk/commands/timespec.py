@@ -8,9 +8,10 @@ offset are read in JST; an explicit offset wins.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
-JST = timezone(timedelta(hours=9), "JST")
+from kiosk.domain import JST
+
 _AGE = re.compile(r"^(\d+)\s*([mhdw])$")
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 

@@ -7,7 +7,6 @@ settings but must not import the UI (and pygame).
 from __future__ import annotations
 
 from kiosk.config import Config, Mode
-from kiosk.ui.settings import Mode as UiMode
 from kiosk.ui.settings import UiSettings
 
 
@@ -17,7 +16,7 @@ def to_ui_settings(config: Config, pin_hash: str) -> UiSettings:
         pin_hash=pin_hash,
         catalogue=config.catalogue if config.entry == "catalogue" else (),
         default_language=config.language,
-        mode=UiMode(config.mode.value),
+        mode=config.mode,
         show_pay_url=config.mode is Mode.DEMO,
         size=(display.width, display.height) if display.width and display.height else None,
         fullscreen=display.fullscreen,

@@ -14,7 +14,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from kiosk.domain import MAX_AMOUNT_YEN, Item
+from kiosk.domain import (
+    GRACE_S,
+    MAX_AMOUNT_YEN,
+    POLL_INTERVAL_S,
+    QR_TIMEOUT_S,
+    VEND_PULSE_S,
+    VEND_TIMEOUT_S,
+    Item,
+)
 from kiosk.hardware.vend import template_problem
 from kiosk.ops.pin import is_pin_hash
 
@@ -146,12 +154,12 @@ OPTIONS: tuple[Option, ...] = (
            "attendant keys an amount", choices=("catalogue", "amount")),
     Option("amount_max_yen", Kind.INT, 50_000, "largest amount the attendant may key in",
            minimum=1, maximum=MAX_AMOUNT_YEN),
-    Option("qr_timeout_s", Kind.INT, 120, "seconds a QR stays on screen before the kiosk deletes "
-           "it (PayPay's own expiry is about 300 s)", minimum=30, maximum=290),
-    Option("poll_interval_s", Kind.FLOAT, 4.0, "seconds between payment status queries",
-           minimum=2, maximum=30),
-    Option("grace_s", Kind.INT, 8, "seconds to keep polling after a timeout or cancel, to catch "
-           "a payment made in the last moment", minimum=0, maximum=60),
+    Option("qr_timeout_s", Kind.INT, QR_TIMEOUT_S, "seconds a QR stays on screen before the "
+           "kiosk deletes it (PayPay's own expiry is about 300 s)", minimum=30, maximum=290),
+    Option("poll_interval_s", Kind.FLOAT, POLL_INTERVAL_S, "seconds between payment status "
+           "queries", minimum=2, maximum=30),
+    Option("grace_s", Kind.INT, GRACE_S, "seconds to keep polling after a timeout or cancel, "
+           "to catch a payment made in the last moment", minimum=0, maximum=60),
     Option("preauth", Kind.BOOL, False, "authorise first, vend, then capture the vended amount "
            "(vending machines); false: plain payment"),
     Option("on_paid_not_vended", Kind.CHOICE, "refund", "when paid goods could not be handed "
@@ -182,9 +190,9 @@ OPTIONS: tuple[Option, ...] = (
            "{merchant_payment_id}, {amount_yen} and {description} in it are filled in; exit "
            "status 0 within vend.timeout_s means vended", check=_check_command),
     Option("vend.gpio_pin", Kind.INT, 17, "BCM pin pulsed high to vend", minimum=0, maximum=27),
-    Option("vend.timeout_s", Kind.FLOAT, 20.0, "a vend not confirmed within this time failed",
-           minimum=0.5, maximum=120),
-    Option("vend.pulse_s", Kind.FLOAT, 0.5, "how long vend.gpio_pin is held high",
+    Option("vend.timeout_s", Kind.FLOAT, VEND_TIMEOUT_S, "a vend not confirmed within this "
+           "time failed", minimum=0.5, maximum=120),
+    Option("vend.pulse_s", Kind.FLOAT, VEND_PULSE_S, "how long vend.gpio_pin is held high",
            minimum=0.05, maximum=10),
     Option("attendant.pin_hash", Kind.STR, "", "the attendant PIN's hash from `kiosk hash-pin` "
            "(empty: the demo PIN 1234, in demo and sandbox only; required in production)",

@@ -16,10 +16,10 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Protocol
 
-JST = timezone(timedelta(hours=9))
+from kiosk.domain import JST
 
 
 class Clock(Protocol):

@@ -127,6 +127,19 @@ def _amount(yen: int) -> dict[str, object]:
     return {"amount": yen, "currency": "JPY"}
 
 
+def refund_request(
+    merchant_refund_id: str, payment_id: str, amount_yen: int, now: float, reason: str
+) -> dict[str, object]:
+    """The body of `POST /v2/refunds`: the one builder, for sales and attendant refunds."""
+    return {
+        "merchantRefundId": merchant_refund_id,
+        "paymentId": payment_id,
+        "amount": _amount(amount_yen),
+        "requestedAt": int(now),
+        "reason": reason,
+    }
+
+
 def _data(envelope: Envelope) -> Mapping[str, Any]:
     data = envelope.get("data")
     return data if isinstance(data, Mapping) else {}
@@ -173,17 +186,10 @@ def _create(command: CreateQr, client: PayPayClient, settings: SaleSettings, now
 
 def _money_back(command: CallCommand, client: PayPayClient, now: float) -> Event:
     if isinstance(command, Refund):
-        data = _data(
-            client.Payment.refund_payment(
-                {
-                    "merchantRefundId": command.merchant_refund_id,
-                    "paymentId": command.payment_id,
-                    "amount": _amount(command.amount_yen),
-                    "requestedAt": int(now),
-                    "reason": command.reason,
-                }
-            )
+        body = refund_request(
+            command.merchant_refund_id, command.payment_id, command.amount_yen, now, command.reason
         )
+        data = _data(client.Payment.refund_payment(body))
         return RefundAccepted(str(data.get("status", "CREATED")))
     if isinstance(command, QueryRefund):
         envelope = client.Payment.refund_details(command.merchant_refund_id, command.payment_id)

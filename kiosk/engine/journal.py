@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.domain import SaleRecord, Totals
-from kiosk.sale.model import TERMINAL_STATES, Sale, State, from_record, to_record
+from kiosk.engine.codec import from_record, to_record
+from kiosk.sale.model import TERMINAL_STATES, Sale, State
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from kiosk.engine.effects import PayPayClient
+from kiosk.engine.effects import PayPayClient, refund_request
 from kiosk.engine.journal import Journal, RefundRow
 from kiosk.opa import errors
 
@@ -102,15 +102,10 @@ class RefundFollower:
                     row.merchant_payment_id, now, "intent", "refund", row.merchant_refund_id
                 )
                 self._boundary("before-attendant-refund", None)
-                envelope = self.client.Payment.refund_payment(
-                    {
-                        "merchantRefundId": row.merchant_refund_id,
-                        "paymentId": row.payment_id,
-                        "amount": {"amount": row.amount_yen, "currency": "JPY"},
-                        "requestedAt": int(now),
-                        "reason": "attendant refund",
-                    }
+                body = refund_request(
+                    row.merchant_refund_id, row.payment_id, row.amount_yen, now, "attendant refund"
                 )
+                envelope = self.client.Payment.refund_payment(body)
             else:
                 envelope = self.client.Payment.refund_details(
                     row.merchant_refund_id, row.payment_id

@@ -17,9 +17,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from dataclasses import replace
+from datetime import datetime
 
 from kiosk.domain import (
     FINAL_PHASES,
+    JST,
     Order,
     ReconcileSummary,
     SaleRecord,
@@ -35,7 +38,8 @@ from kiosk.engine.refunds import record_refund
 from kiosk.engine.worker import Begin, Boundary, Cancel, Message, Settle, Stop, Worker
 from kiosk.hardware.vend import Vendor
 from kiosk.sale.machine import new_sale
-from kiosk.sale.model import Sale, State, Timing, view_of
+from kiosk.sale.model import GRACE_POLL_S, RETRY_MAX_S, Sale, State, Timing
+from kiosk.sale.view import view_of
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +49,9 @@ def timing_of(settings: SaleSettings) -> Timing:
         qr_timeout_s=settings.qr_timeout_s,
         poll_interval_s=settings.poll_interval_s,
         grace_s=settings.grace_s,
-        grace_poll_s=min(2.0, max(settings.grace_s / 2, 0.1)),
+        grace_poll_s=min(GRACE_POLL_S, max(settings.grace_s / 2, 0.1)),
         retry_s=settings.retry_s,
-        retry_max_s=min(30.0, settings.retry_s * 15),
+        retry_max_s=min(RETRY_MAX_S, settings.retry_s * 15),
     )
 
 
@@ -206,7 +210,9 @@ class Runner:
         return self.journal.recent_sales(limit)
 
     def totals_today(self) -> Totals:
-        return self.journal.totals(*jst_day_bounds(self.clock.now()))
+        start, end = jst_day_bounds(self.clock.now())
+        day = datetime.fromtimestamp(start, JST).date().isoformat()
+        return replace(self.journal.totals(start, end), day=day)
 
     def refund(self, merchant_payment_id: str, amount_yen: int | None = None) -> None:
         """Record the refund (RefundRefused, a ValueError, above what is refundable), durably

@@ -23,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain import Totals
+
 FILENAME = "status.json"
 HEARTBEAT_S = 10.0
 STALE_AFTER_S = 60.0  # several missed heartbeats: the kiosk is stopped or frozen
@@ -30,14 +32,6 @@ STALE_AFTER_S = 60.0  # several missed heartbeats: the kiosk is stopped or froze
 
 class StatusError(Exception):
     """The status file is missing or unreadable. The message says what to do."""
-
-
-@dataclass(frozen=True)
-class Totals:
-    day: str = ""  # local date, YYYY-MM-DD
-    sales: int = 0
-    amount_yen: int = 0
-    refunded_yen: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,7 +125,7 @@ def describe(status: Status, now: float) -> list[str]:
         + (f" ({status.issue})" if status.issue else "")
         + (f" sale {status.merchant_payment_id}" if status.merchant_payment_id else ""),
         f"last PayPay call: {_when(status.last_paypay_ok_at, now)}",
-        f"today ({t.day or '-'}): {t.sales} sales, {t.amount_yen} yen, "
+        f"today ({t.day or '-'}): {t.count} sales, {t.amount_yen} yen, "
         f"{t.refunded_yen} yen refunded",
         f"journal:          {status.journal}",
         f"status updated:   {_when(status.updated_at, now)}",

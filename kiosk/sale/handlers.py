@@ -8,9 +8,9 @@ transition does. Pure like the table: no I/O, no clock, no randomness. Every han
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from kiosk.domain import PaymentStatus
+from kiosk.domain import JST, PaymentStatus
 from kiosk.sale.model import (
     DEAD_STATUSES,
     PAID_STATUSES,
@@ -37,7 +37,6 @@ from kiosk.sale.model import (
     VendFinished,
 )
 
-JST = timezone(timedelta(hours=9))
 CANCEL_CUTOFF_MARGIN_S = 120.0  # stop cancelling two minutes before PayPay's 00:15 cut-off
 RETRYABLE = frozenset({Failure.UNKNOWN, Failure.TRY_LATER, Failure.AUTH})
 

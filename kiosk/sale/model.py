@@ -17,9 +17,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
-from kiosk.domain import PaymentStatus, Phase, SaleView
+from kiosk.domain import (
+    GRACE_S,
+    POLL_INTERVAL_S,
+    QR_TIMEOUT_S,
+    RETRY_S,
+    PaymentStatus,
+)
 
 
 class State(StrEnum):
@@ -290,16 +295,20 @@ Command = CallCommand | Record
 # ---- the sale record ----------------------------------------------------------------------
 
 
+GRACE_POLL_S = 2.0  # polls in the grace window come at least this often
+RETRY_MAX_S = 30.0  # the longest pause between asking PayPay again
+
+
 @dataclass(frozen=True)
 class Timing:
     """Every duration the machine uses: data in the sale, so a restart keeps the same rules."""
 
-    qr_timeout_s: float = 120.0
-    poll_interval_s: float = 4.0
-    grace_s: float = 8.0
-    grace_poll_s: float = 2.0
-    retry_s: float = 2.0
-    retry_max_s: float = 30.0
+    qr_timeout_s: float = QR_TIMEOUT_S
+    poll_interval_s: float = POLL_INTERVAL_S
+    grace_s: float = GRACE_S
+    grace_poll_s: float = GRACE_POLL_S
+    retry_s: float = RETRY_S
+    retry_max_s: float = RETRY_MAX_S
     expiry_margin_s: float = 5.0  # give up this long before PayPay's expiryDate
 
 
@@ -357,71 +366,3 @@ class Sale:
     @property
     def finished(self) -> bool:
         return self.state in TERMINAL_STATES
-
-
-def to_record(sale: Sale) -> dict[str, Any]:
-    """A JSON-ready dict; `from_record` gives the same sale back."""
-    return dataclasses.asdict(sale)
-
-
-def from_record(data: dict[str, Any]) -> Sale:
-    fields = dict(data)
-    fields["timing"] = Timing(**fields["timing"])
-    fields["state"] = State(fields["state"])
-    if fields.get("in_flight") is not None:
-        fields["in_flight"] = Call(fields["in_flight"])
-    if fields.get("paid_status") is not None:
-        fields["paid_status"] = PaymentStatus(fields["paid_status"])
-    known = {f.name for f in dataclasses.fields(Sale)}
-    return Sale(**{k: v for k, v in fields.items() if k in known})
-
-
-_PHASES: dict[State, Phase] = {
-    State.CREATING: Phase.CREATING,
-    State.CREATE_UNKNOWN: Phase.CONFIRMING,
-    State.SHOWING: Phase.AWAITING_PAYMENT,
-    State.DELETING: Phase.CONFIRMING,
-    State.GRACE: Phase.CONFIRMING,
-    State.CANCELLING: Phase.CONFIRMING,
-    State.VENDING: Phase.VENDING,
-    State.CAPTURING: Phase.CONFIRMING,
-    State.REVERTING: Phase.CONFIRMING,
-    State.REFUNDING: Phase.CONFIRMING,
-    State.SUCCEEDED: Phase.SUCCEEDED,
-    State.CANCELLED: Phase.CANCELLED,
-    State.EXPIRED: Phase.EXPIRED,
-    State.FAILED: Phase.FAILED,
-    State.REFUNDED: Phase.REFUNDED,
-    State.HELD: Phase.FAILED,
-}
-
-
-def phase_of(sale: Sale) -> Phase:
-    if sale.state is State.SHOWING and sale.cancel_requested:
-        return Phase.CONFIRMING
-    return _PHASES[sale.state]
-
-
-def _seconds_total(sale: Sale) -> int:
-    if sale.give_up_at is None or sale.shown_at is None:
-        return int(sale.timing.qr_timeout_s)
-    return max(1, round(sale.give_up_at - sale.shown_at))
-
-
-def view_of(sale: Sale, now: float) -> SaleView:
-    """What the screen shows. The QR only while it can be paid and the kiosk still offers it."""
-    phase = phase_of(sale)
-    showing = phase is Phase.AWAITING_PAYMENT and sale.give_up_at is not None
-    seconds_left = (
-        max(0, int(sale.give_up_at - now + 0.999)) if showing and sale.give_up_at else None
-    )
-    return SaleView(
-        merchant_payment_id=sale.merchant_payment_id,
-        phase=phase,
-        amount_yen=sale.amount_yen,
-        description=sale.description,
-        qr_url=sale.qr_url if showing else None,
-        seconds_left=seconds_left,
-        seconds_total=_seconds_total(sale) if showing else None,
-        reason=sale.end_reason if sale.finished else None,
-    )

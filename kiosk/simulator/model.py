@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 from urllib.parse import quote
 
-JST = timezone(timedelta(hours=9))
+from kiosk.domain import JST
+
 CANCEL_CUTOFF = clock_time(0, 14, 59)
 
 # Code lifecycle, as the ledger reports it (PayPay itself keeps the payment status CREATED).

@@ -5,37 +5,39 @@ environment. Validated at construction so a bad value stops the start with a cle
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import Any
 
+from kiosk.config.options import BY_NAME, Mode
 from kiosk.domain import Item
 from kiosk.ops.pin import is_pin_hash
 from kiosk.ui.i18n import LANGUAGES
 
-
-class Mode(StrEnum):
-    DEMO = "demo"  # embedded simulator: a DEMO banner stays on screen
-    SANDBOX = "sandbox"  # PayPay's sandbox: a SANDBOX watermark stays on screen
-    PRODUCTION = "production"
+__all__ = ["CORNERS", "ROTATIONS", "Mode", "UiSettings"]  # Mode: the DEMO banner, SANDBOX mark
 
 
-CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
-ROTATIONS = (0, 90, 180, 270)
+def _default(option: str) -> Any:
+    """A default the options table gives (the one source), for UiSettings built without one."""
+    return BY_NAME[option].default
+
+
+CORNERS: tuple[str, ...] = BY_NAME["attendant.corner"].choices
+ROTATIONS: tuple[int, ...] = BY_NAME["display.rotation"].choices
 
 
 @dataclass(frozen=True)
 class UiSettings:
     pin_hash: str  # pbkdf2_sha256$...; see kiosk.ops.pin
     catalogue: tuple[Item, ...] = ()  # empty: the attendant keys the amount (keypad mode)
-    default_language: str = "ja"
+    default_language: str = _default("language")
     mode: Mode = Mode.DEMO
     show_pay_url: bool = True  # demo only: print the pay page's URL under the QR
     size: tuple[int, int] | None = None  # None: the display's own size
-    fullscreen: bool = True
-    rotation: int = 0  # degrees clockwise; touch is rotated back
-    sounds: bool = False
-    attendant_corner: str = "top-left"
+    fullscreen: bool = _default("display.fullscreen")
+    rotation: int = _default("display.rotation")  # degrees clockwise; touch is rotated back
+    sounds: bool = _default("sounds")
+    attendant_corner: str = _default("attendant.corner")
     attendant_key: str = "f12"  # a pygame key name
-    attendant_hold_s: float = 3.0
+    attendant_hold_s: float = _default("attendant.hold_s")
     brand_name: str = "QR Kiosk"
     accent_rgb: tuple[int, int, int] = (0xFF, 0x00, 0x33)
     result_screen_s: float = 6.0  # a final phase stays this long, unless tapped away

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.domain import Totals
 from kiosk.ops.status import (
     HealthServer,
     Status,
     StatusError,
     StatusKeeper,
-    Totals,
     describe,
     place_status,
     read_status,
@@ -31,7 +31,7 @@ def status(**changes: object) -> Status:
 
 def test_round_trip_and_no_temporary_files_left(tmp_path: Path) -> None:
     path = tmp_path / "status.json"
-    written = status(totals=Totals("2027-01-15", 3, 450, 150), last_paypay_ok_at=T0 - 5)
+    written = status(totals=Totals(3, 450, 150, day="2027-01-15"), last_paypay_ok_at=T0 - 5)
     write_status(path, written)
     write_status(path, written)
     assert read_status(path) == written
@@ -70,7 +70,7 @@ def test_describe_running_and_stale() -> None:
     s = status(
         state="awaiting_payment",
         merchant_payment_id="kiosk-1-0007",
-        totals=Totals("2027-01-15", 3, 450, 150),
+        totals=Totals(3, 450, 150, day="2027-01-15"),
         last_paypay_ok_at=T0 - 4,
     )
     lines = describe(s, now=T0 + 5)

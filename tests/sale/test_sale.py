@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from kiosk.domain import PaymentStatus, Phase
+from kiosk.engine.codec import from_record, to_record
 from kiosk.sale.machine import EventNotAccepted, accepts, cancel_cutoff_at, mermaid, new_sale, step
 from kiosk.sale.model import (
     AttendantSettled,
@@ -37,11 +38,8 @@ from kiosk.sale.model import (
     Ticked,
     Vend,
     VendFinished,
-    from_record,
-    phase_of,
-    to_record,
-    view_of,
 )
+from kiosk.sale.view import phase_of, view_of
 
 T0 = 1_790_000_000.0  # 2026-09-21 in JST daytime
 MPID = "K1-0001"

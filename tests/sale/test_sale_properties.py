@@ -23,6 +23,7 @@ from hypothesis.stateful import (
 )
 
 from kiosk.domain import PaymentStatus, Phase
+from kiosk.engine.codec import from_record, to_record
 from kiosk.sale.machine import accepts, new_sale, step
 from kiosk.sale.model import (
     PAID_STATUSES,
@@ -48,10 +49,8 @@ from kiosk.sale.model import (
     Ticked,
     Vend,
     VendFinished,
-    from_record,
-    phase_of,
-    to_record,
 )
+from kiosk.sale.view import phase_of
 
 T0 = 1_790_000_000.0
 MPID = "K1-0001"

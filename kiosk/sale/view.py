@@ -1,0 +1,61 @@
+"""What the screen is told about a sale: its phase and its `SaleView`.
+
+Why apart from the model: the machine has sixteen states, the screen few phases; this mapping
+is the one place that decides what a customer sees of a sale (a QR only while it can be paid,
+"confirming" for every state that is making sure), and it is pure like the machine.
+"""
+
+from __future__ import annotations
+
+from kiosk.domain import Phase, SaleView
+from kiosk.sale.model import Sale, State
+
+_PHASES: dict[State, Phase] = {
+    State.CREATING: Phase.CREATING,
+    State.CREATE_UNKNOWN: Phase.CONFIRMING,
+    State.SHOWING: Phase.AWAITING_PAYMENT,
+    State.DELETING: Phase.CONFIRMING,
+    State.GRACE: Phase.CONFIRMING,
+    State.CANCELLING: Phase.CONFIRMING,
+    State.VENDING: Phase.VENDING,
+    State.CAPTURING: Phase.CONFIRMING,
+    State.REVERTING: Phase.CONFIRMING,
+    State.REFUNDING: Phase.CONFIRMING,
+    State.SUCCEEDED: Phase.SUCCEEDED,
+    State.CANCELLED: Phase.CANCELLED,
+    State.EXPIRED: Phase.EXPIRED,
+    State.FAILED: Phase.FAILED,
+    State.REFUNDED: Phase.REFUNDED,
+    State.HELD: Phase.FAILED,
+}
+
+
+def phase_of(sale: Sale) -> Phase:
+    if sale.state is State.SHOWING and sale.cancel_requested:
+        return Phase.CONFIRMING
+    return _PHASES[sale.state]
+
+
+def _seconds_total(sale: Sale) -> int:
+    if sale.give_up_at is None or sale.shown_at is None:
+        return int(sale.timing.qr_timeout_s)
+    return max(1, round(sale.give_up_at - sale.shown_at))
+
+
+def view_of(sale: Sale, now: float) -> SaleView:
+    """What the screen shows. The QR only while it can be paid and the kiosk still offers it."""
+    phase = phase_of(sale)
+    showing = phase is Phase.AWAITING_PAYMENT and sale.give_up_at is not None
+    seconds_left = (
+        max(0, int(sale.give_up_at - now + 0.999)) if showing and sale.give_up_at else None
+    )
+    return SaleView(
+        merchant_payment_id=sale.merchant_payment_id,
+        phase=phase,
+        amount_yen=sale.amount_yen,
+        description=sale.description,
+        qr_url=sale.qr_url if showing else None,
+        seconds_left=seconds_left,
+        seconds_total=_seconds_total(sale) if showing else None,
+        reason=sale.end_reason if sale.finished else None,
+    )
