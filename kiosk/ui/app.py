@@ -174,7 +174,7 @@ class App:
         self._prepare_qr_layer()
         self._prefetch_qr()
         self._tell_systemd(now)
-        return 0 if self.controller.state.exit_requested else None
+        return 0 if self.controller.exit_requested else None
 
     def _wait(self, timeout_s: float) -> list[pygame.event.Event]:
         """While a QR is being created, wait on the engine's news (it wakes at once when the
@@ -207,12 +207,10 @@ class App:
         elif isinstance(action, OpenAttendant):
             self.controller.open_attendant(action.source, now)
         elif isinstance(action, KeyAction):
-            if self.controller.state.attendant == "pin":
+            if self.controller.pin_pad_open:
                 self.controller.act(action.action, action.arg, now)
         elif isinstance(action, Quit):
-            if not self.settings.fullscreen:  # a window may be closed; a kiosk only from the menu
-                logger.info("window action=close")
-                self.controller.state.exit_requested = True
+            self.controller.window_closed()
         elif isinstance(action, Expose):
             self._force = True
 
@@ -243,7 +241,7 @@ class App:
         frame = self.frame
         if frame is None or isinstance(frame.screen, SaleScreenView):
             return
-        if self.controller.state.attendant or self.backend.current_sale() is not None:
+        if self.controller.attendant_open or self.backend.current_sale() is not None:
             return
         for idle in idle_frames(frame.chrome, self.settings.pay_url_shown):
             self.layers.prepare(idle, self.logical, self.theme, self.controller.strings)

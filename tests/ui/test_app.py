@@ -150,7 +150,7 @@ def test_a_touch_counts_once_even_with_sdl_mouse_emulation() -> None:
         kiosk.mouse(pygame.MOUSEBUTTONUP, center, touch=True),
     )
     kiosk.step()
-    assert kiosk.app.controller.state.language == "ja"  # toggled once, not twice
+    assert kiosk.app.controller.language == "ja"  # toggled once, not twice
 
 
 def test_a_real_mouse_click_works_and_acts_on_release() -> None:
@@ -232,11 +232,11 @@ def test_menu_idle_returns_to_attract_in_the_default_language() -> None:
     kiosk = Kiosk(default_language="ja")
     kiosk.tap("language")
     kiosk.tap("start")
-    assert kiosk.app.controller.state.language == "en"
+    assert kiosk.app.controller.language == "en"
     kiosk.clock.now += 61
     kiosk.step()
     assert isinstance(kiosk.screen, AttractView)
-    assert kiosk.app.controller.state.language == "ja"
+    assert kiosk.app.controller.language == "ja"
 
 
 def test_keypad_mode_keys_an_amount() -> None:

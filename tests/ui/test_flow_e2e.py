@@ -278,7 +278,7 @@ def test_attendant_refunds_a_sale_through_the_screen(live: Live) -> None:
         live.tap("digit", digit)
     live.tap("refund_amount")
     live.tap("refund_yes")
-    assert live.app.controller.state.message == ("refund_requested", {})
+    assert live.app.controller.message == ("refund_requested", {})
     live.engine.idle()
     record = live.engine.journal.sale_record(mpid)
     assert record is not None and record.refundable_yen == ITEMS[1].price_yen - 100
@@ -326,7 +326,7 @@ def test_a_held_sale_is_handed_out_from_the_attendant_screen_and_selling_resumes
             )
             assert isinstance(held, OutOfServiceView)
             live.pin()
-            with caplog.at_level(logging.INFO, logger="kiosk.ui.controller"):
+            with caplog.at_level(logging.INFO, logger="kiosk.ui"):
                 live.tap("held_sales")
                 assert isinstance(live.screen, HeldSalesView)
                 assert [r.merchant_payment_id for r in live.screen.rows] == ["UI-held"]
