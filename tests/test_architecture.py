@@ -20,6 +20,7 @@ ROWS: dict[str, int] = {
     "sale": 1,
     "opa": 2,
     "hardware": 2,
+    "resources": 2,
     "engine": 3,
     "ops": 3,
     "fleet": 3,
