@@ -67,6 +67,6 @@ def run() -> Iterator[dict[str, object]]:
 
 def _connections_opened(client: opa.Client) -> int:
     """TCP connections the client's pool opened in total (1 means perfect keep-alive)."""
-    pools = client._transport.pool_manager.pools
+    pools = client._transport.http.pool_manager.pools  # type: ignore[attr-defined]
     # urllib3's RecentlyUsedContainer refuses plain iteration; keys() is its API
     return sum(pools[key].num_connections for key in pools.keys())  # noqa: SIM118

@@ -9,13 +9,12 @@ machine resolves by asking again, so an unexpected answer can never be taken for
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from kiosk.domain import PaymentStatus, SaleSettings
 from kiosk.hardware.vend import Vendor, VendRequest
-from kiosk.opa import errors
+from kiosk.opa import errors, models
 from kiosk.sale.model import (
     PAID_STATUSES,
     CallCommand,
@@ -42,33 +41,28 @@ from kiosk.sale.model import (
 )
 
 log = logging.getLogger(__name__)
-Envelope = Mapping[str, Any]
 
 
-class CodeApi(Protocol):
-    def create_qr_code(self, data: object) -> Envelope: ...
-    def get_payment_details(self, merchant_payment_id: str) -> Envelope: ...
-    def delete_qr_code(self, code_id: str) -> Envelope: ...
+class PayPayCalls(Protocol):
+    """The calls the engine makes, with typed answers (``kiosk.opa.Client.typed``)."""
 
-
-class PaymentApi(Protocol):
-    def cancel_payment(self, merchant_payment_id: str) -> Envelope: ...
-    def refund_payment(self, data: object) -> Envelope: ...
+    def create_qr_code(self, data: object) -> models.QrCode: ...
+    def get_qr_payment_details(self, merchant_payment_id: str) -> models.PaymentDetails: ...
+    def delete_qr_code(self, code_id: str) -> models.Accepted: ...
+    def cancel_payment(self, merchant_payment_id: str) -> models.Accepted: ...
+    def refund_payment(self, data: object) -> models.RefundDetails: ...
     def refund_details(
         self, merchant_refund_id: str, payment_id: str | None = None
-    ) -> Envelope: ...
-    def capture_payment(self, data: object) -> Envelope: ...
-    def revert_payment(self, data: object) -> Envelope: ...
+    ) -> models.RefundDetails: ...
+    def capture_payment(self, data: object) -> models.CaptureResult: ...
+    def revert_payment(self, data: object) -> models.RevertResult: ...
 
 
 class PayPayClient(Protocol):
-    """The part of `kiosk.opa.Client` the engine uses (SDK names)."""
+    """The part of `kiosk.opa.Client` the engine uses: its typed calls, never raw envelopes."""
 
     @property
-    def Code(self) -> CodeApi: ...
-
-    @property
-    def Payment(self) -> PaymentApi: ...
+    def typed(self) -> PayPayCalls: ...
 
 
 @dataclass(frozen=True)
@@ -140,30 +134,20 @@ def refund_request(
     }
 
 
-def _data(envelope: Envelope) -> Mapping[str, Any]:
-    data = envelope.get("data")
-    return data if isinstance(data, Mapping) else {}
-
-
 def _call(command: CallCommand, client: PayPayClient, settings: SaleSettings, now: float) -> Event:
     if isinstance(command, CreateQr):
         return _create(command, client, settings, now)
     if isinstance(command, PollStatus):
-        data = _data(client.Code.get_payment_details(command.merchant_payment_id))
-        accepted = data.get("acceptedAt") or None
-        status = PaymentStatus(str(data["status"]))
-        if status in PAID_STATUSES and not data.get("paymentId"):
+        details = client.typed.get_qr_payment_details(command.merchant_payment_id)
+        status = PaymentStatus(details.status)  # ValueError on a status we do not know
+        if status in PAID_STATUSES and not details.payment_id:
             raise ValueError("paid without a paymentId")  # unreadable: ask again
-        return StatusPolled(
-            status,
-            payment_id=str(data["paymentId"]) if data.get("paymentId") else None,
-            paid_at=float(accepted) if accepted else None,
-        )
+        return StatusPolled(status, payment_id=details.payment_id, paid_at=details.accepted_at)
     if isinstance(command, DeleteQr):
-        client.Code.delete_qr_code(command.code_id)
+        client.typed.delete_qr_code(command.code_id)
         return QrDeleted()
     if isinstance(command, CancelPayment):
-        client.Payment.cancel_payment(command.merchant_payment_id)
+        client.typed.cancel_payment(command.merchant_payment_id)
         return PaymentCancelled()
     return _money_back(command, client, now)
 
@@ -180,8 +164,8 @@ def _create(command: CreateQr, client: PayPayClient, settings: SaleSettings, now
     }
     if settings.store_id:
         payload["storeId"] = settings.store_id
-    data = _data(client.Code.create_qr_code(payload))
-    return QrCreated(str(data["codeId"]), str(data["url"]), float(data["expiryDate"]))
+    qr = client.typed.create_qr_code(payload)
+    return QrCreated(qr.code_id, qr.url, qr.expiry_epoch)
 
 
 def _money_back(command: CallCommand, client: PayPayClient, now: float) -> Event:
@@ -189,13 +173,13 @@ def _money_back(command: CallCommand, client: PayPayClient, now: float) -> Event
         body = refund_request(
             command.merchant_refund_id, command.payment_id, command.amount_yen, now, command.reason
         )
-        data = _data(client.Payment.refund_payment(body))
-        return RefundAccepted(str(data.get("status", "CREATED")))
+        refund = client.typed.refund_payment(body)
+        return RefundAccepted(refund.status or "CREATED")
     if isinstance(command, QueryRefund):
-        envelope = client.Payment.refund_details(command.merchant_refund_id, command.payment_id)
-        return RefundAccepted(str(_data(envelope).get("status", "CREATED")))
+        refund = client.typed.refund_details(command.merchant_refund_id, command.payment_id)
+        return RefundAccepted(refund.status or "CREATED")
     if isinstance(command, Capture):
-        client.Payment.capture_payment(
+        client.typed.capture_payment(
             {
                 "merchantPaymentId": command.merchant_payment_id,
                 "merchantCaptureId": command.merchant_capture_id,
@@ -206,7 +190,7 @@ def _money_back(command: CallCommand, client: PayPayClient, now: float) -> Event
         )
         return Captured()
     if isinstance(command, Revert):
-        client.Payment.revert_payment(
+        client.typed.revert_payment(
             {
                 "merchantRevertId": command.merchant_revert_id,
                 "paymentId": command.payment_id,

@@ -105,20 +105,16 @@ class RefundFollower:
                 body = refund_request(
                     row.merchant_refund_id, row.payment_id, row.amount_yen, now, "attendant refund"
                 )
-                envelope = self.client.Payment.refund_payment(body)
+                answer = self.client.typed.refund_payment(body)
             else:
-                envelope = self.client.Payment.refund_details(
-                    row.merchant_refund_id, row.payment_id
-                )
+                answer = self.client.typed.refund_details(row.merchant_refund_id, row.payment_id)
         except Exception as exc:
             self._note(exc)
             self._boundary("after-attendant-refund", None)
             return _after_error(row, exc)
         self._note(None)
         self._boundary("after-attendant-refund", None)
-        data = envelope.get("data") or {}
-        status = str(data.get("status", "CREATED")) if isinstance(data, dict) else "CREATED"
-        return "REFUNDED" if status == "REFUNDED" else "CREATED"
+        return "REFUNDED" if answer.status == "REFUNDED" else "CREATED"
 
 
 def _after_error(row: RefundRow, exc: Exception) -> str:

@@ -176,7 +176,7 @@ class Worker:
             return
         if sale.code_id and not sale.paid and not sale.qr_dead:
             try:
-                self.client.Code.delete_qr_code(sale.code_id)
+                self.client.typed.delete_qr_code(sale.code_id)
                 log.warning("unrecorded QR delete mpid=%s", sale.merchant_payment_id)
             except Exception as exc:
                 log.error("QR delete failed mpid=%s error=%s", sale.merchant_payment_id, exc)
@@ -379,7 +379,7 @@ class Worker:
             return
         self._next_probe_at = now + self.probe_s
         try:
-            self.client.Code.get_payment_details(f"{self.settings.terminal_id}-probe")
+            self.client.typed.get_qr_payment_details(f"{self.settings.terminal_id}-probe")
             self._note(None)
         except Exception as exc:
             self._note(exc)

@@ -28,7 +28,10 @@ from kiosk.opa.errors import (
     UnreadableResponse,
     classify,
 )
-from kiosk.opa.transport import ResponseInfo, RetryPolicy
+from kiosk.opa.http_transport import HttpAnswer, HttpRequest, HttpTransport, Limits, NoAnswer
+from kiosk.opa.retry import RetryPolicy
+from kiosk.opa.transport import ResponseInfo
+from kiosk.opa.typed import TypedCalls
 
 __all__ = [
     "AlreadyPaid",
@@ -37,8 +40,13 @@ __all__ = [
     "ConnectionLost",
     "Duplicate",
     "Environment",
+    "HttpAnswer",
+    "HttpRequest",
+    "HttpTransport",
     "InvalidParams",
+    "Limits",
     "Maintenance",
+    "NoAnswer",
     "NotConnected",
     "NotFound",
     "NotReversible",
@@ -53,6 +61,7 @@ __all__ = [
     "ServerError",
     "TransactionFailed",
     "TryLater",
+    "TypedCalls",
     "UnreadableResponse",
     "classify",
 ]

@@ -1,9 +1,8 @@
-"""From what came back (an HTTP answer, or an exception instead) to an envelope or an OpaError.
+"""From an HTTP answer to PayPay's success envelope or an OpaError.
 
 Why apart from the transport: this is the money-critical judgement, "did PayPay answer, and
-what did it say?", kept small and pure so it can be read against the reference at a glance:
-- no answer: never sent (NotConnected), no answer in time (RequestTimeout), or lost after
-  sending (ConnectionLost); only the first is known not to have been applied;
+what did it say?", kept small and pure so it can be read against the reference at a glance
+(what "no answer at all" means is ``http_transport.no_answer``'s job):
 - only PayPay's JSON envelope proves anything: a JSON content type and a JSON object whose
   ``resultInfo.code`` is a non-empty string. Without it, whatever the status (an HTML 404 from a
   proxy, an empty 400, a captive portal's 200, JSON served as text/html), the answer is
@@ -16,15 +15,16 @@ what did it say?", kept small and pure so it can be read against the reference a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import urllib3.exceptions
-
 from kiosk.opa import errors
 from kiosk.opa.endpoints import Endpoint
+
+MAX_ERROR_BODY_CHARS = 2048  # what an error keeps of the answer's body
+MAX_ERROR_HEADERS = 40
 
 
 @dataclass(frozen=True)
@@ -56,62 +56,9 @@ def retry_after_s_of(value: str | None, now_epoch: float) -> float | None:
     return None if at is None else max(0.0, at - now_epoch)
 
 
-def _causes(exc: BaseException) -> list[BaseException]:
-    """The exception and everything it wraps (args, reason, cause, context), bounded."""
-    seen: list[BaseException] = []
-    todo: list[object] = [exc]
-    while todo and len(seen) < 20:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or any(item is s for s in seen):
-            continue
-        seen.append(item)
-        todo.extend(item.args)
-        todo.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
-    return seen
-
-
-# urllib3 raises these (retries=False: the error itself, no MaxRetryError) before a byte of the
-# request left: no connection, name resolution, proxy, TLS handshake or certificate, bad URL.
-_NEVER_SENT = (
-    urllib3.exceptions.NewConnectionError,  # NameResolutionError too
-    urllib3.exceptions.ConnectTimeoutError,
-    urllib3.exceptions.ProxyError,
-    urllib3.exceptions.SSLError,
-    urllib3.exceptions.LocationValueError,  # LocationParseError, URLSchemeUnknown
-)
-_TIMED_OUT = (urllib3.exceptions.ReadTimeoutError, TimeoutError)
-
-
-def transport_error(
-    exc: Exception, endpoint: Endpoint, timeout: tuple[float, float], *, answered: bool = False
-) -> errors.OpaError:
-    """No (complete) HTTP answer: never sent (NotConnected), timed out, or lost after sending.
-
-    ``answered``: the status line had come back (the body read failed), so the request surely
-    arrived and the outcome is unknown, whatever the error says (a TLS error mid-body too).
-    A plain ValueError from sending is http.client refusing a header or the URL before a byte
-    left (its message may quote the header: only the type name is kept).
-    """
-    chain = _causes(exc)
-    refused = isinstance(exc, ValueError) and not isinstance(exc, urllib3.exceptions.HTTPError)
-    kind: type[errors.OpaError]
-    if refused and not answered:
-        kind, what = errors.NotConnected, "request refused before sending"
-    elif not answered and any(isinstance(c, _NEVER_SENT) for c in chain):
-        kind, what = errors.NotConnected, f"could not connect within {timeout[0]:g} s"
-    elif any(isinstance(c, _TIMED_OUT) for c in chain):
-        kind, what = (
-            errors.RequestTimeout,
-            f"no complete answer within {timeout[1]:g} s or the deadline",
-        )
-    else:
-        kind, what = errors.ConnectionLost, "connection lost after the request was sent"
-    return kind(f"{what} ({type(exc).__name__})", api_name=endpoint.api_name)
-
-
 def _json_object(headers: Mapping[str, str], content: bytes) -> dict[str, Any] | str:
     """The decoded JSON object, or why the body is not one."""
-    media_type = (headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    media_type = (headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
         return f"content type {media_type or 'missing'!r}"
     try:
@@ -140,27 +87,40 @@ def envelope_of(
 
 
 def interpret(
-    status: int, headers: Mapping[str, str], content: bytes, endpoint: Endpoint
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    endpoint: Endpoint,
+    *,
+    redact: Callable[[str], str] = str,
 ) -> dict[str, Any] | Failure:
-    retry_after = headers.get("Retry-After")
+    """PayPay's envelope when it says success, else a Failure whose error carries the status,
+    PayPay's code, the start of the body and the headers (``redact`` scrubs our secrets).
+    Header names are looked up in lower case (the transport lowers them)."""
+    retry_after = headers.get("retry-after")
+    evidence: dict[str, Any] = {
+        "status": status,
+        "api_name": endpoint.api_name,
+        "body": redact(content[: 2 * MAX_ERROR_BODY_CHARS].decode("utf-8", "replace"))[
+            :MAX_ERROR_BODY_CHARS
+        ],
+        "headers": {
+            name: redact(value)[:256] for name, value in list(headers.items())[:MAX_ERROR_HEADERS]
+        },
+    }
     found = envelope_of(headers, content)
     if isinstance(found, str):
-        error: errors.OpaError = errors.UnreadableResponse(
-            f"HTTP {status} without PayPay's JSON envelope ({found})",
-            status=status,
-            api_name=endpoint.api_name,
-        )
-        return Failure(error, retry_after)
+        message = f"HTTP {status} without PayPay's JSON envelope ({found})"
+        return Failure(errors.UnreadableResponse(message, **evidence), retry_after)
     envelope, result_info, code = found
     if 200 <= status < 300 and code in endpoint.success_codes:
         return envelope
     kind = errors.classify(status, code)
     error = kind(
-        _text(result_info.get("message")) or f"HTTP {status} {code}",
-        status=status,
+        redact(_text(result_info.get("message")) or f"HTTP {status} {code}"),
         code=code,
         code_id=_text(result_info.get("codeId")),
-        api_name=endpoint.api_name,
+        **evidence,
     )
     return Failure(error, retry_after)
 

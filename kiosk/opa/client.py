@@ -2,9 +2,12 @@
 
 Why: merchants know ``client.Code.create_qr_code(...)``; the kiosk needs that call to end in
 bounded time with a typed answer. The client is composition only: it checks its configuration
-strictly (the seed SDK crashed on ``production_mode="true"``), picks the environment, builds one
-Transport (one urllib3 PoolManager, keep-alive; not requests, whose 1-2 ms of per-call Python
-work is a third of the 6 ms tap-to-QR budget) and hands it to stateless resources.
+strictly (the seed SDK crashed on ``production_mode="true"``), picks the environment, and wires
+the pieces: a ``signing.Signer`` (the only holder of the secret), the ``retry.RetryPolicy``, an
+HTTP transport (``http_transport.Urllib3Transport``, one kept-alive pool; or any object passed
+as ``http=``, e.g. a test's scripted one without a socket) into one ``transport.Transport``,
+shared by stateless resources (the SDK's envelope dicts) and ``client.typed`` (the kiosk's
+calls with answers parsed into ``models``).
 
 Invariants: ``production_mode`` and ``perf_mode`` are real bools; the secret is kept only in the
 transport and never appears in a repr, a log line or an exception; every source of
@@ -29,7 +32,11 @@ from kiosk.opa.api.payments import Payment
 from kiosk.opa.api.pending import Pending
 from kiosk.opa.api.preauth import Preauth
 from kiosk.opa.api.user import User
-from kiosk.opa.transport import Hooks, ResponseInfo, RetryPolicy, Transport
+from kiosk.opa.http_transport import HttpTransport, Urllib3Transport, proxy_for
+from kiosk.opa.retry import RetryPolicy
+from kiosk.opa.signing import Signer
+from kiosk.opa.transport import Hooks, ResponseInfo, Transport
+from kiosk.opa.typed import TypedCalls
 
 Timeout = float | tuple[float, float]
 
@@ -121,6 +128,7 @@ class Client:
         retry: RetryPolicy | None = None,
         pool_maxsize: int = 10,
         proxies: Mapping[str, str] | None = None,
+        http: HttpTransport | None = None,
     ) -> None:
         api_key, api_secret = _check_auth(auth)
         self.environment = Environment.from_flags(production_mode, perf_mode)
@@ -131,22 +139,22 @@ class Client:
         self._clock = clock
         self._nonce = nonce_factory
         hooks = Hooks(
-            nonce=nonce_factory,
             clock=clock,
             monotonic=monotonic,
             sleep=sleep,
             jitter=jitter or random.Random().random,
             on_response=on_response,
         )
+        if http is None:
+            proxy_url = proxy_for(self.base_url, proxies or {})
+            http = Urllib3Transport(pool_maxsize=pool_maxsize, proxy_url=proxy_url)
         self._transport = Transport(
-            api_key=api_key,
-            api_secret=api_secret,
+            signer=Signer(api_key, api_secret, nonce=nonce_factory, clock=clock),
+            http=http,
             base_url=self.base_url,
             timeout=_check_timeout(timeout),
             retry=retry or RetryPolicy(),
             hooks=hooks,
-            pool_maxsize=pool_maxsize,
-            proxies=proxies,
         )
         self.Code = Code(self._transport, clock)
         self.Payment = Payment(self._transport, clock)
@@ -155,6 +163,7 @@ class Client:
         self.Account = Account(self._transport, clock)
         self.User = User(self._transport, clock)
         self.Cashback = Cashback(self._transport, clock)
+        self.typed = TypedCalls(self.Code, self.Payment)
 
     def __repr__(self) -> str:
         return f"Client(environment={self.environment.name}, base_url={self.base_url!r})"

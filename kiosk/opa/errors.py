@@ -4,16 +4,15 @@ Why: the official SDK returns error payloads as if they were data, so callers gu
 2xx returns the envelope and anything else raises, and the class alone tells the caller what
 it may do next. The one question that matters for money is "did PayPay apply my request?":
 
-    OpaError                       status, code, code_id, message, api_name on every instance
+    OpaError                       status, code, code_id, message, api_name, body, headers
     ├── OutcomeUnknown             PayPay may or may not have applied it: query or cancel
-    │   ├── RequestTimeout         no answer within the read timeout
+    │   ├── RequestTimeout         no complete answer within the timeout or the deadline
     │   ├── ConnectionLost         the connection broke after the request was sent
     │   ├── ServerError            500 INTERNAL_SERVER_ERROR / SERVICE_ERROR, 502, 504
-    │   ├── UnreadableResponse     a body that is not PayPay's JSON envelope (a gateway's HTML)
-    │   └── Maintenance            503 MAINTENANCE_MODE (also a TryLater)
+    │   ├── UnreadableResponse     not PayPay's JSON envelope (any status), or unreadable data
+    │   └── Maintenance            503 MAINTENANCE_MODE: the reference counts a 503 as unknown
     ├── TryLater                   nothing was applied; come back after a pause
     │   ├── RateLimited            429 RATE_LIMIT
-    │   ├── Maintenance            (see above: the reference counts a 503 as unknown)
     │   └── NotConnected           could not connect at all; the request never left
     └── Rejected                   a definite answer: PayPay did not do it
         ├── AuthError              401 UNAUTHORIZED / OP_OUT_OF_SCOPE, 404 OPA_CLIENT_NOT_FOUND
@@ -27,17 +26,22 @@ it may do next. The one question that matters for money is "did PayPay apply my 
         ├── OperationNotAllowed    UNACCEPTABLE_OP, ALREADY_CAPTURED, ORDER_EXPIRED, REFUND_*...
         └── TransactionFailed      500 TRANSACTION_FAILED: definite, start a new transaction
 
-``classify(status, code)`` is the one table from an HTTP answer to a class. Messages never
-contain the API key, the secret or the Authorization header.
+Each class sits in exactly one branch (a test checks it), so no isinstance order decides
+behaviour. ``classify(status, code)`` is the one table from an answer to a class. Messages,
+bodies and headers never contain the API key, the secret or the Authorization header (the
+client scrubs what a server echoes back).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 RESOLVE_URL = "https://developer.paypay.ne.jp/develop/resolve"
 
 
 class OpaError(Exception):
-    """Base of every client error. ``status`` is the HTTP status, or None without an answer."""
+    """Base of every client error. ``status`` is the HTTP status, or None without an answer;
+    ``body`` (at most 2 KiB) and ``headers`` are what came back, when something did."""
 
     def __init__(
         self,
@@ -47,12 +51,16 @@ class OpaError(Exception):
         code: str | None = None,
         code_id: str | None = None,
         api_name: str | None = None,
+        body: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.status = status
         self.code = code
         self.code_id = code_id
         self.message = message
         self.api_name = api_name
+        self.body = body  # the start of the answer's body, for the logs of a human
+        self.headers: dict[str, str] = dict(headers or {})
         super().__init__(self._describe())
 
     def _describe(self) -> str:
@@ -103,8 +111,8 @@ class UnreadableResponse(OutcomeUnknown):
     pass
 
 
-class Maintenance(OutcomeUnknown, TryLater):
-    pass
+class Maintenance(OutcomeUnknown):
+    """503 MAINTENANCE_MODE. Unknown (reference 5.2), though a GET or DELETE is retried."""
 
 
 class RateLimited(TryLater):

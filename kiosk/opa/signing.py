@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 
 EMPTY = "empty"
@@ -118,3 +119,54 @@ def verify(
     if abs(now_epoch - fields.epoch) > max_skew_s:
         raise ValueError(f"epoch is more than {max_skew_s} s away from server time")
     return fields
+
+
+REDACTED = "[redacted]"
+
+
+class Signer:
+    """Signs requests with one API key and secret, and scrubs both from text (the one holder).
+
+    The nonce source and the clock come in as callables (this module stays pure); the secret
+    is never in a repr. ``redact`` replaces the key and the secret, whole or base64-encoded,
+    wherever they appear (a server echoing our headers back in an error page).
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        api_secret: str,
+        *,
+        nonce: Callable[[], str],
+        clock: Callable[[], float],
+    ) -> None:
+        self.api_key = api_key
+        self._api_secret = api_secret
+        self._nonce = nonce
+        self._clock = clock
+        forms = {api_key, api_secret}
+        for value in (api_key, api_secret):
+            forms.add(base64.b64encode(value.encode("utf-8")).decode("ascii").rstrip("="))
+        self._forms = sorted((f for f in forms if len(f) >= 4), key=len, reverse=True)
+
+    def __repr__(self) -> str:
+        return "Signer(api_key=[redacted])"
+
+    def authorization(self, method: str, path: str, content_type: str, body: str | None) -> str:
+        """The ``Authorization`` header for one request (a fresh nonce, the current epoch)."""
+        return auth_header(
+            api_key=self.api_key,
+            api_secret=self._api_secret,
+            method=method,
+            path=path,
+            nonce=self._nonce(),
+            epoch=int(self._clock()),
+            content_type=content_type,
+            body=body,
+        )
+
+    def redact(self, text: str) -> str:
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text

@@ -129,6 +129,7 @@ class OpaTestServer:
 
 
 class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # many clients at once (the deadline tests): no backlog resets
     daemon_threads = True
     block_on_close = False
     owner: OpaTestServer
