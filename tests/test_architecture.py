@@ -30,7 +30,8 @@ ROWS: dict[str, int] = {
     "cli": 7,
     "__main__": 8,
 }
-PURE = ("domain", "sale", "opa.signing")  # no I/O, no pygame, no clock, no randomness
+# no I/O, no pygame, no clock, no randomness
+PURE = ("domain", "sale", "opa.signing", "opa.retry", "opa.answers", "opa.models")
 IMPURE = {
     "pygame",
     "urllib3",
