@@ -16,9 +16,10 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from kiosk.commands.common import EXIT_CODES_HELP, CommandError, ExitCode, say
+from kiosk.domain import MAX_AMOUNT_YEN
 from kiosk.ops.logs import Redactor, setup_logging
 from kiosk.ops.secrets import SecretError, load_credentials
 
@@ -30,20 +31,66 @@ if TYPE_CHECKING:
     from kiosk.config import Config
     from kiosk.ops.secrets import Credentials
 
-    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    Subparsers: TypeAlias = argparse._SubParsersAction["KioskParser"]
+
+
+class KioskParser(argparse.ArgumentParser):
+    """A bad command line is one line naming the argument and what is allowed, and exit 2;
+    the whole usage is one `--help` away."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, else a usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{text} is out of range; allowed: a whole number from {low} to {high}"
+            )
+        return value
+
+    return parse
+
+
+def file_in_existing_directory(text: str) -> str:
+    """An argparse type: a file the command may create, in a directory that exists."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; name a file in it")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"directory {str(path.parent)!r} does not exist; create it first"
+        )
+    return text
 
 
 def _add_simulator(sub: Subparsers) -> None:
     p = sub.add_parser("simulator", help="run a local PayPay simulator (HTTP server)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port)")
+    p.add_argument(
+        "--port",
+        type=whole_number(0, 65535),
+        default=8765,
+        help="port to listen on (0: any free port)",
+    )
     p.add_argument("--public-url", help="base URL phones use to reach the pay page")
-    p.add_argument("--state", help="file to keep the simulator's ledger in across restarts")
+    p.add_argument(
+        "--state",
+        type=file_in_existing_directory,
+        help="file to keep the simulator's ledger in across restarts",
+    )
     p.add_argument("--control", action="store_true", help="enable the /_sim/ control API")
 
 
-def _config_parent() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
+def _config_parent() -> KioskParser:
+    parent = KioskParser(add_help=False)
     parent.add_argument(
         "--config",
         metavar="FILE",
@@ -105,7 +152,12 @@ def _add_commands(sub: Subparsers) -> None:
         help="only sales from then on: YYYY-MM-DD, an ISO time, or 2h / 3d / 30m ago",
     )
     p.add_argument("--status", metavar="STATE", help="only sales in this state (e.g. SUCCEEDED)")
-    p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    p.add_argument(
+        "--limit",
+        type=whole_number(1, 1_000_000),
+        default=50,
+        help="at most this many (default 50)",
+    )
     p = jsub.add_parser(
         "export",
         parents=[common],
@@ -123,7 +175,12 @@ def _add_commands(sub: Subparsers) -> None:
         "PayPay is asked, so it is never sent twice.",
     )
     p.add_argument("merchant_payment_id", metavar="MERCHANT_PAYMENT_ID")
-    p.add_argument("--amount", type=int, metavar="YEN", help="refund only this many yen")
+    p.add_argument(
+        "--amount",
+        type=whole_number(1, MAX_AMOUNT_YEN),
+        metavar="YEN",
+        help="refund only this many yen",
+    )
     p.add_argument("--reason", default="refund by operator", help="reason sent to PayPay")
     add(
         "reconcile",
@@ -165,7 +222,7 @@ def window_size(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = KioskParser(
         prog="kiosk",
         description="PayPay QR kiosk",
         epilog=EXIT_CODES_HELP,

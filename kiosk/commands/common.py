@@ -60,12 +60,15 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
         return load_config(path, env)
     except ConfigError as exc:
         count = len(exc.problems)
-        raise CommandError(
-            ExitCode.CONFIG,
-            f"{count} configuration problem{'s' if count > 1 else ''}:\n  "
-            + "\n  ".join(str(p) for p in exc.problems)
-            + "\nfix them, then run: kiosk check-config",
-        ) from None
+        if count == 1:  # the usual case: one line, naming the file, the option and the value
+            message = f"{exc.problems[0]}; fix it, then run: kiosk check-config"
+        else:
+            message = (
+                f"{count} configuration problems:\n  "
+                + "\n  ".join(str(p) for p in exc.problems)
+                + "\nfix them, then run: kiosk check-config"
+            )
+        raise CommandError(ExitCode.CONFIG, message) from None
 
 
 def load_secrets(env: Mapping[str, str]) -> Credentials | None:

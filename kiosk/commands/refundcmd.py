@@ -28,7 +28,7 @@ from kiosk.config import Config
 from kiosk.engine import refunds
 from kiosk.engine.journal import Journal, RefundRow
 from kiosk.engine.refunds import RefundFollower
-from kiosk.opa import Client
+from kiosk.opa import Client, errors
 from kiosk.ops.lock import KioskLock
 from kiosk.ops.logs import Redactor
 
@@ -76,12 +76,29 @@ def run_refund(
                 status = wait(lambda: status_of(journal, row))
             else:
                 with _client(config, redactor, demo) as client:
-                    follower = RefundFollower(journal, client, lambda exc: None)
+                    refused: list[Exception] = []  # credentials PayPay turned down
+
+                    def note(exc: Exception | None) -> None:
+                        if isinstance(exc, errors.AuthError):
+                            refused.append(exc)
+
+                    follower = RefundFollower(journal, client, note)
                     row = record_refund(journal, args.merchant_payment_id, args.amount)
-                    status = wait(lambda: _follow(follower, journal, row))
+                    status = wait(lambda: _follow(follower, journal, row), stop=lambda: refused)
+                    if refused and status == "PENDING":
+                        raise CommandError(ExitCode.PAYPAY, _credentials_refused(row, refused))
         finally:
             lock.release()
     return report(row, status)
+
+
+def _credentials_refused(row: RefundRow, refused: list[Exception]) -> str:
+    """PayPay answered 401: nothing was refunded, and the row is still to be sent."""
+    return (
+        f"refund {row.merchant_refund_id} of {row.amount_yen} yen: PayPay refused this "
+        f"kiosk's credentials ({refused[-1]}); nothing was refunded. It stays recorded, and "
+        "the kiosk sends it once it runs with credentials PayPay accepts (check: kiosk doctor)"
+    )
 
 
 def _client(config: Config, redactor: Redactor, demo: Callable[[], DemoAuth] | None) -> Client:
@@ -104,10 +121,11 @@ def _follow(follower: RefundFollower, journal: Journal, row: RefundRow) -> str:
     return status_of(journal, row)
 
 
-def wait(status: Callable[[], str]) -> str:
+def wait(status: Callable[[], str], stop: Callable[[], object] = lambda: False) -> str:
+    """The refund's status once it is settled, `stop()` is true, or WAIT_S has passed."""
     deadline = time.monotonic() + WAIT_S
     current = status()
-    while current not in DONE and time.monotonic() < deadline:
+    while current not in DONE and not stop() and time.monotonic() < deadline:
         time.sleep(POLL_S)
         current = status()
     return current

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import difflib
 import math
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kiosk.config.options import (
@@ -66,11 +67,18 @@ def nearest_name(name: str, candidates: list[str] | tuple[str, ...]) -> str | No
     return leaves[found[0]] if found else None
 
 
-def _show(option: Option, value: object) -> str:
-    if option.sensitive:
-        return "(hidden)"
-    text = repr(value)
+def _brief(value: object) -> str:
+    """A value as the operator wrote it, cut short: a huge or deeply nested value is named, not
+    dumped."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"(a deeply nested {type(value).__name__})"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _show(option: Option, value: object) -> str:
+    return "(hidden)" if option.sensitive else _brief(value)
 
 
 def _coerce(option: Option, value: object) -> tuple[object, str | None]:
@@ -133,6 +141,8 @@ def _flatten(data: Mapping[str, Any], source: str, problems: list[Problem]) -> d
         if key in SECTIONS and isinstance(value, dict):
             for sub_key, sub_value in value.items():
                 _flatten_one(f"{key}.{sub_key}", sub_value, source, problems, flat, names)
+        elif key in SECTIONS:
+            problems.append(Problem(source, key, f"{_brief(value)} is not a [{key}] table"))
         else:
             _flatten_one(key, value, source, problems, flat, names)
     return flat
@@ -195,8 +205,12 @@ def _item(entry: dict[str, Any], where: str, source: str, problems: list[Problem
     texts = ("sku", "name_ja", "name_en") + (("image",) if "image" in entry else ())
     for key in texts:
         if not isinstance(entry[key], str):
-            problems.append(Problem(source, f"{where}.{key}", f"{entry[key]!r} is not text"))
+            problems.append(Problem(source, f"{where}.{key}", f"{_brief(entry[key])} is not text"))
             return None
+    reason = image_problem(entry.get("image"))
+    if reason:
+        problems.append(Problem(source, f"{where}.image", reason))
+        return None
     try:
         return Item(
             entry["sku"], entry["name_ja"], entry["name_en"], entry["price_yen"], entry.get("image")
@@ -204,6 +218,22 @@ def _item(entry: dict[str, Any], where: str, source: str, problems: list[Problem
     except (ValueError, TypeError) as exc:
         problems.append(Problem(source, where, f"{exc}; allowed: price_yen 1 to {MAX_AMOUNT_YEN}"))
         return None
+
+
+def image_problem(image: str | None) -> str | None:
+    """A catalogue picture is a path below the configuration file's directory (where the
+    operator keeps images/) or an absolute path they chose; climbing out with `..` is refused."""
+    if image is None:
+        return None
+    path = PurePosixPath(image)
+    if not image or not image.isprintable():
+        return f"{_brief(image)} is not a file name"
+    if not path.is_absolute() and ".." in path.parts:
+        return (
+            f"{_brief(image)} climbs out of the configuration's directory; allowed: a path "
+            "below it (e.g. images/tea.png) or an absolute path"
+        )
+    return None
 
 
 def _apply(
@@ -242,24 +272,48 @@ def _from_env(env: Mapping[str, str], problems: list[Problem]) -> dict[str, Any]
     return raw
 
 
+MAX_FILE_BYTES = 1 << 20  # a kiosk.toml is a few kilobytes; this is no config file
+
+
 def read_file(path: Path, problems: list[Problem]) -> dict[str, Any]:
-    source = str(path)
+    """The file's options, flattened; each way a file can be unusable is one problem."""
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        data = _parse(path)
+    except _Unusable as exc:
+        problems.append(Problem(str(path), "file", str(exc)))
+        return {}
+    return _flatten(data, str(path), problems)
+
+
+class _Unusable(Exception):
+    """Why a configuration file cannot be read at all."""
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise _Unusable("is a directory; give the path of the kiosk.toml file")
+        if not stat.S_ISREG(info.st_mode):
+            raise _Unusable("is not a regular file; give the path of the kiosk.toml file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise _Unusable(f"is {info.st_size} bytes, too large for a kiosk.toml (1 MiB at most)")
+        text = path.read_bytes().decode("utf-8")
+        return tomllib.loads(text)
     except FileNotFoundError:
-        problems.append(Problem(source, "file", "not found; create it from kiosk.example.toml"))
-        return {}
+        raise _Unusable("not found; create it from kiosk.example.toml") from None
     except PermissionError:
-        problems.append(Problem(source, "file", "not readable by this user; check its owner"))
-        return {}
+        raise _Unusable("not readable by this user; check its owner") from None
+    except OSError as exc:
+        raise _Unusable(f"cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise _Unusable(
+            f"not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x})"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        problems.append(Problem(source, "file", f"not valid TOML: {exc}"))
-        return {}
-    except UnicodeDecodeError:
-        problems.append(Problem(source, "file", "not UTF-8 text"))
-        return {}
-    return _flatten(data, source, problems)
+        raise _Unusable(f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise _Unusable("not usable TOML: tables or arrays nested too deeply") from None
 
 
 def choose_path(explicit: Path | None, env: Mapping[str, str]) -> Path | None:

@@ -70,6 +70,11 @@ def read_secret_file(path: Path) -> str:
             f"cannot read {path}: permission denied; run this command as root (sudo) or set "
             f"{ENV_KEY} and {ENV_SECRET}"
         ) from None
+    except OSError as exc:  # a dangling or looping symlink, an I/O error
+        raise SecretError(
+            f"cannot read {path}: {exc.strerror or exc} (a broken symlink?); put the credential "
+            "in a plain file"
+        ) from None
     if not stat.S_ISREG(info.st_mode):
         raise SecretError(f"{path} is not a regular file; put the credential in a plain file")
     if info.st_mode & 0o077:

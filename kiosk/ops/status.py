@@ -17,11 +17,11 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kiosk.domain import Totals
 
@@ -52,13 +52,41 @@ class Status:
 
     @classmethod
     def from_json(cls, text: str) -> Status:
-        data: dict[str, Any] = json.loads(text)
-        data["totals"] = Totals(**data.get("totals", {}))
-        return cls(**data)
+        """Raises ValueError (or TypeError) on anything but a status object of the right types."""
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("totals", {}), dict):
+            raise ValueError("not a JSON object of a status")
+        data["totals"] = _typed(Totals(**data.get("totals", {})))
+        return _typed(cls(**data))
 
     @property
     def healthy(self) -> bool:
         return self.issue is None and self.journal == "ok" and self.state != "out_of_service"
+
+
+_Record = TypeVar("_Record", "Status", Totals)
+MAX_EPOCH = 1e11  # the year 5138: a bigger time is no time a kiosk wrote
+_KINDS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "float | None": (int, float, type(None)),
+    "str | None": (str, type(None)),
+    "Totals": (Totals,),
+}
+
+
+def _typed(record: _Record) -> _Record:
+    """`record` unchanged when every field holds its annotated type (a file a person or a
+    bug wrote may not); else TypeError naming the field."""
+    for item in fields(record):
+        value: Any = getattr(record, item.name)
+        if isinstance(value, bool) or not isinstance(value, _KINDS[str(item.type)]):
+            raise TypeError(f"{item.name} is {value!r:.40}, not {item.type}")
+        timed = str(item.type).startswith("float") and value is not None
+        if timed and not 0 <= float(getattr(record, item.name)) < MAX_EPOCH:
+            raise ValueError(f"{item.name} is {value!r:.40}, not a time")
+    return record
 
 
 def write_status(path: Path, status: Status) -> None:

@@ -74,6 +74,7 @@ class Simulator:
             saved = persist.load(self._state_path)
             if saved is not None:
                 oracle.load(self.ledger, saved)
+            self.save()  # a file that cannot be written stops the start, not the first payment
             self.ledger.on_change = self.save
         self._server = SimServer((host, port), self)
         bound_host, bound_port = self._server.server_address[:2]

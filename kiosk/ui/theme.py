@@ -97,7 +97,7 @@ class Theme:
                 loaded = pygame.image.load(str(self._assets / path))  # absolute wins
                 if pygame.display.get_surface() is not None:
                     loaded = loaded.convert_alpha()
-            except (pygame.error, FileNotFoundError, OSError) as exc:
+            except (pygame.error, OSError, ValueError) as exc:
                 logger.warning("image_unavailable path=%s error=%s", path, exc)
                 self._images[key] = None
             else:
