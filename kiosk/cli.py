@@ -71,6 +71,15 @@ def file_in_existing_directory(text: str) -> str:
     return text
 
 
+def http_url(text: str) -> str:
+    """An argparse type: an http(s) base URL, as a phone's browser needs."""
+    if not text.startswith(("http://", "https://")) or not text.split("//", 1)[1].strip("/"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an http(s) URL such as http://10.0.0.5:8765"
+        )
+    return text
+
+
 def _add_simulator(sub: Subparsers) -> None:
     p = sub.add_parser("simulator", help="run a local PayPay simulator (HTTP server)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -80,7 +89,7 @@ def _add_simulator(sub: Subparsers) -> None:
         default=8765,
         help="port to listen on (0: any free port)",
     )
-    p.add_argument("--public-url", help="base URL phones use to reach the pay page")
+    p.add_argument("--public-url", type=http_url, help="base URL phones use to reach the pay page")
     p.add_argument(
         "--state",
         type=file_in_existing_directory,

@@ -70,7 +70,7 @@ def run_simulator(args: argparse.Namespace) -> int:
     try:
         sim: Simulator = start_simulator(config, host=args.host, port=args.port)
     except (OSError, ValueError) as error:
-        sys.stderr.write(f"kiosk simulator: cannot start: {error}\n")
+        sys.stderr.write(f"kiosk simulator: cannot start on {args.host}:{args.port}: {error}\n")
         return 2
     if config.control:
         log.warning("control API enabled at %s/_sim/ (tests and demos only)", sim.base_url)

@@ -168,6 +168,12 @@ ARGUMENTS = {
         "cannot start",
         {"ledger.json": b"\xff not json"},
     ),
+    "simulator-public-url-not-http": Case(
+        ("simulator", "--public-url", "ftp://x"), USAGE, "'ftp://x' is not an http(s) URL"
+    ),
+    "simulator-host-unknown": Case(
+        ("simulator", "--host", "999.1.1.1", "--port", "0"), USAGE, "cannot start on 999.1.1.1:0"
+    ),
     "journal-list-negative-limit": Case(
         ("journal", "list", "--limit", "-5"), USAGE, "argument --limit: -5 is out of range"
     ),
