@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import stat
 import sys
 import urllib.request
 from pathlib import Path
@@ -131,6 +132,7 @@ def test_no_secret_in_any_log_message_snapshot_or_record(tmp_path: Path) -> None
     log_text = (tmp_path / "kiosk.log").read_text(encoding="utf-8", errors="replace")
     assert "status=500" in log_text and "ConnectionLost" in log_text  # the faults were logged
     assert "action=pin_accepted" in log_text
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700  # the journal's folder is the kiosk's
     records = b"".join(p.read_bytes() for p in state.glob("journal.sqlite3*"))
     snapshots.append((state / "status.json").read_text(encoding="utf-8"))
     assert json.loads(snapshots[-1])["state"] == "stopped"
