@@ -314,6 +314,7 @@ class _Parts:
             clock=SystemClock(),
             clock_guard=guard,
         )
+        self.journal.check_in_background()  # the whole file, beside selling: never before it
         return self
 
     def close_network(self) -> None:

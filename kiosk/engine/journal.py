@@ -6,9 +6,13 @@ Why / invariants:
   survives a power cut, and a crash mid-write leaves the previous state, never half of one;
 - the sale's full record (ids included) is saved before the call that uses it is made, so a
   restart retries with the same merchantPaymentId / refund id and never creates a second order;
+- only what money needs is written: state changes, the intent of every call that can move money
+  or codes, and outcomes that change something (the worker keeps read-only polls that find
+  nothing in memory); a save's outcome line carries the new state, so a plain paid sale is
+  7 step lines in 4 commits;
 - a corrupt, unreadable or newer-than-us journal raises `JournalError` and stops selling; it
-  is never replaced or repaired silently (the money history lives there);
-- the schema has a version (`PRAGMA user_version`) and forward-only migrations.
+  is never replaced or repaired silently (the money history lives there). Schema, migrations
+  and opening: `kiosk.engine.journal_schema`.
 """
 
 from __future__ import annotations
@@ -25,74 +29,50 @@ from typing import Any
 
 from kiosk.domain import SaleRecord, Totals
 from kiosk.engine.codec import from_record, to_record
+from kiosk.engine.journal_schema import (
+    OPEN_REFUNDS_SQL,
+    SCHEMA_VERSION,
+    JournalError,
+    background_check,
+    open_journal_db,
+    open_readonly,
+)
 from kiosk.sale.model import TERMINAL_STATES, Sale, State
 
 log = logging.getLogger(__name__)
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: sales, their step log, attendant refunds
-    """
-    CREATE TABLE sales (
-        merchant_payment_id TEXT PRIMARY KEY,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        amount_yen INTEGER NOT NULL,
-        description TEXT NOT NULL,
-        state TEXT NOT NULL,
-        finished INTEGER NOT NULL,
-        paid INTEGER NOT NULL,
-        payment_id TEXT,
-        record TEXT NOT NULL
-    );
-    CREATE INDEX sales_unfinished ON sales(finished, created_at);
-    CREATE INDEX sales_created ON sales(created_at);
-    CREATE TABLE steps (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        merchant_payment_id TEXT NOT NULL,
-        at REAL NOT NULL,
-        kind TEXT NOT NULL,
-        call TEXT,
-        detail TEXT NOT NULL
-    );
-    CREATE INDEX steps_sale ON steps(merchant_payment_id, id);
-    CREATE TABLE refunds (
-        merchant_refund_id TEXT PRIMARY KEY,
-        merchant_payment_id TEXT NOT NULL REFERENCES sales(merchant_payment_id),
-        payment_id TEXT NOT NULL,
-        amount_yen INTEGER NOT NULL,
-        status TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL
-    );
-    CREATE INDEX refunds_sale ON refunds(merchant_payment_id);
-    """,
-    # 2: held sales are looked up whenever a sale ends; keep that cheap after months of sales
-    """
-    CREATE INDEX sales_state ON sales(state);
-    """,
-    # 3: the attendant PIN pad's lockout (one row), so a power cycle does not reset the count
-    """
-    CREATE TABLE pin_lockout (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        failures INTEGER NOT NULL,
-        locked_s REAL NOT NULL,
-        saved_at REAL NOT NULL
-    );
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 # Attendant refund statuses. PENDING: recorded, not yet known to PayPay; UNKNOWN: sent, answer
 # lost; CREATED: accepted; REFUNDED: done; REFUSED: PayPay said no (nothing moved).
 OPEN_REFUND_STATUSES = ("PENDING", "UNKNOWN", "CREATED")
 MONEY_STATES = (State.SUCCEEDED.value, State.HELD.value)  # paid and kept: refundable
 
+# What the kiosk looks up while selling, served by the partial indexes sales_open, sales_held
+# and refunds_open: each costs what is open, not what was ever sold.
+UNFINISHED_SQL = "SELECT record FROM sales WHERE finished=0 ORDER BY created_at"
+HELD_SQL = "SELECT record FROM sales WHERE state='HELD' ORDER BY created_at"
+OPEN_REFUNDS_QUERY = (
+    "SELECT merchant_refund_id, merchant_payment_id, payment_id, amount_yen, status,"
+    f" created_at FROM refunds WHERE {OPEN_REFUNDS_SQL} ORDER BY created_at"
+)
+
+# A sale as lists show it, refunds read in the same statement (per returned row, by index).
+REFUNDED_SQL = (
+    "CASE WHEN s.state='REFUNDED' THEN s.amount_yen ELSE (SELECT COALESCE(SUM(r.amount_yen), 0)"
+    " FROM refunds r WHERE r.merchant_payment_id=s.merchant_payment_id"
+    " AND r.status IN ('CREATED','REFUNDED')) END"
+)
+REFUNDABLE_SQL = (
+    "CASE WHEN s.state IN ('SUCCEEDED','HELD') THEN MAX(0, s.amount_yen - (SELECT"
+    " COALESCE(SUM(r.amount_yen), 0) FROM refunds r WHERE"
+    " r.merchant_payment_id=s.merchant_payment_id AND r.status!='REFUSED')) ELSE 0 END"
+)
+RECORD_SQL = (
+    "SELECT s.merchant_payment_id, s.amount_yen, s.state, s.created_at,"
+    f" {REFUNDABLE_SQL}, s.description, {REFUNDED_SQL} FROM sales s"
+)
+
 
 Step = tuple[str, str | None, str]  # (kind, call, detail) of a step-log line
-
-
-class JournalError(Exception):
-    """The journal cannot be used. Selling stops; the file is left exactly as found."""
 
 
 @dataclass(frozen=True)
@@ -108,10 +88,27 @@ class RefundRow:
 class Journal:
     """One connection, serialised by a lock (the runner's worker writes; the UI reads)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        """`readonly`: an operator command's view, opened without migrating or writing."""
         self.path = path
         self._lock = threading.Lock()
-        self._db = _open(path)
+        self._db = open_readonly(path) if readonly else open_journal_db(path)
+        rows = self._db.execute("SELECT name FROM sqlite_schema WHERE type='table'").fetchall()
+        self._steps_tables = [t for t in ("steps_v1", "steps") if t in {r[0] for r in rows}]
+        self.damage: str | None = None  # what the whole-file check found, if anything
+
+    def check_in_background(self) -> threading.Thread:
+        """The whole-file check that start-up skips, on its own connection and thread; a
+        damaged journal sets `damage` (the runner then takes no new sale)."""
+
+        def damaged(problem: str) -> None:
+            self.damage = problem
+
+        thread = threading.Thread(
+            target=background_check, args=(self.path, damaged), name="journal-check", daemon=True
+        )
+        thread.start()
+        return thread
 
     # ---- writes ---------------------------------------------------------------------------
 
@@ -127,8 +124,9 @@ class Journal:
         """Upsert the sale's record and log its state; durable when this returns.
 
         `before` / `after`: step-log lines (e.g. the outcome that led here, the intent of the
-        call about to be made) written around the state line in the SAME transaction, so a
-        sale's step costs one fsync instead of one per line (tap-to-QR pays for each)."""
+        call about to be made) written around the state in the SAME transaction, so a sale's
+        step costs one fsync instead of one per line (tap-to-QR pays for each). The state is
+        appended to the last `before` line, or is a line of its own when there is none."""
         record = json.dumps(to_record(sale), sort_keys=True)
         row = (
             sale.merchant_payment_id,
@@ -144,7 +142,7 @@ class Journal:
         )
         mpid = sale.merchant_payment_id
         with self._tx() as db:
-            for kind, call, detail in before:
+            for kind, call, detail in before[:-1]:
                 _step(db, mpid, now, kind, call, detail)
             db.execute(
                 "INSERT INTO sales VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(merchant_payment_id)"
@@ -154,8 +152,12 @@ class Journal:
                 " payment_id=excluded.payment_id, record=excluded.record",
                 row,
             )
-            detail = sale.state.value if note is None else f"{sale.state.value}: {note}"
-            _step(db, mpid, now, "state", None, detail)
+            state = sale.state.value if note is None else f"{sale.state.value}: {note}"
+            if before:  # the outcome that led here says where it led: one line, not two
+                kind, call, detail = before[-1]
+                _step(db, mpid, now, kind, call, f"{detail} -> {state}")
+            else:
+                _step(db, mpid, now, "state", None, state)
             for kind, call, detail in after:
                 _step(db, mpid, now, kind, call, detail)
 
@@ -226,36 +228,37 @@ class Journal:
 
     def unfinished_sales(self) -> list[Sale]:
         """Sales the machine has not finished: reconciliation settles each one at start."""
-        rows = self._query("SELECT record FROM sales WHERE finished=0 ORDER BY created_at", ())
-        return [_decode(r[0]) for r in rows]
+        return [_decode(r[0]) for r in self._query(UNFINISHED_SQL, ())]
 
     def held_sales(self) -> list[Sale]:
-        rows = self._query("SELECT record FROM sales WHERE state=? ORDER BY created_at", ("HELD",))
-        return [_decode(r[0]) for r in rows]
+        return [_decode(r[0]) for r in self._query(HELD_SQL, ())]
 
     def recent_sales(self, limit: int = 20) -> list[SaleRecord]:
-        rows = self._query(
-            "SELECT merchant_payment_id, amount_yen, state, created_at, description"
-            " FROM sales ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            (limit,),
-        )
-        return [self._sale_record(*r) for r in rows]
+        return list(self.sale_records(limit=limit))
+
+    def sale_records(
+        self,
+        *,
+        since_at: float | None = None,
+        until_at: float | None = None,
+        state: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[SaleRecord]:
+        """Newest first, filtered and paged in SQL, refunds read in the same query; streamed
+        (the lock is held while the caller iterates: read-only command views only, or short
+        pages)."""
+        where, params = _filters(since_at, until_at, state)
+        sql = f"{RECORD_SQL} {where} ORDER BY s.created_at DESC, s.rowid DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._reading():
+            for row in self._db.execute(sql, params):
+                yield SaleRecord(*row)
 
     def sale_record(self, merchant_payment_id: str) -> SaleRecord | None:
-        rows = self._query(
-            "SELECT merchant_payment_id, amount_yen, state, created_at, description"
-            " FROM sales WHERE merchant_payment_id=?",
-            (merchant_payment_id,),
-        )
-        return self._sale_record(*rows[0]) if rows else None
-
-    def _sale_record(
-        self, mpid: str, amount_yen: int, state: str, created_at: float, description: str
-    ) -> SaleRecord:
-        with self._reading():
-            refundable = _refundable(self._db, mpid)
-            refunded = _refunded(self._db, mpid, amount_yen, state)
-        return SaleRecord(mpid, amount_yen, state, created_at, refundable, description, refunded)
+        rows = self._query(f"{RECORD_SQL} WHERE s.merchant_payment_id=?", (merchant_payment_id,))
+        return SaleRecord(*rows[0]) if rows else None
 
     def refundable_yen(self, merchant_payment_id: str) -> int:
         with self._reading():
@@ -264,21 +267,15 @@ class Journal:
     def totals(self, since_at: float, until_at: float) -> Totals:
         """Paid sales created in [since_at, until_at), and what went back to customers."""
         rows = self._query(
-            "SELECT merchant_payment_id, amount_yen, state FROM sales"
-            " WHERE paid=1 AND created_at>=? AND created_at<?",
+            f"SELECT COUNT(*), COALESCE(SUM(s.amount_yen), 0), COALESCE(SUM({REFUNDED_SQL}), 0)"
+            " FROM sales s WHERE s.paid=1 AND s.created_at>=? AND s.created_at<?",
             (since_at, until_at),
         )
-        with self._reading():
-            refunded = sum(_refunded(self._db, m, a, s) for m, a, s in rows)
-        return Totals(len(rows), sum(a for _, a, _ in rows), refunded)
+        count, amount, refunded = rows[0]
+        return Totals(int(count), int(amount), int(refunded))
 
     def open_refunds(self) -> list[RefundRow]:
-        rows = self._query(
-            "SELECT merchant_refund_id, merchant_payment_id, payment_id, amount_yen, status,"
-            " created_at FROM refunds WHERE status IN (?,?,?) ORDER BY created_at",
-            OPEN_REFUND_STATUSES,
-        )
-        return [RefundRow(*r) for r in rows]
+        return [RefundRow(*r) for r in self._query(OPEN_REFUNDS_QUERY, ())]
 
     def refunds_for(self, merchant_payment_id: str) -> list[RefundRow]:
         rows = self._query(
@@ -289,10 +286,13 @@ class Journal:
         return [RefundRow(*r) for r in rows]
 
     def steps(self, merchant_payment_id: str) -> list[tuple[float, str, str | None, str]]:
-        rows = self._query(
-            "SELECT at, kind, call, detail FROM steps WHERE merchant_payment_id=? ORDER BY id",
-            (merchant_payment_id,),
-        )
+        rows: list[tuple[float, str, str | None, str]] = []
+        for table in self._steps_tables:  # steps_v1 (before schema 3) holds the older lines
+            rows += self._query(
+                f"SELECT at, kind, call, detail FROM {table} WHERE merchant_payment_id=?"
+                " ORDER BY id",
+                (merchant_payment_id,),
+            )
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     def all_sales(self) -> list[Sale]:
@@ -361,15 +361,20 @@ def _refundable(db: sqlite3.Connection, mpid: str) -> int:
     return max(0, int(row[0]) - int(spent))
 
 
-def _refunded(db: sqlite3.Connection, mpid: str, amount_yen: int, state: str) -> int:
-    if state == State.REFUNDED.value:
-        return amount_yen
-    done = db.execute(
-        "SELECT COALESCE(SUM(amount_yen), 0) FROM refunds"
-        " WHERE merchant_payment_id=? AND status IN ('CREATED','REFUNDED')",
-        (mpid,),
-    ).fetchone()[0]
-    return int(done)
+def _filters(
+    since_at: float | None, until_at: float | None, state: str | None
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for clause, value in (
+        ("s.created_at>=?", since_at),
+        ("s.created_at<?", until_at),
+        ("s.state=?", state),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 def _decode(text: str) -> Sale:
@@ -379,58 +384,8 @@ def _decode(text: str) -> Sale:
         raise JournalError(f"a sale record in the journal cannot be read: {exc}") from exc
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    existed = path.exists() and path.stat().st_size > 0
-    try:
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-    except sqlite3.Error as exc:
-        raise JournalError(f"journal {path} cannot be opened: {exc}") from exc
-    try:
-        if existed:
-            check = db.execute("PRAGMA quick_check").fetchone()
-            if check is None or check[0] != "ok":
-                raise JournalError(f"journal {path} is damaged: {check[0] if check else '?'}")
-        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise JournalError(f"journal {path} cannot use WAL (got {mode})")
-        db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA foreign_keys=ON")
-        _migrate(db, path)
-    except sqlite3.DatabaseError as exc:
-        db.close()
-        raise JournalError(f"journal {path} is not a readable journal: {exc}") from exc
-    except JournalError:
-        db.close()
-        raise
-    log.info("journal opened path=%s schema=%d", path, SCHEMA_VERSION)
-    return db
-
-
-def _migrate(db: sqlite3.Connection, path: Path) -> None:
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise JournalError(
-            f"journal {path} has schema {version}, newer than this kiosk's {SCHEMA_VERSION}"
-        )
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if version and "sales" not in tables:
-        raise JournalError(f"journal {path} says schema {version} but has no sales table")
-    if not version and tables:
-        raise JournalError(f"{path} is a SQLite file but not a kiosk journal: {sorted(tables)}")
-    for number in range(version + 1, SCHEMA_VERSION + 1):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in MIGRATIONS[number - 1].split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute(f"PRAGMA user_version={number}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        log.info("journal migrated path=%s to=%d", path, number)
-
-
 def is_unfinished(sale: Sale) -> bool:
     return sale.state not in TERMINAL_STATES
+
+
+__all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "RefundRow", "Step", "is_unfinished"]

@@ -193,7 +193,7 @@ class Runner:
     # ---- service state --------------------------------------------------------------------
 
     def service_issue(self) -> ServiceIssue | None:
-        if self.worker.journal_failed:
+        if self.worker.journal_failed or self.journal.damage is not None:
             return ServiceIssue.JOURNAL
         if self.guard.wrong():
             return ServiceIssue.CLOCK

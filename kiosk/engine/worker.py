@@ -7,7 +7,12 @@ Why / invariants (see also kiosk.engine.runner):
   three: tap-to-QR waits for each), and the intent is still durable before its call;
 - reconciliation first: every unfinished sale from the journal is fed `Recovered` and driven
   like any other until it is finished; until then no customer sale starts;
-- ticks only journal a sale when it changed, so an idle kiosk does not write.
+- ticks only journal a sale when it changed, so an idle kiosk does not write;
+- only what money needs is durable: a read-only call (status poll, refund status) has no
+  intent line, and when its answer changes nothing but the polling bookkeeping (in flight,
+  next time, retries) nothing is written; the count and last time of such polls are kept here
+  and folded into the sale's next real write. A restart then resumes from the last real
+  write, exactly as if it had happened just after it (the crash test covers those points).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from kiosk.opa import errors
 from kiosk.sale.machine import accepts, new_sale, step
 from kiosk.sale.model import (
     AttendantSettled,
+    Call,
     CancelPressed,
     Command,
     Event,
@@ -45,6 +51,7 @@ REFUND_SCAN_S = 1.0
 Boundary = Callable[[str, Sale | None], None]  # called at each step boundary (crash test)
 NETWORK_FAILURES = 2  # consecutive calls without an answer before the kiosk says "network"
 QR_MAY_BE_LIVE = frozenset({State.CREATING, State.CREATE_UNKNOWN, State.SHOWING, State.DELETING})
+READ_ONLY_CALLS = frozenset({Call.POLL, Call.REFUND_STATUS})  # ask; move no money, no code
 
 
 @dataclass(frozen=True)
@@ -78,14 +85,29 @@ def _no_boundary(kind: str, sale: Sale | None) -> None:
 
 
 def _intent(command: Command | None) -> list[Step]:
-    """The intent line of the call `command` makes (none for a note or no command)."""
-    if command is None or isinstance(command, Record):
+    """The intent line of the call `command` makes: none for a note, no command, or a call
+    that only reads (its answer is recorded if it changes something)."""
+    if command is None or isinstance(command, Record) or command.call in READ_ONLY_CALLS:
         return []
     return [("intent", command.call, repr(command))]
 
 
-def _first(commands: list[Command]) -> Command | None:
-    return commands[0] if commands else None
+def _first(commands: Sequence[Command]) -> Command | None:
+    return next((c for c in commands if not isinstance(c, Record)), None)
+
+
+def _notes(commands: Sequence[Command]) -> list[Step]:
+    return [("note", None, c.note) for c in commands if isinstance(c, Record)]
+
+
+def _only_polling(sale: Sale, saved: Sale) -> bool:
+    """`sale` differs from its last durable version `saved` only by read-only polling."""
+    reading = (None, *READ_ONLY_CALLS)
+    if sale.in_flight not in reading or saved.in_flight not in reading:
+        return False
+    return replace(
+        sale, in_flight=saved.in_flight, next_at=saved.next_at, retries=saved.retries
+    ) == (saved)
 
 
 class Worker:
@@ -123,6 +145,8 @@ class Worker:
         self.active: Sale | None = None
         self.background: dict[str, Sale] = {}
         self.before: dict[str, Sale] = {}
+        self.saved: dict[str, Sale] = {}  # last durable version of each sale being driven
+        self.polls: dict[str, tuple[int, float]] = {}  # quiet polls since then: count, last at
         self.reconciling = True
         self.summary: ReconcileSummary | None = None
         self.journal_failed = False
@@ -241,6 +265,7 @@ class Worker:
         except JournalError:
             self.publish(replace(sale, state=State.FAILED, in_flight=None, end_reason="journal"))
             raise
+        self.saved[sale.merchant_payment_id] = sale
         self.active = sale
         self.boundary("saved", sale)
         self.publish(sale)
@@ -252,7 +277,7 @@ class Worker:
             return
         sale, commands = step(sale, event, now)
         self._store(sale)
-        recorded = self._save(sale, now, then=_first(commands))
+        recorded = self._save(sale, now, commands=commands)
         self._drive(sale, commands, recorded)
 
     def _tick_all(self, now: float) -> None:
@@ -262,7 +287,8 @@ class Worker:
                 recorded = False
                 if after != sale:
                     self._store(after)
-                    recorded = self._save(after, now, then=_first(commands))
+                    if not self._quiet(after):
+                        recorded = self._save(after, now, commands=commands)
                 self._drive(after, commands, recorded)
         self._finish_reconcile(now)
         if self.clock.monotonic() >= self._next_refund_scan:  # an idle kiosk barely reads
@@ -274,17 +300,16 @@ class Worker:
     # ---- executing commands -----------------------------------------------------------------
 
     def _drive(self, sale: Sale, commands: list[Command], recorded: bool = False) -> None:
-        """Execute commands in order; `recorded`: the first one's intent is already durable."""
-        pending = list(commands)
+        """Execute commands in order; `recorded`: the first call's intent is already durable
+        (notes were written with the save that produced them)."""
+        pending = [c for c in commands if not isinstance(c, Record)]
         while pending:
             command = pending.pop(0)
+            assert not isinstance(command, Record)
             mpid = sale.merchant_payment_id
-            if isinstance(command, Record):
-                self.journal.record_step(mpid, self.clock.now(), "note", None, command.note)
-                recorded = False
-                continue
-            if not recorded:
-                self.journal.record_step(mpid, self.clock.now(), *_intent(command)[0])
+            intent = _intent(command)
+            if intent and not recorded:
+                self.journal.record_step(mpid, self.clock.now(), *intent[0])
             self.boundary(f"before-{command.call.value}", sale)
             outcome = execute(command, self.client, self.vendor, self.settings, self.clock.now())
             self.boundary(f"after-{command.call.value}", sale)
@@ -294,10 +319,22 @@ class Worker:
             sale, more = step(sale, outcome.event, now)
             if sale.qr_url and sale.qr_url != url_before:
                 self.foresee_qr(sale.qr_url)  # the screen builds the code while we fsync
-            pending.extend(more)
+            pending.extend(c for c in more if not isinstance(c, Record))
             self._store(sale)
+            if command.call in READ_ONLY_CALLS and self._quiet(sale, pending):
+                count, _ = self.polls.get(mpid, (0, 0.0))
+                self.polls[mpid] = (count + 1, now)
+                recorded = False
+                continue
             said = [("outcome", command.call, repr(outcome.event))]
-            recorded = self._save(sale, now, before=said, then=_first(pending))
+            notes = [c for c in more if isinstance(c, Record)]
+            recorded = self._save(sale, now, before=said, commands=[*notes, *pending])
+
+    def _quiet(self, sale: Sale, pending: Sequence[Command] = ()) -> bool:
+        """A read-only poll that found nothing: counted in memory, not written (a read moves no
+        money). False (write it) when anything else changed or a non-reading call is next."""
+        saved = self.saved.get(sale.merchant_payment_id)
+        return saved is not None and not _intent(_first(pending)) and _only_polling(sale, saved)
 
     def _store(self, sale: Sale) -> None:
         mpid = sale.merchant_payment_id
@@ -311,21 +348,36 @@ class Worker:
         sale: Sale,
         now: float,
         before: Sequence[Step] = (),
-        then: Command | None = None,
+        commands: Sequence[Command] = (),
     ) -> bool:
-        """Save (with `before` lines and the intent of the call `then`, if any) and publish.
-        Returns whether `then`'s intent was recorded."""
-        intent = _intent(then)
+        """Save (with `before` lines, the notes among `commands` and the intent of their first
+        call) and publish. Returns whether that call's intent was recorded."""
+        notes, intent = _notes(commands), _intent(_first(commands))
+        mpid = sale.merchant_payment_id
+        before, note = self._fold_polls(mpid, list(before))
         # durable before the screen or PayPay hears of it
-        self.journal.save_sale(sale, now, before=before, after=intent)
+        self.journal.save_sale(sale, now, note, before=before, after=[*notes, *intent])
+        self.saved[mpid] = sale
+        if sale.finished:
+            self.saved.pop(mpid, None)
         self.boundary("saved", sale)
         if sale.state is State.HELD or sale.finished:
             self.held = len(self.journal.held_sales())
-        mpid = sale.merchant_payment_id
         customer = self.active is None or mpid == self.active.merchant_payment_id
         if customer and mpid not in self.background:
             self.publish(sale)
         return bool(intent)
+
+    def _fold_polls(self, mpid: str, before: list[Step]) -> tuple[list[Step], str | None]:
+        """The quiet polls since the last write, said in this write's outcome (or state) line."""
+        count, last_at = self.polls.pop(mpid, (0, 0.0))
+        if not count:
+            return before, None
+        said = f"after {count} quiet poll(s), last at {last_at:.3f}"
+        if not before:
+            return before, said
+        kind, call, detail = before[-1]
+        return [*before[:-1], (kind, call, f"{detail} [{said}]")], None
 
     # ---- reconciliation, refunds, service probes --------------------------------------------
 
@@ -337,7 +389,7 @@ class Worker:
             self.before[sale.merchant_payment_id] = sale
             after, commands = reconcile.resume(sale, self.settings.on_paid_not_vended, now)
             self.background[sale.merchant_payment_id] = after
-            recorded = self._save(after, now, then=_first(commands))
+            recorded = self._save(after, now, commands=commands)
             self._drive(after, commands, recorded)
         self.reconciling = True
         self._finish_reconcile(now)
@@ -367,10 +419,7 @@ class Worker:
         event = AttendantSettled(refunded)
         if sale is not None and accepts(sale, event):
             after, commands = step(sale, event, now)
-            self.journal.save_sale(after, now)
-            for command in commands:
-                if isinstance(command, Record):
-                    self.journal.record_step(mpid, now, "note", None, command.note)
+            self.journal.save_sale(after, now, after=_notes(commands))
             self.held = len(self.journal.held_sales())
 
     def _probe(self, now: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -9,7 +10,17 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain import PaymentStatus, Totals
-from kiosk.engine.journal import SCHEMA_VERSION, Journal, JournalError, RefundRow
+from kiosk.engine.codec import to_record
+from kiosk.engine.journal import (
+    HELD_SQL,
+    OPEN_REFUNDS_QUERY,
+    SCHEMA_VERSION,
+    UNFINISHED_SQL,
+    Journal,
+    JournalError,
+    RefundRow,
+)
+from kiosk.engine.journal_schema import MIGRATIONS
 from kiosk.sale.machine import new_sale
 from kiosk.sale.model import Sale, State
 
@@ -79,8 +90,7 @@ def test_lines_around_a_saved_state_share_its_transaction_in_order(journal: Jour
     assert lines == [
         ("state", None, "CREATING"),
         ("intent", "create", "CreateQr"),
-        ("outcome", "create", "QrCreated"),
-        ("state", None, "SHOWING"),
+        ("outcome", "create", "QrCreated -> SHOWING"),  # the outcome says where it led
     ]
     assert journal.load_sale("K-1") == shown
 
@@ -126,18 +136,49 @@ def test_a_corrupt_journal_is_refused_and_left_untouched(tmp_path: Path) -> None
     assert path.read_bytes() == before
 
 
-def test_a_damaged_page_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "journal.sqlite3"
+def _scribble(path: Path, page: int, offset: int = 0) -> None:
+    sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    data = bytearray(path.read_bytes())
+    start = 4096 * page + offset
+    data[start : start + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+
+
+def _journal_of_200_sales(path: Path) -> None:
     j = Journal(path)
     for i in range(200):
         j.save_sale(sale(f"K-{i}", at=T0 + i), T0 + i)
     j.close()
-    sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-    data = bytearray(path.read_bytes())
-    data[4096 * 2 : 4096 * 2 + 64] = b"\xff" * 64  # scribble over an interior page
-    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_schema_page_is_refused_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    _journal_of_200_sales(path)
+    _scribble(path, 0, offset=100)  # the schema table's root, right after the file header
     with pytest.raises(JournalError):
         Journal(path)
+
+
+def test_a_damaged_history_page_is_found_by_the_background_check(tmp_path: Path) -> None:
+    """Start-up does not read the history (it would cost minutes on a big journal): the
+    whole-file check runs beside selling, and a damaged file then stops new sales."""
+    path = tmp_path / "journal.sqlite3"
+    _journal_of_200_sales(path)
+    _scribble(path, 2)  # an interior page of the sales
+    journal = Journal(path)  # opens: nothing it needs to start is damaged
+    assert journal.damage is None
+    journal.check_in_background().join(30)
+    assert journal.damage is not None
+    journal.close()
+
+
+def test_the_background_check_passes_a_sound_journal(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    _journal_of_200_sales(path)
+    journal = Journal(path)
+    journal.check_in_background().join(30)
+    assert journal.damage is None
+    journal.close()
 
 
 def test_a_journal_from_a_newer_kiosk_is_refused(tmp_path: Path) -> None:
@@ -162,19 +203,58 @@ def test_some_other_sqlite_file_is_not_taken_over(tmp_path: Path) -> None:
     assert tables == [("photos",)]
 
 
-def test_an_older_journal_is_migrated_and_keeps_its_sales(tmp_path: Path) -> None:
-    path = tmp_path / "journal.sqlite3"
-    current = Journal(path)
-    current.save_sale(paid(sale("K-old")), T0)
-    current.close()
-    db = sqlite3.connect(path)  # make it what schema 1 wrote
-    db.execute("DROP INDEX sales_state")
-    db.execute("DROP TABLE pin_lockout")
+def _schema_1_journal(path: Path) -> None:
+    """A journal as schema 1 wrote it (AUTOINCREMENT step log, full-table indexes)."""
+    db = sqlite3.connect(path)
+    for statement in MIGRATIONS[0]:
+        assert isinstance(statement, str)
+        db.execute(statement)
+    s = paid(sale("K-old"))
+    db.execute(
+        "INSERT INTO sales VALUES (?,?,?,?,?,?,?,?,?,?)",
+        ("K-old", T0, T0, 500, "Tea", "SUCCEEDED", 1, 1, s.payment_id, json.dumps(to_record(s))),
+    )
+    db.execute(
+        "INSERT INTO steps (merchant_payment_id, at, kind, call, detail)"
+        " VALUES ('K-old', ?, 'state', NULL, 'SUCCEEDED')",
+        (T0,),
+    )
     db.execute("PRAGMA user_version=1")
     db.commit()
     db.close()
+
+
+def test_an_older_journal_is_migrated_and_keeps_its_sales_and_steps(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    _schema_1_journal(path)
     migrated = Journal(path)
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert [s.merchant_payment_id for s in migrated.all_sales()] == ["K-old"]
-    names = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
-    assert {"sales_state", "pin_lockout"} <= names
+    migrated.record_step("K-old", T0 + 1, "note", None, "after the upgrade")
+    assert [d for _, _, _, d in migrated.steps("K-old")] == ["SUCCEEDED", "after the upgrade"]
+    schema = sqlite3.connect(path).execute("SELECT name, sql FROM sqlite_master").fetchall()
+    names = {name for name, _ in schema}
+    assert {"steps_v1", "sales_held", "sales_open", "refunds_open", "pin_lockout"} <= names
+    assert "sales_state" not in names and "sales_unfinished" not in names
+    steps_sql = next(sql for name, sql in schema if name == "steps")
+    assert "AUTOINCREMENT" not in steps_sql
+
+
+def test_a_new_journal_has_one_step_log_without_autoincrement(journal: Journal) -> None:
+    journal.save_sale(sale("K-1"), T0)
+    names = {r[0] for r in sqlite3.connect(journal.path).execute("SELECT name FROM sqlite_master")}
+    assert "steps_v1" not in names
+    db = sqlite3.connect(journal.path)  # (schema 1 made it; nothing writes it any more)
+    assert db.execute("SELECT COUNT(*) FROM sqlite_sequence").fetchone()[0] == 0
+    assert sqlite3.connect(journal.path).execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+
+
+def test_selling_time_lookups_use_the_partial_indexes(journal: Journal) -> None:
+    db = journal._db
+    for sql, index in (
+        (UNFINISHED_SQL, "sales_open"),
+        (HELD_SQL, "sales_held"),
+        (OPEN_REFUNDS_QUERY, "refunds_open"),
+    ):
+        plan = " ".join(str(r[-1]) for r in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert f"INDEX {index}" in plan, plan
