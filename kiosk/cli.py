@@ -109,6 +109,18 @@ def _config_parent() -> KioskParser:
     return parent
 
 
+def _journal_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only sales from then on: YYYY-MM-DD, an ISO time, or 2h / 3d / 30m ago",
+    )
+    p.add_argument("--until", metavar="WHEN", help="only sales before then (forms as --since)")
+    p.add_argument(
+        "--state", "--status", dest="state", metavar="STATE", help="only sales in this state"
+    )
+
+
 def _add_commands(sub: Subparsers) -> None:
     common = _config_parent()
     fmt = argparse.RawDescriptionHelpFormatter
@@ -155,17 +167,12 @@ def _add_commands(sub: Subparsers) -> None:
         epilog=EXIT_CODES_HELP,
         formatter_class=fmt,
     )
-    p.add_argument(
-        "--since",
-        metavar="WHEN",
-        help="only sales from then on: YYYY-MM-DD, an ISO time, or 2h / 3d / 30m ago",
-    )
-    p.add_argument("--status", metavar="STATE", help="only sales in this state (e.g. SUCCEEDED)")
+    _journal_filters(p)
     p.add_argument(
         "--limit",
         type=whole_number(1, 1_000_000),
         default=50,
-        help="at most this many (default 50)",
+        help="at most this many, newest first (default 50)",
     )
     p = jsub.add_parser(
         "export",
@@ -175,7 +182,7 @@ def _add_commands(sub: Subparsers) -> None:
         formatter_class=fmt,
     )
     p.add_argument("--csv", metavar="FILE", required=True, help="CSV file to write ('-': stdout)")
-    p.add_argument("--since", metavar="WHEN", help="only sales from then on (as for list)")
+    _journal_filters(p)
 
     p = add(
         "refund",

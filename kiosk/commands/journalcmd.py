@@ -1,7 +1,10 @@
 """`kiosk journal list` and `kiosk journal export --csv`: read the sales journal.
 
 Why read-only and separate from the kiosk: the operator reads sales over ssh while the kiosk
-keeps selling; SQLite's WAL lets both run. A missing journal is reported, never created.
+keeps selling; SQLite's WAL lets both run. The journal is opened read-only, with no whole-file
+check (that is `kiosk doctor --deep`), and filtered and paged in SQL, so a command costs the rows
+it prints, not the years behind them. Export streams: constant memory, every row, and it says
+how many it wrote. A missing journal is reported, never created.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import csv
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -22,7 +26,6 @@ from kiosk.domain import SaleRecord
 from kiosk.engine.journal import Journal, JournalError
 
 JOURNAL_FILENAME = "journal.sqlite3"
-ALL_ROWS = 1_000_000
 CSV_FIELDS = (
     "merchant_payment_id",
     "created_at",
@@ -35,8 +38,10 @@ CSV_FIELDS = (
 
 
 @contextmanager
-def open_journal(args: argparse.Namespace) -> Iterator[Journal]:
-    """The configured journal; exit 4 with what to do when it is missing or damaged."""
+def open_journal(args: argparse.Namespace, *, readonly: bool = False) -> Iterator[Journal]:
+    """The configured journal; exit 4 with what to do when it is missing or damaged.
+    `readonly`: for commands that only read (no migration, no write, works without write
+    access)."""
     config = load_settings(args, os.environ)
     path = state_path(config, os.environ) / JOURNAL_FILENAME
     if not path.exists():
@@ -46,7 +51,7 @@ def open_journal(args: argparse.Namespace) -> Iterator[Journal]:
             "(check state_dir, or run with sudo)",
         )
     try:
-        journal = Journal(path)
+        journal = Journal(path, readonly=readonly)
     except JournalError as exc:
         raise CommandError(ExitCode.JOURNAL, f"{exc}; run kiosk doctor") from None
     try:
@@ -57,38 +62,52 @@ def open_journal(args: argparse.Namespace) -> Iterator[Journal]:
         journal.close()
 
 
-def select(journal: Journal, since: str | None, status: str | None, limit: int) -> list[SaleRecord]:
-    """Newest first, filtered by --since and --status."""
+@dataclass(frozen=True)
+class Filters:
+    since_at: float | None
+    until_at: float | None
+    state: str | None
+
+
+def filters_of(args: argparse.Namespace, now: float) -> Filters:
     try:
-        since_at = parse_since(since, time.time()) if since else None
+        since_at = parse_since(args.since, now, "--since") if args.since else None
+        until_at = parse_since(args.until, now, "--until") if args.until else None
     except ValueError as exc:
         raise CommandError(ExitCode.USAGE, str(exc)) from None
-    wanted = status.upper() if status else None
-    rows = [
-        r
-        for r in journal.recent_sales(ALL_ROWS)
-        if (since_at is None or r.created_at >= since_at) and (wanted is None or r.status == wanted)
-    ]
-    return rows[:limit]
+    state = args.state.upper() if args.state else None
+    return Filters(since_at, until_at, state)
+
+
+def select(journal: Journal, found: Filters, limit: int | None) -> Iterator[SaleRecord]:
+    """Newest first, filtered and paged by SQLite."""
+    return journal.sale_records(
+        since_at=found.since_at, until_at=found.until_at, state=found.state, limit=limit
+    )
 
 
 def run_journal(args: argparse.Namespace) -> int:
-    with open_journal(args) as journal:
+    found = filters_of(args, time.time())
+    with open_journal(args, readonly=True) as journal:
         if args.journal_command == "list":
-            return list_sales(select(journal, args.since, args.status, args.limit))
-        return export_csv(select(journal, args.since, None, ALL_ROWS), args.csv)
+            return list_sales(select(journal, found, args.limit))
+        return export_csv(select(journal, found, None), args.csv)
 
 
-def list_sales(rows: list[SaleRecord]) -> int:
-    if not rows:
-        say("no sales match", err=True)
-        return ExitCode.OK
-    say(f"{'created (JST)':<25} {'merchant_payment_id':<36} {'yen':>8} {'status':<10} refunded")
+def list_sales(rows: Iterable[SaleRecord]) -> int:
+    count = 0
     for r in rows:
+        if not count:
+            say(
+                f"{'created (JST)':<25} {'merchant_payment_id':<36} {'yen':>8} {'status':<10} "
+                "refunded"
+            )
+        count += 1
         say(
             f"{jst_iso(r.created_at):<25} {r.merchant_payment_id:<36} {r.amount_yen:>8} "
             f"{r.status:<10} {r.refunded_yen}"
         )
+    say(f"{count} sales listed" if count else "no sales match", err=True)
     return ExitCode.OK
 
 
@@ -99,9 +118,11 @@ def _cell(value: object) -> object:
     return value
 
 
-def write_csv(rows: list[SaleRecord], out: TextIO) -> None:
+def write_csv(rows: Iterable[SaleRecord], out: TextIO) -> int:
+    """Row by row (constant memory); returns how many sales were written."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
+    count = 0
     for r in rows:
         writer.writerow(
             _cell(v)
@@ -115,17 +136,21 @@ def write_csv(rows: list[SaleRecord], out: TextIO) -> None:
                 r.description,
             )
         )
+        count += 1
+    return count
 
 
-def export_csv(rows: list[SaleRecord], target: str) -> int:
+def export_csv(rows: Iterable[SaleRecord], target: str) -> int:
     if target == "-":
-        write_csv(rows, sys.stdout)
+        count = write_csv(rows, sys.stdout)
+        sys.stdout.flush()
+        say(f"wrote {count} sales to stdout", err=True)
         return ExitCode.OK
     path = Path(target)
     try:
         with path.open("w", encoding="utf-8", newline="") as out:
-            write_csv(rows, out)
+            count = write_csv(rows, out)
     except OSError as exc:
         raise CommandError(ExitCode.FAILED, f"cannot write {path}: {exc.strerror}") from None
-    say(f"wrote {len(rows)} sales to {path}", err=True)
+    say(f"wrote {count} sales to {path}", err=True)
     return ExitCode.OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -190,3 +191,78 @@ def test_csv_cells_cannot_become_formulas() -> None:
     out = io.StringIO()
     write_csv([SaleRecord("m1", 100, "SUCCEEDED", time.time(), 100, "=HYPERLINK(1)")], out)
     assert out.getvalue().splitlines()[1].endswith(",'=HYPERLINK(1)")
+
+
+def _journal_of(state: Path, count: int, start: float) -> list[str]:
+    """`count` sales an hour apart from `start` (every third cancelled), written by the kiosk's
+    own journal; their ids, oldest first."""
+    from dataclasses import replace
+
+    from kiosk.domain import PaymentStatus
+    from kiosk.sale.machine import new_sale
+    from kiosk.sale.model import State
+
+    journal = Journal(state / "journal.sqlite3")
+    ids = []
+    for i in range(count):
+        at = start + 3600 * i
+        sale, _ = new_sale(f"K1-{i:04d}", 100 + i, "Tea", preauth=False, now=at)
+        if i % 3 == 2:
+            sale = replace(sale, state=State.CANCELLED)
+        else:
+            sale = replace(
+                sale, state=State.SUCCEEDED, payment_id=f"P{i}", paid_status=PaymentStatus.COMPLETED
+            )
+        journal.save_sale(sale, at)
+        ids.append(sale.merchant_payment_id)
+    journal.close()
+    return ids
+
+
+def test_list_filters_and_pages_in_sql_and_says_how_many(shop: Shop, tmp_path: Path) -> None:
+    ids = _journal_of(shop.state, 12, start=1_790_000_000.0)  # 2026-09-21 23:13 JST, hourly
+    code, out, err = shop.run("journal", "list", "--limit", "3")
+    assert code == 0 and err == "3 sales listed\n"
+    assert [line.split()[1] for line in out.splitlines()[1:]] == ids[:-4:-1]  # newest first
+    code, out, err = shop.run(
+        "journal", "list", "--since", "2026-09-22T00:00", "--until", "2026-09-22T04:13:20"
+    )
+    assert [line.split()[1] for line in out.splitlines()[1:]] == ids[4:0:-1]
+    code, out, err = shop.run("journal", "list", "--state", "cancelled", "--limit", "100")
+    assert err == "4 sales listed\n" and all("CANCELLED" in line for line in out.splitlines()[1:])
+
+
+def test_a_negative_limit_is_a_clear_usage_error(shop: Shop) -> None:
+    _journal_of(shop.state, 1, start=1_790_000_000.0)
+    code, _, err = shop.run("journal", "list", "--limit", "-5")
+    assert code == ExitCode.USAGE
+    assert "argument --limit: -5 is out of range; allowed: a whole number from 1 to" in err
+    code, _, err = shop.run("journal", "list", "--until", "whenever")
+    assert code == ExitCode.USAGE and "--until 'whenever' is not a date" in err
+
+
+def test_export_writes_every_row_and_says_so(shop: Shop, tmp_path: Path) -> None:
+    ids = _journal_of(shop.state, 30, start=1_790_000_000.0)
+    code, out, err = shop.run("journal", "export", "--csv", "-")
+    assert code == 0 and err == "wrote 30 sales to stdout\n"
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["merchant_payment_id"] for r in rows] == ids[::-1]
+    target = tmp_path / "cancelled.csv"
+    code, _, err = shop.run("journal", "export", "--csv", str(target), "--state", "CANCELLED")
+    assert err == f"wrote 10 sales to {target}\n"
+
+
+def test_the_commands_never_write_the_journal(shop: Shop) -> None:
+    _journal_of(shop.state, 3, start=1_790_000_000.0)
+    path = shop.state / "journal.sqlite3"
+    sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    before = path.read_bytes()
+    shop.state.chmod(0o555)  # an operator without write access can still read
+    path.chmod(0o444)
+    try:
+        assert shop.run("journal", "list")[0] == 0
+        assert shop.run("journal", "export", "--csv", "-")[0] == 0
+    finally:
+        shop.state.chmod(0o755)
+        path.chmod(0o644)
+    assert path.read_bytes() == before
