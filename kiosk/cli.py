@@ -218,6 +218,9 @@ def _add_commands(sub: Subparsers) -> None:
         "One green (ok) or red (FAIL) line per check, each FAIL with a fix.",
     )
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p.add_argument(
+        "--deep", action="store_true", help="check every page of the journal (slow on years)"
+    )
     p = add(
         "status",
         "show what the running kiosk is doing",

@@ -75,7 +75,12 @@ def paypay_probe(
     return target, probe
 
 
-def checks(config: Config, redactor: Redactor, demo: Callable[[], DemoAuth] | None) -> list[Check]:
+def checks(
+    config: Config,
+    redactor: Redactor,
+    demo: Callable[[], DemoAuth] | None,
+    deep: bool = False,
+) -> list[Check]:
     state = state_path(config, os.environ)
     found = [
         guarded("display", lambda: check_display(os.environ, Path("/dev/dri"))),
@@ -89,7 +94,7 @@ def checks(config: Config, redactor: Redactor, demo: Callable[[], DemoAuth] | No
     except CommandError as exc:
         found.append(Check("paypay", False, exc.message))
     found.append(guarded("disk", lambda: check_disk(state)))
-    found.append(guarded("journal", lambda: check_journal(state / JOURNAL_FILENAME)))
+    found.append(guarded("journal", lambda: check_journal(state / JOURNAL_FILENAME, deep)))
     return found
 
 
@@ -98,7 +103,7 @@ def run_doctor(
 ) -> int:
     config = load_settings(args, os.environ)
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    results = checks(config, redactor, demo)
+    results = checks(config, redactor, demo, deep=args.deep)
     for result in results:
         say(redactor(result.line(color)))
     failed = [r.name for r in results if not r.ok]

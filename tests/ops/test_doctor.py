@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from kiosk.opa.errors import AuthError, NotConnected, NotFound, ServerError
 from kiosk.ops.doctor import (
+    JOURNAL_FIX,
     Check,
     check_clock,
     check_disk,
@@ -99,10 +101,28 @@ def test_journal(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE sale (id INTEGER PRIMARY KEY, amount_yen INTEGER)")
     db.close()
-    assert check_journal(path) == Check("journal", True, f"{path}: integrity ok")
+    assert check_journal(path).detail.endswith("schema ok (every page: kiosk doctor --deep)")
+    assert check_journal(path, deep=True) == Check(
+        "journal", True, f"{path}: integrity ok (every page)"
+    )
     path.write_bytes(b"this is not a database" * 100)
-    broken = check_journal(path)
-    assert not broken.ok and "file is not a database" in broken.detail
+    for deep in (False, True):
+        broken = check_journal(path, deep)
+        assert not broken.ok and "file is not a database" in broken.detail
+
+
+def test_only_the_deep_journal_check_reads_every_page(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE sale (id INTEGER PRIMARY KEY, note TEXT)")
+        db.executemany("INSERT INTO sale (note) VALUES (?)", [("x" * 500,)] * 400)
+        db.commit()
+    data = bytearray(path.read_bytes())
+    data[4096 * 20 : 4096 * 20 + 64] = b"\xff" * 64  # a page of the table, not the schema
+    path.write_bytes(bytes(data))
+    assert check_journal(path).ok
+    deep = check_journal(path, deep=True)
+    assert not deep.ok and deep.fix == JOURNAL_FIX
 
 
 def test_a_crashing_check_is_a_red_line() -> None:
