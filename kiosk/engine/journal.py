@@ -127,7 +127,7 @@ class Journal:
         call about to be made) written around the state in the SAME transaction, so a sale's
         step costs one fsync instead of one per line (tap-to-QR pays for each). The state is
         appended to the last `before` line, or is a line of its own when there is none."""
-        record = json.dumps(to_record(sale), sort_keys=True)
+        record = json.dumps(to_record(sale), sort_keys=True, separators=(",", ":"))
         row = (
             sale.merchant_payment_id,
             sale.created_at,

@@ -17,11 +17,13 @@ Why / invariants (see also kiosk.engine.runner):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from enum import Enum
 
 from kiosk.domain import Order, ReconcileSummary, SaleSettings, ServiceIssue
 from kiosk.engine import reconcile
@@ -89,7 +91,19 @@ def _intent(command: Command | None) -> list[Step]:
     that only reads (its answer is recorded if it changes something)."""
     if command is None or isinstance(command, Record) or command.call in READ_ONLY_CALLS:
         return []
-    return [("intent", command.call, repr(command))]
+    return [("intent", command.call, said(command))]
+
+
+def said(thing: Command | Event) -> str:
+    """A command or event for the step log, short: without what the row already says (the
+    sale's id, the call) and with enums as their values."""
+    parts = []
+    for field in dataclasses.fields(thing):
+        if field.name in ("merchant_payment_id", "call"):
+            continue
+        value = getattr(thing, field.name)
+        parts.append(f"{field.name}={value.value if isinstance(value, Enum) else value!r}")
+    return f"{type(thing).__name__}({', '.join(parts)})"
 
 
 def _first(commands: Sequence[Command]) -> Command | None:
@@ -326,9 +340,9 @@ class Worker:
                 self.polls[mpid] = (count + 1, now)
                 recorded = False
                 continue
-            said = [("outcome", command.call, repr(outcome.event))]
+            lines = [("outcome", command.call, said(outcome.event))]
             notes = [c for c in more if isinstance(c, Record)]
-            recorded = self._save(sale, now, before=said, commands=[*notes, *pending])
+            recorded = self._save(sale, now, before=lines, commands=[*notes, *pending])
 
     def _quiet(self, sale: Sale, pending: Sequence[Command] = ()) -> bool:
         """A read-only poll that found nothing: counted in memory, not written (a read moves no
@@ -373,11 +387,11 @@ class Worker:
         count, last_at = self.polls.pop(mpid, (0, 0.0))
         if not count:
             return before, None
-        said = f"after {count} quiet poll(s), last at {last_at:.3f}"
+        polls = f"{count} quiet poll(s), last at {last_at:.1f}"
         if not before:
-            return before, said
+            return before, polls
         kind, call, detail = before[-1]
-        return [*before[:-1], (kind, call, f"{detail} [{said}]")], None
+        return [*before[:-1], (kind, call, f"{detail} [{polls}]")], None
 
     # ---- reconciliation, refunds, service probes --------------------------------------------
 
