@@ -87,8 +87,8 @@ def select(journal: Journal, found: Filters, limit: int | None) -> Iterator[Sale
 
 
 def run_journal(args: argparse.Namespace) -> int:
-    found = filters_of(args, time.time())
     with open_journal(args, readonly=True) as journal:
+        found = filters_of(args, time.time())
         if args.journal_command == "list":
             return list_sales(select(journal, found, args.limit))
         return export_csv(select(journal, found, None), args.csv)

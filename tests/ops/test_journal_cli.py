@@ -234,7 +234,8 @@ def test_list_filters_and_pages_in_sql_and_says_how_many(shop: Shop, tmp_path: P
 
 def test_a_negative_limit_is_a_clear_usage_error(shop: Shop) -> None:
     _journal_of(shop.state, 1, start=1_790_000_000.0)
-    code, _, err = shop.run("journal", "list", "--limit", "-5")
+    done = kiosk("journal", "list", "--limit", "-5", "--config", str(shop.config), env=shop.env)
+    code, err = done.returncode, done.stderr  # argparse refuses it before anything is opened
     assert code == ExitCode.USAGE
     assert "argument --limit: -5 is out of range; allowed: a whole number from 1 to" in err
     code, _, err = shop.run("journal", "list", "--until", "whenever")
