@@ -206,8 +206,14 @@ def test_doctor_journal_line_goes_green_on_a_sound_journal(tmp_path: Path) -> No
     db.execute("CREATE TABLE t (x)")
     db.commit()
     db.close()
-    result = kiosk("doctor", env=clean_env(tmp_path, KIOSK_STATE_DIR=str(state)))
-    assert f"ok   journal    {state}/journal.sqlite3: integrity ok" in result.stdout.splitlines()
+    env = clean_env(tmp_path, KIOSK_STATE_DIR=str(state))
+    result = kiosk("doctor", env=env)
+    line = f"ok   journal    {state}/journal.sqlite3: schema ok (every page: kiosk doctor --deep)"
+    assert line in result.stdout.splitlines()
+    result = kiosk("doctor", "--deep", env=env)
+    assert f"ok   journal    {state}/journal.sqlite3: integrity ok (every page)" in (
+        result.stdout.splitlines()
+    )
 
 
 def test_a_crash_is_one_redacted_line_not_a_traceback(
