@@ -113,19 +113,18 @@ def _read_body(response: urllib3.BaseHTTPResponse, timeout: tuple[float, float])
     answered, so a failure here is never "not sent".
     """
     chunks: list[bytes] = []
+    declared = _declared_length(response)  # refused unread when it says it is too big
     size = 0
     failure: NoAnswer | None = None
-    too_big = NoAnswer(
-        errors.UnreadableResponse, f"answer body over {MAX_BODY_BYTES} bytes", response.status
-    )
-    if _declared_length(response) > MAX_BODY_BYTES:
-        failure = too_big
     try:
-        while failure is None and (chunk := response.read1(BODY_CHUNK_BYTES)):
+        while declared <= MAX_BODY_BYTES and (chunk := response.read1(BODY_CHUNK_BYTES)):
             chunks.append(chunk)
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                failure = too_big
+                break
+        if max(declared, size) > MAX_BODY_BYTES:
+            why = f"answer body over {MAX_BODY_BYTES} bytes"
+            failure = NoAnswer(errors.UnreadableResponse, why, response.status)
     except Exception as exc:  # a reset, a bad chunk, a timeout: the outcome is unknown
         failure = no_answer(exc, timeout, answered=True, status=response.status)
     finally:

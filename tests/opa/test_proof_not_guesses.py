@@ -8,17 +8,24 @@ never success.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kiosk import opa
 from kiosk.domain import SaleSettings
 from kiosk.engine.effects import execute
 from kiosk.hardware.vend import NoVendor
+from kiosk.opa import answers, endpoints, errors
 from kiosk.sale.model import CallFailed, DeleteQr, Failure
 from tests.opa.calls import CALLS, IDS, Call
 from tests.opa.server import OpaTestServer, Reply, envelope
+from tests.opa.test_errors import TABLE
+
+SUCCESS_CODES = {"SUCCESS", "REQUEST_ACCEPTED", "USER_CONFIRMATION_REQUIRED"}
 
 NOT_FOUND = envelope("DYNAMIC_QR_NOT_FOUND", "01652072", "Dynamic QR not found")
 
@@ -156,3 +163,73 @@ def test_the_engine_takes_a_proxys_404_on_delete_as_unknown_not_gone(
     server.responder = lambda seen: reply
     outcome = execute(DeleteQr("04-x"), client, NoVendor(), SaleSettings(terminal_id="T1"), 0.0)
     assert isinstance(outcome.event, CallFailed) and outcome.event.failure is failure
+
+
+REFERENCE_CODES = sorted({code for _, _, code, _ in TABLE if code in errors._BY_CODE})
+
+
+@pytest.mark.parametrize("code", REFERENCE_CODES)
+@pytest.mark.parametrize("status", [200, 201, 202])
+def test_every_reference_error_code_on_a_2xx_raises_never_returns(
+    client: opa.Client, server: OpaTestServer, code: str, status: int
+) -> None:
+    server.responder = lambda seen: Reply(status, envelope(code, "00000000", "said so"))
+    for call in (CALLS[0][2], CALLS[4][2]):  # create (POST) and cancel (DELETE, retried)
+        with pytest.raises(opa.OpaError) as caught:
+            call(client)
+        assert type(caught.value) is errors.classify(status, code) and caught.value.code == code
+
+
+ENDPOINTS = {endpoint.api_name: endpoint for endpoint in endpoints.ALL}
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    status=st.integers(100, 599),
+    content_type=st.sampled_from(
+        [
+            None,
+            "application/json",
+            "application/json;charset=UTF-8",
+            "text/html",
+            "APPLICATION/JSON",
+        ]
+    ),
+    body=st.one_of(
+        st.binary(max_size=200),
+        JSONISH.map(lambda value: json.dumps(value).encode()),
+        st.builds(
+            lambda code, data: json.dumps({"resultInfo": {"code": code}, "data": data}).encode(),
+            st.sampled_from(["SUCCESS", "REQUEST_ACCEPTED", "USER_CONFIRMATION_REQUIRED"])
+            | st.sampled_from(sorted(errors._BY_CODE))
+            | st.text(max_size=12),
+            JSONISH,
+        ),
+    ),
+    api_name=st.sampled_from(sorted(ENDPOINTS)),
+)
+def test_whatever_the_bytes_success_only_when_paypay_said_so(
+    status: int, content_type: str | None, body: bytes, api_name: str
+) -> None:
+    """The judgement alone, over generated answers: an envelope comes back only for a 2xx
+    with a JSON content type and one of the call's success codes; everything else is an
+    OpaError, and nothing else is ever raised."""
+    endpoint = ENDPOINTS[api_name]
+    headers = {} if content_type is None else {"content-type": content_type}
+    outcome = answers.interpret(status, headers, body, endpoint)
+    found = answers.envelope_of(headers, body)
+    said_success = (
+        not isinstance(found, str) and 200 <= status < 300 and found[2] in endpoint.success_codes
+    )
+    if said_success:
+        assert isinstance(outcome, dict) and outcome["resultInfo"]["code"] in SUCCESS_CODES
+    else:
+        assert isinstance(outcome, answers.Failure)
+        assert isinstance(outcome.error, errors.OpaError) and outcome.error.status == status
+        if isinstance(found, str):
+            assert type(outcome.error) is opa.UnreadableResponse
