@@ -183,6 +183,19 @@ def _add_commands(sub: Subparsers) -> None:
     )
     p.add_argument("--csv", metavar="FILE", required=True, help="CSV file to write ('-': stdout)")
     _journal_filters(p)
+    p.add_argument(
+        "--archive",
+        action="store_true",
+        help="export the archived sales (moved out of the journal after journal.archive_after_"
+        "days) instead of the journal's own",
+    )
+    jsub.add_parser(
+        "archive",
+        parents=[common],
+        help="archive old sales and prune old step logs now (the kiosk does it between sales)",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=fmt,
+    )
 
     p = add(
         "refund",

@@ -1,4 +1,5 @@
-"""`kiosk journal list` and `kiosk journal export --csv`: read the sales journal.
+"""`kiosk journal list | export | archive`: read the sales journal (and its archives), or
+archive now.
 
 Why read-only and separate from the kiosk: the operator reads sales over ssh while the kiosk
 keeps selling; SQLite's WAL lets both run. The journal is opened read-only, with no whole-file
@@ -21,9 +22,12 @@ from pathlib import Path
 from typing import TextIO
 
 from kiosk.commands.common import CommandError, ExitCode, load_settings, say, state_path
+from kiosk.commands.settings import ARCHIVE_DIRNAME, retention_of
 from kiosk.commands.timespec import jst_iso, parse_since
 from kiosk.domain import SaleRecord
 from kiosk.engine.journal import Journal, JournalError
+from kiosk.engine.retention import Retention, archived_records
+from kiosk.ops.lock import KioskLock
 
 JOURNAL_FILENAME = "journal.sqlite3"
 CSV_FIELDS = (
@@ -68,6 +72,13 @@ class Filters:
     until_at: float | None
     state: str | None
 
+    def matches(self, r: SaleRecord) -> bool:
+        return (
+            (self.since_at is None or r.created_at >= self.since_at)
+            and (self.until_at is None or r.created_at < self.until_at)
+            and (self.state is None or r.status == self.state)
+        )
+
 
 def filters_of(args: argparse.Namespace, now: float) -> Filters:
     try:
@@ -87,11 +98,51 @@ def select(journal: Journal, found: Filters, limit: int | None) -> Iterator[Sale
 
 
 def run_journal(args: argparse.Namespace) -> int:
+    if args.journal_command == "archive":
+        return run_archive(args)
     with open_journal(args, readonly=True) as journal:
         found = filters_of(args, time.time())
         if args.journal_command == "list":
             return list_sales(select(journal, found, args.limit))
+        if args.archive:  # archived sales, oldest first, each file checked against the journal
+            archive = journal.path.parent / ARCHIVE_DIRNAME
+            rows = (r for r in archived_records(journal, archive) if found.matches(r))
+            return export_csv(rows, args.csv)
         return export_csv(select(journal, found, None), args.csv)
+
+
+def run_archive(args: argparse.Namespace) -> int:
+    """Retention now, to the end (the running kiosk does it by itself, between sales)."""
+    config = load_settings(args, os.environ)
+    with open_journal(args) as journal:
+        lock = KioskLock(journal.path.parent)
+        if not lock.acquire():
+            raise CommandError(
+                ExitCode.FAILED,
+                "the kiosk is running and archives by itself between sales; to run this "
+                "command stop it first: systemctl stop kiosk",
+            )
+        try:
+            before = _counts(journal)
+            directory = journal.path.parent / ARCHIVE_DIRNAME
+            Retention(journal, directory, retention_of(config)).run_all(time.time())
+            after = _counts(journal)
+        finally:
+            lock.release()
+    say(
+        f"archived {before[0] - after[0]} sales into {after[1] - before[1]} files in "
+        f"{directory}; {after[0]} sales and {after[2]} step lines stay in the journal"
+    )
+    return ExitCode.OK
+
+
+def _counts(journal: Journal) -> tuple[int, int, int]:
+    sales = journal.query("SELECT COUNT(*) FROM sales", ())[0][0]
+    files = journal.query("SELECT COUNT(*) FROM archives", ())[0][0]
+    steps = sum(
+        journal.query(f"SELECT COUNT(*) FROM {table}", ())[0][0] for table in journal.steps_tables
+    )
+    return int(sales), int(files), int(steps)
 
 
 def list_sales(rows: Iterable[SaleRecord]) -> int:

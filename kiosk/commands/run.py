@@ -32,12 +32,18 @@ from kiosk.commands.common import (
     state_source,
 )
 from kiosk.commands.paypay import DemoAuth, make_client
-from kiosk.commands.settings import attendant_pin_hash, to_sale_settings
+from kiosk.commands.settings import (
+    ARCHIVE_DIRNAME,
+    attendant_pin_hash,
+    retention_of,
+    to_sale_settings,
+)
 from kiosk.commands.uisettings import to_ui_settings
 from kiosk.config import Config, Mode
 from kiosk.domain import ServiceIssue
 from kiosk.engine.clock import ClockGuard, SystemClock
 from kiosk.engine.journal import Journal, JournalError
+from kiosk.engine.retention import Retention
 from kiosk.engine.runner import Runner
 from kiosk.hardware.vend import build_vendor
 from kiosk.opa import ResponseInfo
@@ -313,6 +319,7 @@ class _Parts:
             settings=settings,
             clock=SystemClock(),
             clock_guard=guard,
+            retention=Retention(self.journal, self.state / ARCHIVE_DIRNAME, retention_of(config)),
         )
         self.journal.check_in_background()  # the whole file, beside selling: never before it
         return self

@@ -12,6 +12,7 @@ import os
 
 from kiosk.config import Config, Mode
 from kiosk.domain import SaleSettings
+from kiosk.engine.retention import RetentionSettings
 from kiosk.ops.pin import hash_pin
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,16 @@ def to_sale_settings(config: Config) -> SaleSettings:
         vend_gpio_pin=config.vend.gpio_pin,
         vend_pulse_s=config.vend.pulse_s,
     )
+
+
+def retention_of(config: Config) -> RetentionSettings:
+    return RetentionSettings(
+        archive_after_days=config.journal.archive_after_days,
+        prune_steps_after_days=config.journal.prune_steps_after_days,
+    )
+
+
+ARCHIVE_DIRNAME = "archive"  # beside the journal in the state directory
 
 
 def attendant_pin_hash(config: Config, salt: bytes | None = None) -> str:

@@ -212,6 +212,13 @@ OPTIONS: tuple[Option, ...] = (
            minimum=0, maximum=65535),
     Option("simulator.public_url", Kind.STR, "", "demo mode: base URL phones use to reach the "
            "pay page (empty: derived from host and port)", check=_check_url),
+    Option("journal.archive_after_days", Kind.INT, 400, "finished sales older than this move "
+           "from the journal to compressed files in <state dir>/archive (kiosk journal export "
+           "--archive reads them); above PayPay's refund window of 365 days",
+           minimum=367, maximum=36500),
+    Option("journal.prune_steps_after_days", Kind.INT, 90, "the step log (intents, outcomes) "
+           "of finished sales is deleted after this many days; the sale itself stays",
+           minimum=1, maximum=36500),
 )
 # fmt: on
 

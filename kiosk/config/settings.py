@@ -54,6 +54,12 @@ class SimulatorConfig:
 
 
 @dataclass(frozen=True)
+class JournalConfig:
+    archive_after_days: int
+    prune_steps_after_days: int
+
+
+@dataclass(frozen=True)
 class Config:
     mode: Mode
     merchant_id: str
@@ -76,6 +82,7 @@ class Config:
     vend: VendConfig
     attendant: AttendantConfig
     simulator: SimulatorConfig
+    journal: JournalConfig
     sources: tuple[str, ...] = ()  # where the values came from, for `check-config`
 
 
@@ -113,6 +120,7 @@ def build(values: Mapping[str, Any], sources: tuple[str, ...] = ()) -> Config:
         ),
         attendant=section(AttendantConfig, "attendant"),
         simulator=section(SimulatorConfig, "simulator"),
+        journal=section(JournalConfig, "journal"),
         sources=sources,
     )
 

@@ -94,7 +94,7 @@ class Journal:
         self._lock = threading.Lock()
         self._db = open_readonly(path) if readonly else open_journal_db(path)
         rows = self._db.execute("SELECT name FROM sqlite_schema WHERE type='table'").fetchall()
-        self._steps_tables = [t for t in ("steps_v1", "steps") if t in {r[0] for r in rows}]
+        self.steps_tables = [t for t in ("steps_v1", "steps") if t in {r[0] for r in rows}]
         self.damage: str | None = None  # what the whole-file check found, if anything
 
     def check_in_background(self) -> threading.Thread:
@@ -287,7 +287,7 @@ class Journal:
 
     def steps(self, merchant_payment_id: str) -> list[tuple[float, str, str | None, str]]:
         rows: list[tuple[float, str, str | None, str]] = []
-        for table in self._steps_tables:  # steps_v1 (before schema 3) holds the older lines
+        for table in self.steps_tables:  # steps_v1 (before schema 3) holds the older lines
             rows += self._query(
                 f"SELECT at, kind, call, detail FROM {table} WHERE merchant_payment_id=?"
                 " ORDER BY id",
@@ -333,9 +333,13 @@ class Journal:
             except sqlite3.DatabaseError as exc:
                 raise JournalError(f"journal {self.path} cannot be read: {exc}") from exc
 
-    def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    def _query(self, sql: str, params: tuple[Any, ...] | dict[str, Any]) -> list[Any]:
         with self._reading():
             return self._db.execute(sql, params).fetchall()
+
+    # for kiosk.engine.retention, which moves whole sales out: the same lock and transactions
+    transaction = _tx
+    query = _query
 
 
 def _step(

@@ -111,6 +111,23 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
         f"CREATE INDEX refunds_open ON refunds(created_at) WHERE {OPEN_REFUNDS_SQL}",
         _drop_empty_steps_v1,
     ),
+    # 5: retention: the archive files that hold finished sales moved out (name, checksum,
+    # count, totals), and the step-pruning watermark
+    (
+        """CREATE TABLE archives (
+            id INTEGER PRIMARY KEY,
+            file TEXT NOT NULL UNIQUE,
+            archived_at REAL NOT NULL,
+            first_created_at REAL NOT NULL,
+            last_created_at REAL NOT NULL,
+            sales INTEGER NOT NULL,
+            paid INTEGER NOT NULL,
+            paid_yen INTEGER NOT NULL,
+            refunded_yen INTEGER NOT NULL,
+            sha256 TEXT NOT NULL
+        )""",
+        "CREATE TABLE retention (key TEXT PRIMARY KEY, value NOT NULL)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

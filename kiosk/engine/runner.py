@@ -35,6 +35,7 @@ from kiosk.engine.clock import Clock, ClockGuard, jst_day_bounds
 from kiosk.engine.effects import PayPayClient
 from kiosk.engine.journal import Journal, JournalError
 from kiosk.engine.refunds import record_refund
+from kiosk.engine.retention import Retention
 from kiosk.engine.worker import Begin, Boundary, Cancel, Message, Settle, Stop, Worker
 from kiosk.hardware.vend import Vendor
 from kiosk.sale.machine import new_sale
@@ -68,6 +69,7 @@ class Runner:
         tick_s: float = 0.2,
         boundary: Boundary | None = None,
         probe_s: float = 10.0,
+        retention: Retention | None = None,
     ) -> None:
         self.settings = settings
         self.journal = journal
@@ -95,6 +97,7 @@ class Runner:
             boundary=boundary,
             probe_s=probe_s,
             foresee_qr=self._foresee_qr,
+            retention=retention,
         )
         self._thread = threading.Thread(target=self.worker.run, name="sale-worker", daemon=True)
 

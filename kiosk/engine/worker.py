@@ -31,6 +31,7 @@ from kiosk.engine.clock import Clock, ClockGuard
 from kiosk.engine.effects import Outcome, PayPayClient, execute
 from kiosk.engine.journal import Journal, JournalError, Step
 from kiosk.engine.refunds import RefundFollower
+from kiosk.engine.retention import Retention
 from kiosk.hardware.vend import Vendor
 from kiosk.opa import errors
 from kiosk.sale.machine import accepts, new_sale, step
@@ -50,6 +51,8 @@ from kiosk.sale.model import (
 log = logging.getLogger(__name__)
 PROBE_S = 10.0
 REFUND_SCAN_S = 1.0
+RETENTION_S = 3600.0  # look for retention work this often once none is left
+RETENTION_FIRST_S = 60.0  # not before the kiosk has been up a minute
 Boundary = Callable[[str, Sale | None], None]  # called at each step boundary (crash test)
 NETWORK_FAILURES = 2  # consecutive calls without an answer before the kiosk says "network"
 QR_MAY_BE_LIVE = frozenset({State.CREATING, State.CREATE_UNKNOWN, State.SHOWING, State.DELETING})
@@ -141,7 +144,10 @@ class Worker:
         boundary: Boundary | None = None,
         probe_s: float = PROBE_S,
         foresee_qr: Callable[[str], None] | None = None,
+        retention: Retention | None = None,
     ) -> None:
+        self.retention = retention
+        self._next_retention = clock.monotonic() + RETENTION_FIRST_S
         self.probe_s = probe_s
         # told a new QR's URL before it is journaled: the screen may prepare it, never show it
         self.foresee_qr = foresee_qr or (lambda url: None)
@@ -309,6 +315,7 @@ class Worker:
             self._next_refund_scan = self.clock.monotonic() + REFUND_SCAN_S
             self._follow_refunds(now)
         self._probe(now)
+        self._retain(now)
         self.loops += 1
 
     # ---- executing commands -----------------------------------------------------------------
@@ -435,6 +442,21 @@ class Worker:
             after, commands = step(sale, event, now)
             self.journal.save_sale(after, now, after=_notes(commands))
             self.held = len(self.journal.held_sales())
+
+    def _retain(self, now: float) -> None:
+        """Retention between sales: one small batch per idle tick while there is work (a tap
+        waits for one batch at most), then a look once an hour."""
+        idle = self.active is None and not self.reconciling and self.stopping is None
+        idle = idle and not self.guard.wrong()  # ages are counted on the wall clock
+        mono = self.clock.monotonic()
+        if self.retention is None or not idle or mono < self._next_retention:
+            return
+        try:
+            busy = self.retention.step(now)
+        except OSError as exc:  # e.g. no space for an archive file: selling goes on
+            log.error("retention failed; retried later error=%s", exc)
+            busy = False
+        self._next_retention = mono + (0.0 if busy else RETENTION_S)
 
     def _probe(self, now: float) -> None:
         troubled = self.net_failures or self.maintenance or self.guard.wrong()

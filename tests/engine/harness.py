@@ -12,6 +12,7 @@ from typing import Any
 from kiosk.domain import FINAL_PHASES, Order, PaymentStatus, Phase, SaleSettings, SaleView
 from kiosk.engine.clock import ClockGuard, FakeClock
 from kiosk.engine.journal import Journal
+from kiosk.engine.retention import Retention, RetentionSettings
 from kiosk.engine.runner import Runner
 from kiosk.hardware.vend import VendRequest, VendResult
 from kiosk.opa import Client, RetryPolicy
@@ -178,6 +179,7 @@ def kiosk(
     vendor: RecordingVendor | None = None,
     sim: Simulator | None = None,
     journal_path: Path | None = None,
+    retention: RetentionSettings | None = None,
 ) -> Iterator[Kiosk]:
     own_sim = sim is None
     sim = sim or start_simulator(SimulatorConfig(control=True, seed=7), port=0)
@@ -194,6 +196,7 @@ def kiosk(
         clock=clock,
         clock_guard=guard,
         tick_s=0.02,
+        retention=Retention(journal, tmp_path / "archive", retention) if retention else None,
     )
     ctl = SimulatorControl(sim.base_url)
     runner.start()

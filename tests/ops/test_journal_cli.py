@@ -267,3 +267,36 @@ def test_the_commands_never_write_the_journal(shop: Shop) -> None:
         shop.state.chmod(0o755)
         path.chmod(0o644)
     assert path.read_bytes() == before
+
+
+def test_archive_then_export_the_archive_with_every_row(shop: Shop) -> None:
+    old = _journal_of(shop.state, 9, start=time.time() - 500 * 86400)  # past the refund window
+    young = _journal_of_more(shop.state, ["K1-new"], at=time.time() - 3600)
+    with KioskLock(shop.state) as lock:
+        assert lock.acquire()
+        code, _, err = shop.run("journal", "archive")
+        assert code == ExitCode.FAILED and "the kiosk is running" in err
+    code, out, err = shop.run("journal", "archive")
+    assert code == 0, err
+    assert out.startswith("archived 9 sales into 1 files in ")
+    code, out, err = shop.run("journal", "export", "--archive", "--csv", "-")
+    assert code == 0 and err == "wrote 9 sales to stdout\n"
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["merchant_payment_id"] for r in rows] == old  # oldest first, as archived
+    assert sum(int(r["amount_yen"]) for r in rows) == sum(100 + i for i in range(9))
+    code, out, err = shop.run("journal", "export", "--csv", "-")
+    assert err == "wrote 1 sales to stdout\n" and young[0] in out
+    code, out, err = shop.run(
+        "journal", "export", "--archive", "--state", "cancelled", "--csv", "-"
+    )
+    assert err == "wrote 3 sales to stdout\n"
+
+
+def _journal_of_more(state: Path, ids: list[str], at: float) -> list[str]:
+    from kiosk.sale.machine import new_sale
+
+    journal = Journal(state / "journal.sqlite3")
+    for mpid in ids:
+        journal.save_sale(new_sale(mpid, 100, "Tea", preauth=False, now=at)[0], at)
+    journal.close()
+    return ids
