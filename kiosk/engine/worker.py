@@ -122,9 +122,8 @@ def _only_polling(sale: Sale, saved: Sale) -> bool:
     reading = (None, *READ_ONLY_CALLS)
     if sale.in_flight not in reading or saved.in_flight not in reading:
         return False
-    return replace(
-        sale, in_flight=saved.in_flight, next_at=saved.next_at, retries=saved.retries
-    ) == (saved)
+    same = replace(sale, in_flight=saved.in_flight, next_at=saved.next_at, retries=saved.retries)
+    return same == saved
 
 
 class Worker:
