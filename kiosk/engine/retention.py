@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,26 +122,28 @@ class Retention:
         self._swept = True
 
     def archive_batch(self, cutoff: float, now: float) -> bool:
-        records = self.journal.query(
-            f"{RECORD_SQL} WHERE {DONE_WITH_SQL} ORDER BY s.created_at, s.rowid LIMIT :batch",
-            {"cutoff": cutoff, "batch": self.batch},
-        )
-        if not records:
-            return False
-        number = self.journal.query("SELECT COALESCE(MAX(id), 0) + 1 FROM archives", ())[0][0]
-        name = f"{PREFIX}{number:06d}.jsonl.gz"
-        lines = [self._line(SaleRecord(*r)) for r in records]
-        totals = totals_of(lines)
-        self.boundary("archive-selected")
-        digest = self._write(name, totals, lines)
-        self.boundary("archive-renamed")
-        mpids = json.dumps([r[0] for r in records])
+        """Select, write and delete in one IMMEDIATE transaction: no other writer (`kiosk
+        refund` in another process) can touch a sale between its choice and its deletion."""
         with self.journal.transaction() as db:
+            records = db.execute(
+                f"{RECORD_SQL} WHERE {DONE_WITH_SQL} ORDER BY s.created_at, s.rowid LIMIT :batch",
+                {"cutoff": cutoff, "batch": self.batch},
+            ).fetchall()
+            if not records:
+                return False
+            number = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM archives").fetchone()[0]
+            name = f"{PREFIX}{number:06d}.jsonl.gz"
+            lines = [self._line(db, SaleRecord(*r)) for r in records]
+            totals = totals_of(lines)
+            self.boundary("archive-selected")
+            digest = self._write(name, totals, lines)
+            self.boundary("archive-renamed")
             first_at, last_at = records[0][3], records[-1][3]
             db.execute(
                 "INSERT INTO archives VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (number, name, now, first_at, last_at, *totals.__dict__.values(), digest),
             )
+            mpids = json.dumps([r[0] for r in records])
             for table in (*self.journal.steps_tables, "refunds", "sales"):
                 db.execute(
                     f"DELETE FROM {table} WHERE merchant_payment_id IN"
@@ -151,15 +154,19 @@ class Retention:
         log.info("archived sales=%d file=%s", totals.sales, name)
         return True
 
-    def _line(self, record: SaleRecord) -> dict[str, Any]:
-        mpid = record.merchant_payment_id
-        sale = self.journal.query("SELECT * FROM sales WHERE merchant_payment_id=?", (mpid,))
-        refunds = self.journal.query("SELECT * FROM refunds WHERE merchant_payment_id=?", (mpid,))
+    def _line(self, db: sqlite3.Connection, record: SaleRecord) -> dict[str, Any]:
+        mpid = (record.merchant_payment_id,)
+        where = "WHERE merchant_payment_id=?"
+        steps = [
+            list(row)
+            for table in self.journal.steps_tables
+            for row in db.execute(f"SELECT at, kind, call, detail FROM {table} {where}", mpid)
+        ]
         return {
             "record": list(_fields(record)),
-            "sale": list(sale[0]),
-            "refunds": [list(r) for r in refunds],
-            "steps": [list(s) for s in self.journal.steps(mpid)],
+            "sale": list(db.execute(f"SELECT * FROM sales {where}", mpid).fetchone()),
+            "refunds": [list(r) for r in db.execute(f"SELECT * FROM refunds {where}", mpid)],
+            "steps": steps,
         }
 
     def _write(self, name: str, totals: ArchiveTotals, lines: list[dict[str, Any]]) -> str:
@@ -184,19 +191,19 @@ class Retention:
     def prune_batch(self, cutoff: float) -> bool:
         """Delete the step lines of a batch of finished sales past `cutoff`, oldest first,
         from a watermark (sales are inserted in creation order), so the cost is the batch."""
-        mark = self.journal.query("SELECT value FROM retention WHERE key='steps_pruned_to'", ())
-        after = int(mark[0][0]) if mark else 0
-        rows = self.journal.query(
-            "SELECT s.rowid, s.created_at, s.merchant_payment_id,"
-            f" ({DONE_WITH_SQL}) FROM sales s WHERE s.rowid>:after ORDER BY s.rowid LIMIT :batch",
-            {"after": after, "cutoff": cutoff, "batch": PRUNE_BATCH},
-        )
-        young = next((i for i, r in enumerate(rows) if r[1] >= cutoff), len(rows))
-        rows = rows[:young]  # stop at the first sale still young: the rest are younger
-        if not rows:
-            return False
-        done = json.dumps([r[2] for r in rows if r[3]])
         with self.journal.transaction() as db:
+            mark = db.execute("SELECT value FROM retention WHERE key='steps_pruned_to'").fetchone()
+            rows = db.execute(
+                "SELECT s.rowid, s.created_at, s.merchant_payment_id, "
+                f"({DONE_WITH_SQL}) FROM sales s WHERE s.rowid>:after ORDER BY s.rowid"
+                " LIMIT :batch",
+                {"after": int(mark[0]) if mark else 0, "cutoff": cutoff, "batch": PRUNE_BATCH},
+            ).fetchall()
+            young = next((i for i, r in enumerate(rows) if r[1] >= cutoff), len(rows))
+            rows = rows[:young]  # stop at the first sale still young: the rest are younger
+            if not rows:
+                return False
+            done = json.dumps([r[2] for r in rows if r[3]])
             for table in self.journal.steps_tables:
                 db.execute(
                     f"DELETE FROM {table} WHERE merchant_payment_id IN"

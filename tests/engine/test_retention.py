@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from kiosk.domain import PaymentStatus, Phase
 from kiosk.engine.journal import Journal, JournalError, RefundRow
+from kiosk.engine.refunds import record_refund
 from kiosk.engine.retention import DAY_S, Retention, RetentionSettings, archived_records
 from kiosk.sale.machine import new_sale
 from kiosk.sale.model import Sale, State
@@ -236,3 +238,42 @@ def test_a_clock_set_years_ahead_does_not_age_the_journal(tmp_path: Path) -> Non
     assert journal.steps("K-today")  # a day's sales keep their step log
     assert (directory / "notes.txt").exists()
     journal.close()
+
+
+def test_a_refund_recorded_meanwhile_by_another_process_is_never_lost(tmp_path: Path) -> None:
+    """`kiosk refund` writes from its own process: while a batch is chosen, written and deleted
+    (one IMMEDIATE transaction) its write waits, then finds the sale archived and is refused;
+    it is never recorded against rows about to be deleted."""
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path)
+    _fill(journal, old=6)
+    other = Journal(path)  # the refund command's own connection
+    target = "K-old-0003"  # SUCCEEDED, no refund yet
+    outcome: list[object] = []
+
+    def refund_meanwhile(point: str) -> None:
+        if point == "archive-selected" and not outcome:
+            thread = threading.Thread(target=lambda: outcome.append(_try_refund(other, target)))
+            thread.start()
+            thread.join(0.5)  # it waits for the batch's transaction
+            assert not outcome
+            outcome.append(thread)
+
+    Retention(journal, tmp_path / "archive", SETTINGS, boundary=refund_meanwhile).run_all(NOW)
+    thread = outcome[0]
+    assert isinstance(thread, threading.Thread)
+    thread.join(15)
+    assert isinstance(outcome[1], ValueError)  # refused: the sale is no longer in the journal
+    assert "refused" in str(outcome[1]) or "no sale" in str(outcome[1])
+    assert journal.refunds_for(target) == []
+    archived = {r.merchant_payment_id for r in archived_records(journal, tmp_path / "archive")}
+    assert target in archived
+    other.close()
+    journal.close()
+
+
+def _try_refund(journal: Journal, mpid: str) -> object:
+    try:
+        return record_refund(journal, mpid, None, NOW)
+    except ValueError as refused:  # RefundRefused, or the journal's own check in its transaction
+        return refused
