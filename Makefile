@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench chaos screenshots simulator clean
+.PHONY: run test lint format bench chaos screenshots simulator clean lock wheelhouse deploy-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,16 @@ chaos: $(STAMP)  ## SIGKILL the engine at random step boundaries; check the ledg
 screenshots: $(STAMP)  ## regenerate the screenshots in docs/ from the UI snapshots
 	$(BIN)/python -m pytest tests/ui -q --snapshot-update -k snapshot
 	$(BIN)/python -m tests.ui.make_screenshots
+
+lock: $(STAMP)  ## re-resolve requirements.lock, the versions install.sh installs
+	$(BIN)/python -m tools.lock
+
+wheelhouse: $(STAMP)  ## wheels for `install.sh --wheelhouse DIR` (offline); PLATFORM=manylinux2014_aarch64 for a Pi
+	$(BIN)/python -m pip download --quiet --only-binary=:all: --dest wheelhouse \
+	  $(if $(PLATFORM),--platform $(PLATFORM) --python-version 3.11) -r requirements.lock
+
+deploy-test: $(STAMP)  ## as root: Debian 12 booted with systemd-nspawn; install.sh as a Pi admin; checks
+	$(BIN)/python -m tools.deploytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Install (or update) the PayPay QR kiosk on Raspberry Pi OS Lite 64-bit (Bookworm).
+# Install, update or roll back the PayPay QR kiosk on Raspberry Pi OS Lite 64-bit (Bookworm).
 #
-#   sudo systemd/install.sh [--dry-run] [--with-simulator] [--no-start] [--release NAME]
+#   sudo systemd/install.sh [--dry-run] [--wheelhouse DIR] [--with-simulator] [--no-start]
 #   sudo systemd/install.sh --rollback
 #
 # Idempotent: every step first checks whether it is already done and prints "= ..." if so,
 # "+ ..." for what it does. --dry-run prints the same lines and changes nothing; --root DIR
 # (with --dry-run only) inspects a copy of a system under DIR instead of /, for tests.
+# --wheelhouse DIR installs offline from wheels made by `make wheelhouse`. Exits 0 only when
+# kiosk.service is running (unless --no-start).
 #
-# Layout: each release is a venv with the source beside it in /opt/kiosk/releases/NAME;
-# /opt/kiosk/current points at the running one and /opt/kiosk/previous at the one before,
-# so a rollback is one symlink swap and a restart.
+# Layout: each release is a venv with a root-owned copy of the source in
+# /opt/kiosk/releases/<version>-g<commit> (or <version>-s<source hash> without git or with
+# local changes); /opt/kiosk/current points at the running one and /opt/kiosk/previous at the
+# one before, so a rollback is one symlink swap and a restart. Versions come from
+# requirements.lock, so every kiosk of a fleet runs the same ones.
 set -euo pipefail
+umask 022
 
 DRY_RUN=0
 ROOT=""
@@ -20,15 +25,22 @@ WITH_SIMULATOR=0
 START=1
 ROLLBACK=0
 RELEASE=""
+WHEELHOUSE=""
 USER_NAME=kiosk
 GROUPS_WANTED=(video render input audio gpio)
+GROUPS_OF_UNIT=(video render input audio) # kiosk.service's SupplementaryGroups: must exist
 VT=7
 APP=/opt/kiosk
+COMMAND_LINK=/usr/local/bin/kiosk
+SMOKE='import kiosk.cli, kiosk.resources as r; r.example_config(); (r.assets_dir() / r.FONT_FILE).stat()'
+# kmsdrm on a Pi: Mesa's DRI drivers (vc4/v3d), GBM and EGL/GLES; kbd for chvt
 PACKAGES=(python3 python3-venv python3-pip kbd ca-certificates sqlite3 systemd-timesyncd
-  libgbm1 libdrm2 libegl1 libgles2 libudev1 libasound2)
+  libgbm1 libdrm2 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libudev1 libasound2)
+# boot quietly: kernel messages on tty3, no logo or cursor, no console blanking
+CMDLINE_WANTED=(consoleblank=0 quiet loglevel=3 logo.nologo vt.global_cursor_default=0)
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -42,6 +54,7 @@ while (($#)); do
     --root) ROOT="${2:?--root needs a directory}"; shift ;;
     --source) SOURCE="${2:?--source needs a directory}"; shift ;;
     --release) RELEASE="${2:?--release needs a name}"; shift ;;
+    --wheelhouse) WHEELHOUSE="$(cd "${2:?--wheelhouse needs a directory}" && pwd)"; shift ;;
     --with-simulator) WITH_SIMULATOR=1 ;;
     --no-start) START=0 ;;
     --rollback) ROLLBACK=1 ;;
@@ -63,8 +76,10 @@ act() {
     if [[ "$arg" =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then shown+=("$arg"); else shown+=("'$arg'"); fi
   done
   printf '+ %s\n' "${shown[*]}"
+  ACTED=1
   if ((DRY_RUN == 0)); then "$@"; fi
 }
+ACTED=0
 done_already() { printf '= %s\n' "$*"; }
 attention() { printf '! %s\n' "$*"; }
 
@@ -106,6 +121,9 @@ create_user() {
       --shell /usr/sbin/nologin --comment "PayPay QR kiosk" "$USER_NAME"
   fi
   local group line
+  for group in "${GROUPS_OF_UNIT[@]}"; do # udev makes them; a system without udev may lack one
+    if [[ -z "$(group_line "$group")" ]]; then act groupadd --system "$group"; fi
+  done
   for group in "${GROUPS_WANTED[@]}"; do
     line="$(group_line "$group")"
     if [[ -z "$line" && $DRY_RUN -eq 0 ]] && ! getent group "$group" >/dev/null; then
@@ -129,30 +147,71 @@ make_dir() { # mode owner:group path
 create_directories() {
   make_dir 0755 root:root /etc/kiosk
   make_dir 0700 root:root /etc/kiosk/credentials
+  make_dir 0755 root:root /etc/kiosk/images # catalogue pictures: operator content, kept
+  make_dir 0755 root:root "$APP"
   make_dir 0755 root:root "$APP/releases"
 }
 
+# The files a release is made of, relative to the source (no venv, caches or VCS data).
+release_files() {
+  (cd "$SOURCE" && find kiosk pyproject.toml requirements.lock README.md LICENSE \
+    -type d \( -name __pycache__ -o -name '*.egg-info' \) -prune -o -type f -print |
+    LC_ALL=C sort)
+}
+
+source_hash() {
+  (cd "$SOURCE" && release_files | tr '\n' '\0' | xargs -0 sha256sum | sha256sum | cut -c1-10)
+}
+
 release_name() {
-  local version hash
+  local version commit=""
   version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$SOURCE/pyproject.toml" | head -n1)"
-  hash="$(git -C "$SOURCE" rev-parse --short=10 HEAD 2>/dev/null || printf 'local')"
-  printf '%s-%s' "${version:-0}" "$hash"
+  # safe.directory: root may read the admin's clone (git refuses "dubious ownership" otherwise)
+  # and --no-optional-locks: root must not rewrite the admin's .git/index
+  local git=(git --no-optional-locks -c safe.directory="$SOURCE" -C "$SOURCE")
+  if "${git[@]}" rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
+    [[ -z "$("${git[@]}" status --porcelain -- kiosk pyproject.toml requirements.lock)" ]]; then
+    commit="$("${git[@]}" rev-parse --short=10 HEAD)"
+  fi
+  if [[ -n "$commit" ]]; then
+    printf '%s-g%s' "${version:-0}" "$commit"
+  else
+    printf '%s-s%s' "${version:-0}" "$(source_hash)" # no git, or local changes: the content
+  fi
+}
+
+copy_source() { # dir: the release's own copy, owned by root whoever owns the source
+  printf '+ copy %s files from %s to %s/app (owner root, mode 0644/0755)\n' \
+    "$(release_files | wc -l)" "$SOURCE" "$1"
+  ACTED=1
+  ((DRY_RUN == 0)) || return 0
+  install -d -m 0755 "$1/app"
+  (cd "$SOURCE" && release_files | tar -cf - --no-recursion --owner=0 --group=0 \
+    --mode=u=rwX,go=rX -T -) | tar -xf - --no-same-owner -C "$1/app"
+}
+
+build_release() { # dir: a venv owned by root, the source copied beside it, pinned versions
+  local dir="$1" pip=("$1/bin/pip" install --quiet --disable-pip-version-check)
+  if [[ -n "$WHEELHOUSE" ]]; then pip+=(--no-index --find-links "$WHEELHOUSE"); fi
+  if [[ -e "$ROOT$dir" ]]; then act rm -rf "$dir"; fi # an unfinished earlier attempt
+  copy_source "$dir"
+  act python3 -m venv "$dir"
+  # the build backend and every dependency at the versions in requirements.lock
+  act "${pip[@]}" --constraint "$dir/app/requirements.lock" setuptools
+  act "${pip[@]}" --no-build-isolation --constraint "$dir/app/requirements.lock" "$dir/app[gpio]"
+  act "$dir/bin/pip" check --disable-pip-version-check
+  # it imports, and its package data (font, example config) is there
+  act "$dir/bin/python" -c "$SMOKE"
+  act touch "$dir/.complete"
 }
 
 install_release() {
   local name="${RELEASE:-$(release_name)}"
   local dir="$APP/releases/$name"
-  if [[ -x "$ROOT$dir/bin/kiosk" ]]; then
+  if [[ -e "$ROOT$dir/.complete" ]]; then
     done_already "release $name installed in $dir"
   else
-    local parts=() part
-    for part in kiosk assets config pyproject.toml README.md; do
-      if [[ -e "$SOURCE/$part" ]]; then parts+=("$SOURCE/$part"); fi
-    done
-    act mkdir -p "$dir/app"
-    act cp -a "${parts[@]}" "$dir/app/"
-    act python3 -m venv "$dir"
-    act "$dir/bin/pip" install --quiet --no-cache-dir --editable "$dir/app[gpio]"
+    build_release "$dir"
   fi
   local current
   current="$(readlink "$ROOT$APP/current" 2>/dev/null || true)"
@@ -173,18 +232,36 @@ install_config() {
   fi
 }
 
-disable_console_blanking() {
-  local cmdline=""
+link_command() { # `kiosk` on every PATH, root's and sudo's secure_path included
+  if [[ "$(readlink "$ROOT$COMMAND_LINK" 2>/dev/null)" == "$APP/current/bin/kiosk" ]]; then
+    done_already "$COMMAND_LINK -> $APP/current/bin/kiosk"
+  else
+    act ln -sfn "$APP/current/bin/kiosk" "$COMMAND_LINK"
+  fi
+}
+
+quiet_boot() {
+  local cmdline="" candidate param changed=0
   for candidate in /boot/firmware/cmdline.txt /boot/cmdline.txt; do
     if [[ -f "$ROOT$candidate" ]]; then cmdline="$candidate"; break; fi
   done
   if [[ -z "$cmdline" ]]; then
-    attention "no cmdline.txt found: add consoleblank=0 to the kernel command line yourself"
-  elif grep -qE '(^| )consoleblank=0( |$)' "$ROOT$cmdline"; then
-    done_already "console blanking off (consoleblank=0 in $cmdline)"
-  else
-    # cmdline.txt is one line: drop any other consoleblank=, append ours (reboot to apply)
-    act sed -i -E '1 s/ ?consoleblank=[0-9]+//; 1 s/$/ consoleblank=0/' "$cmdline"
+    attention "no cmdline.txt found: add ${CMDLINE_WANTED[*]} to the kernel command line and move console=tty1 to tty3 yourself"
+    return
+  fi
+  # cmdline.txt is one line: replace a parameter's other value, or append it (reboot to apply)
+  for param in "${CMDLINE_WANTED[@]}"; do
+    if ! grep -qE "(^| )${param//./\\.}( |$)" "$ROOT$cmdline"; then
+      act sed -i -E "1 s/ ?${param%%=*}(=[^ ]*)?( |$)/\\2/; 1 s/$/ $param/" "$cmdline"
+      changed=1
+    fi
+  done
+  if grep -qE '(^| )console=tty1( |$)' "$ROOT$cmdline"; then
+    act sed -i -E '1 s/(^| )console=tty1( |$)/\1console=tty3\2/' "$cmdline"
+    changed=1
+  fi
+  if ((changed == 0)); then
+    done_already "quiet boot in $cmdline (${CMDLINE_WANTED[*]}, kernel console not on tty1)"
   fi
 }
 
@@ -192,7 +269,7 @@ unit_link() { # unit target: is it enabled for that target?
   [[ -e "$ROOT/etc/systemd/system/$2.wants/$1" || -L "$ROOT/etc/systemd/system/$2.wants/$1" ]]
 }
 
-disable_getty() {
+hide_logins() {
   local unit
   for unit in "getty@tty$VT.service" "autovt@tty$VT.service"; do
     if [[ "$(readlink "$ROOT/etc/systemd/system/$unit" 2>/dev/null)" == /dev/null ]]; then
@@ -201,19 +278,37 @@ disable_getty() {
       act systemctl mask "$unit"
     fi
   done
+  # no login prompt on tty1 at boot either (Ctrl+Alt+F2 still gives one, and ssh)
+  if unit_link getty@tty1.service getty.target; then
+    act systemctl disable getty@tty1.service
+  else
+    done_already "getty@tty1.service disabled (no login prompt before the kiosk draws)"
+  fi
+}
+
+CHANGED_UNITS=0
+CHANGED_MANAGER=0
+install_file() { # source target kind(unit|manager)
+  if cmp -s "$1" "$ROOT$2"; then
+    done_already "$2 up to date"
+    return
+  fi
+  act install -D -m 0644 "$1" "$2"
+  if [[ "$3" == manager ]]; then CHANGED_MANAGER=1; else CHANGED_UNITS=1; fi
 }
 
 install_units() {
-  local unit changed=0
-  for unit in kiosk.service kiosk-simulator.service; do
-    if cmp -s "$SOURCE/systemd/$unit" "$ROOT/etc/systemd/system/$unit"; then
-      done_already "unit $unit up to date"
-    else
-      act install -m 0644 "$SOURCE/systemd/$unit" "/etc/systemd/system/$unit"
-      changed=1
-    fi
-  done
-  if ((changed)); then act systemctl daemon-reload; fi
+  local etc=/etc/systemd
+  install_file "$SOURCE/systemd/kiosk.service" "$etc/system/kiosk.service" unit
+  install_file "$SOURCE/systemd/kiosk-simulator.service" "$etc/system/kiosk-simulator.service" unit
+  install_file "$SOURCE/systemd/time-wait-sync.conf" \
+    "$etc/system/systemd-time-wait-sync.service.d/kiosk.conf" unit
+  install_file "$SOURCE/systemd/watchdog.conf" "$etc/system.conf.d/kiosk-watchdog.conf" manager
+  if ((CHANGED_MANAGER)); then
+    act systemctl daemon-reexec # the hardware watchdog is the manager's setting
+  elif ((CHANGED_UNITS)); then
+    act systemctl daemon-reload
+  fi
   enable_unit kiosk.service multi-user.target
   enable_unit systemd-timesyncd.service sysinit.target
   enable_unit systemd-time-wait-sync.service sysinit.target
@@ -228,15 +323,36 @@ enable_unit() {
   fi
 }
 
+# Restart (when anything changed, or it is not running), then exit 0 only if the kiosk is still
+# running a few seconds later without a restart in between.
+start_and_check() {
+  if ((ACTED)) || [[ $DRY_RUN -eq 0 && "$(systemctl is-active kiosk.service)" != active ]]; then
+    act systemctl restart kiosk.service
+  else
+    done_already "nothing changed; kiosk.service not restarted"
+  fi
+  ((DRY_RUN == 0)) || return 0
+  local restarts
+  restarts="$(systemctl show -P NRestarts kiosk.service)"
+  sleep 5
+  if [[ "$(systemctl is-active kiosk.service)" == active &&
+    "$(systemctl show -P NRestarts kiosk.service)" == "$restarts" ]]; then
+    printf '= kiosk.service is running (%s)\n' "$(readlink "$APP/current")"
+    return 0
+  fi
+  journalctl -u kiosk.service -n 30 --no-pager >&2 || true
+  die "kiosk.service is not running; see the log above (journalctl -u kiosk), fix it and run again"
+}
+
 rollback() {
-  local previous
+  local previous current
   previous="$(readlink "$ROOT$APP/previous" 2>/dev/null || true)"
   [[ -n "$previous" ]] || die "no previous release to roll back to ($APP/previous is missing)"
-  local current
+  [[ -e "$ROOT$previous/.complete" ]] || die "the previous release $previous is incomplete"
   current="$(readlink "$ROOT$APP/current" 2>/dev/null || true)"
   act ln -sfn "$previous" "$APP/current"
   if [[ -n "$current" ]]; then act ln -sfn "$current" "$APP/previous"; fi
-  act systemctl restart kiosk.service
+  start_and_check
 }
 
 main() {
@@ -255,12 +371,13 @@ main() {
   create_directories
   install_release
   install_config
-  disable_console_blanking
-  disable_getty
+  link_command
+  quiet_boot
+  hide_logins
   install_units
-  if ((START)); then act systemctl restart kiosk.service; fi
-  printf 'done. Next: put PayPay credentials in /etc/kiosk/credentials (see the README), edit\n'
-  printf '/etc/kiosk/kiosk.toml, then: sudo kiosk check-config && sudo kiosk doctor\n'
+  if ((START)); then start_and_check; fi
+  printf 'done. Next: put PayPay credentials in /etc/kiosk/credentials (see docs/install.md),\n'
+  printf 'edit /etc/kiosk/kiosk.toml, then: sudo kiosk check-config && sudo kiosk doctor\n'
 }
 
 main

@@ -14,12 +14,14 @@ from kiosk.commands.common import (
     say,
     state_source,
 )
-from kiosk.config.render import example_toml
+from kiosk.resources import example_config
 
 
 def run_check_config(args: argparse.Namespace) -> int:
     if args.print_example:
-        sys.stdout.write(example_toml())
+        sys.stdout.write(
+            example_config()
+        )  # package data, kept equal to the options table by a test
         return ExitCode.OK
     env = os.environ
     config = load_settings(args, env)

@@ -86,6 +86,17 @@ def test_kiosk_unit_has_what_the_kiosk_needs() -> None:
     # deleting a live QR: DELETE /v2/codes (15 s) then perhaps cancel (15 s), then record
     assert int(unit["Service.TimeoutStopSec"][0]) >= 45
     assert unit["Service.ExecStart"][0].split()[1] == "run"
+    # status.json on a tmpfs, kept after a stop so `kiosk status` says "stopped"
+    assert unit["Service.RuntimeDirectory"] == ["kiosk"]
+    assert unit["Service.RuntimeDirectoryPreserve"] == ["yes"]
+
+
+def test_boot_drop_ins_bound_the_waits() -> None:
+    """The hardware watchdog fits the Pi's bcm2835 limit (~15 s); the time-sync wait ends."""
+    watchdog = parse(UNITS / "watchdog.conf")
+    assert watchdog["Manager.RuntimeWatchdogSec"] == ["14s"]
+    wait = parse(UNITS / "time-wait-sync.conf")
+    assert wait["Service.TimeoutStartSec"] == ["90s"]
 
 
 def test_simulator_unit_runs_the_simulator_unprivileged() -> None:
