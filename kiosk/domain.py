@@ -168,7 +168,7 @@ class ReconcileSummary:
     lines: tuple[str, ...]
 
 
-VendKind = str  # "none" | "command" | "gpio"
+VendKind = str  # "none" | "command" | "gpio" | "mdb"
 
 
 # The sale's default durations: the one source for the options table (kiosk.config.options),
@@ -207,8 +207,8 @@ class SaleSettings:
             raise ValueError(
                 f"on_paid_not_vended must be 'refund' or 'hold', got {self.on_paid_not_vended!r}"
             )
-        if self.vend not in ("none", "command", "gpio"):
-            raise ValueError(f"vend must be 'none', 'command' or 'gpio', got {self.vend!r}")
+        if self.vend not in ("none", "command", "gpio", "mdb"):
+            raise ValueError(f"vend must be none, command, gpio or mdb, got {self.vend!r}")
         if not 0 < self.qr_timeout_s <= 290:  # PayPay's QR lives about 300 s
             raise ValueError(
                 f"qr_timeout_s must be above 0 and at most 290 s, got {self.qr_timeout_s}"

@@ -360,6 +360,7 @@ def cross_check(values: Mapping[str, Any]) -> list[Problem]:
     """Rules between options; each names the option to change."""
     found = []
     paid = values["mode"] != Mode.DEMO
+    mdb = values["vend.adapter"] == VendAdapter.MDB
     rules: tuple[tuple[bool, str, str], ...] = (
         (paid and not values["merchant_id"], "merchant_id", "required in sandbox and production"),
         (
@@ -376,6 +377,16 @@ def cross_check(values: Mapping[str, Any]) -> list[Problem]:
             values["vend.adapter"] == VendAdapter.COMMAND and not values["vend.command"].strip(),
             "vend.command",
             'required when vend.adapter = "command"',
+        ),
+        (
+            mdb and values["mdb.port"] == "sim" and values["mode"] != Mode.DEMO,
+            "mdb.port",
+            '"sim" (a simulated vending machine) is for demo mode only',
+        ),
+        (
+            mdb and values["mdb.selection_s"] >= values["qr_timeout_s"],
+            "mdb.selection_s",
+            "must be shorter than qr_timeout_s (the machine gives up before the QR)",
         ),
         (
             (values["display.width"] == 0) != (values["display.height"] == 0),

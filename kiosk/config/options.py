@@ -42,6 +42,7 @@ class VendAdapter(StrEnum):
     NONE = "none"
     COMMAND = "command"
     GPIO = "gpio"
+    MDB = "mdb"
 
 
 class OnPaidNotVended(StrEnum):
@@ -130,6 +131,30 @@ def _check_terminal_id(value: str) -> str | None:
     return None
 
 
+def _check_port(value: str) -> str | None:
+    return None if value == "sim" or value.startswith("/") else 'not "sim" or a device path'
+
+
+def parse_setconf(value: str) -> tuple[tuple[str, str], ...]:
+    """`a=1,b=2` -> (("a", "1"), ("b", "2")); ValueError names the bad pair."""
+    pairs = []
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, eq, setting = part.partition("=")
+        ok = eq and name and setting and all(c.isalnum() or c in "-_." for c in name + setting)
+        if not ok:
+            raise ValueError(f"{part!r} is not name=value (letters, digits, - _ .)")
+        pairs.append((name, setting))
+    return tuple(pairs)
+
+
+def _check_setconf(value: str) -> str | None:
+    try:
+        parse_setconf(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 DEMO_CATALOGUE = (
     Item("coffee", "コーヒー", "Coffee", 150),
     Item("tea", "お茶", "Green tea", 130),
@@ -184,7 +209,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("display.rotation", Kind.CHOICE, 0, "rotate the picture (and touches) clockwise by "
            "this many degrees, for a panel mounted sideways", choices=(0, 90, 180, 270)),
     Option("vend.adapter", Kind.CHOICE, "none", "how goods are handed out: none (attended "
-           "counter), command (run vend.command), gpio (pulse vend.gpio_pin)",
+           "counter), command (run vend.command), gpio (pulse vend.gpio_pin), mdb (a vending "
+           "machine's cashless slot through a Qibixx MDB HAT; see the mdb.* options)",
            choices=tuple(m.value for m in VendAdapter)),
     Option("vend.command", Kind.STR, "", "program (and arguments) run for each vend; "
            "{merchant_payment_id}, {amount_yen} and {description} in it are filled in; exit "
@@ -194,6 +220,29 @@ OPTIONS: tuple[Option, ...] = (
            "time failed", minimum=0.5, maximum=120),
     Option("vend.pulse_s", Kind.FLOAT, VEND_PULSE_S, "how long vend.gpio_pin is held high",
            minimum=0.05, maximum=10),
+    Option("mdb.port", Kind.STR, "/dev/serial0", "vend.adapter = mdb: the HAT's serial port "
+           "(115200 baud); in demo mode \"sim\" plays a vending machine in-process",
+           check=_check_port),
+    Option("mdb.mode", Kind.CHOICE, "selection", "selection: the customer chooses on the "
+           "machine and pays that price; credit: the customer pays mdb.credit_yen on the "
+           "screen first (with preauth = true the unused rest is released)",
+           choices=("selection", "credit")),
+    Option("mdb.credit_yen", Kind.INT, 500, "mdb.mode = credit: the credit a customer pays for "
+           "(at least the dearest item)", minimum=10, maximum=MAX_AMOUNT_YEN),
+    Option("mdb.yen_per_unit", Kind.INT, 1, "yen per unit of the prices the machine sends "
+           "(its scale factor; 1 for a machine set up in yen)", minimum=1, maximum=1000),
+    Option("mdb.max_price_yen", Kind.INT, 10_000, "a vend request above this is refused (not "
+           "every machine sends its price range)", minimum=1, maximum=MAX_AMOUNT_YEN),
+    Option("mdb.setconf", Kind.STR, "", "HAT settings re-sent at every (re)configuration, as "
+           "name=value pairs separated by commas (names from your HAT's firmware manual)",
+           check=_check_setconf),
+    Option("mdb.selection_s", Kind.FLOAT, 60.0, "selection first: a chosen item not paid "
+           "within this is refused (keep it below the machine's own response time limit)",
+           minimum=10, maximum=250),
+    Option("mdb.session_s", Kind.FLOAT, 60.0, "credit first: the customer must choose within "
+           "this, else the credit is given back", minimum=10, maximum=250),
+    Option("mdb.vend_s", Kind.FLOAT, 25.0, "an approved vend the machine does not confirm "
+           "within this failed (the payment goes back)", minimum=5, maximum=120),
     Option("attendant.pin_hash", Kind.STR, "", "the attendant PIN's hash from `kiosk hash-pin` "
            "(empty: the demo PIN 1234, in demo and sandbox only; required in production)",
            check=_check_pin_hash,

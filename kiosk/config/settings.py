@@ -18,6 +18,19 @@ from kiosk.domain import Item
 
 
 @dataclass(frozen=True)
+class MdbConfig:
+    port: str
+    mode: str
+    credit_yen: int
+    yen_per_unit: int
+    max_price_yen: int
+    setconf: str
+    selection_s: float
+    session_s: float
+    vend_s: float
+
+
+@dataclass(frozen=True)
 class DisplayConfig:
     width: int
     height: int
@@ -80,6 +93,7 @@ class Config:
     catalogue: tuple[Item, ...]
     display: DisplayConfig
     vend: VendConfig
+    mdb: MdbConfig
     attendant: AttendantConfig
     simulator: SimulatorConfig
     journal: JournalConfig
@@ -118,6 +132,7 @@ def build(values: Mapping[str, Any], sources: tuple[str, ...] = ()) -> Config:
             timeout_s=values["vend.timeout_s"],
             pulse_s=values["vend.pulse_s"],
         ),
+        mdb=section(MdbConfig, "mdb"),
         attendant=section(AttendantConfig, "attendant"),
         simulator=section(SimulatorConfig, "simulator"),
         journal=section(JournalConfig, "journal"),
