@@ -263,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_commands(sub)
     _add_simulator(sub)
+    from kiosk.simulator.vmc.command import add_parser as add_vmc_sim
+
+    add_vmc_sim(sub)
     return parser
 
 
@@ -272,6 +275,10 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
         from kiosk.simulator.command import run_simulator
 
         return int(run_simulator(args))
+    if command == "vmc-sim":
+        from kiosk.simulator.vmc.command import run_vmc_sim
+
+        return run_vmc_sim(args)
     handlers: dict[str, Callable[[], int]] = {
         "run": lambda: _run(args, redactor),
         "journal": lambda: _journal(args),
@@ -383,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     redactor = Redactor()
     _learn_secrets(redactor)
-    if args.command not in ("run", "simulator"):
+    if args.command not in ("run", "simulator", "vmc-sim"):
         # operator commands: data on stdout, warnings and errors on stderr
         setup_logging("warning", redactor, env=os.environ, stream=sys.stderr)
     try:

@@ -20,7 +20,8 @@ from kiosk.commands.common import (
     state_path,
 )
 from kiosk.commands.paypay import DemoAuth, make_client
-from kiosk.config import Config
+from kiosk.config import Config, VendAdapter
+from kiosk.hardware.mdb.driver import hat_version
 from kiosk.ops.doctor import (
     Check,
     check_clock,
@@ -29,6 +30,7 @@ from kiosk.ops.doctor import (
     check_font,
     check_input,
     check_journal,
+    check_mdb,
     check_paypay,
     guarded,
 )
@@ -93,6 +95,9 @@ def checks(
         found.append(guarded("paypay", lambda: check_paypay(target, probe)))
     except CommandError as exc:
         found.append(Check("paypay", False, exc.message))
+    if config.vend.adapter is VendAdapter.MDB:
+        port = config.mdb.port
+        found.append(guarded("mdb", lambda: check_mdb(port, lambda: hat_version(port))))
     found.append(guarded("disk", lambda: check_disk(state)))
     found.append(guarded("journal", lambda: check_journal(state / JOURNAL_FILENAME, deep)))
     return found

@@ -19,7 +19,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Protocol
@@ -31,6 +32,7 @@ from kiosk.commands.common import (
     require_credentials,
     state_source,
 )
+from kiosk.commands.mdb import MdbParts, MdbRunner, open_mdb
 from kiosk.commands.paypay import DemoAuth, make_client
 from kiosk.commands.settings import (
     ARCHIVE_DIRNAME,
@@ -39,13 +41,14 @@ from kiosk.commands.settings import (
     to_sale_settings,
 )
 from kiosk.commands.uisettings import to_ui_settings
-from kiosk.config import Config, Mode
+from kiosk.config import Config, Mode, VendAdapter
 from kiosk.domain import ServiceIssue
 from kiosk.engine.clock import ClockGuard, SystemClock
 from kiosk.engine.journal import Journal, JournalError
 from kiosk.engine.retention import Retention
 from kiosk.engine.runner import Runner
-from kiosk.hardware.vend import build_vendor
+from kiosk.hardware.mdb.feeder import Feeder
+from kiosk.hardware.vend import Vendor, build_vendor
 from kiosk.opa import ResponseInfo
 from kiosk.ops.lock import KioskLock
 from kiosk.ops.logs import Redactor, setup_logging
@@ -197,6 +200,9 @@ def _serve(
     after_start: AfterStart | None,
 ) -> int:
     runner = parts.runner
+    if parts.mdb is not None:
+        driver = parts.mdb.driver
+        ui_settings = replace(ui_settings, hardware_status=lambda: astuple(driver.view()))
     runner.start()
     health = _health(config, keeper)
     log.info("kiosk_started mode=%s paypay=%s", config.mode.value, parts.target)
@@ -207,6 +213,7 @@ def _serve(
         log.info("kiosk_stopping signal=%s", stop.signal_name or "-")
         notifier.stopping("stopping: withdrawing any live QR")
         keeper.update(state="stopping")
+        parts.before_stop()
         runner.stop(STOP_BUDGET_S)
         if health is not None:
             health.shutdown()
@@ -286,6 +293,7 @@ class _Parts:
         self.credentials, self.demo = credentials_demo
         self.keeper_box: list[StatusKeeper] = []
         self.simulator: DemoSimulator | None = None
+        self.mdb: MdbParts | None = None
 
     def __enter__(self) -> _Parts:
         config = self.config
@@ -312,10 +320,20 @@ class _Parts:
             raise CommandError(
                 ExitCode.JOURNAL, f"{exc}; run kiosk doctor, keep a copy of the file"
             ) from None
-        self.runner = Runner(
+        vendor: Vendor
+        feeder: Feeder | None = None
+        if config.vend.adapter is VendAdapter.MDB:
+            self.mdb = open_mdb(config)
+            vendor = self.mdb.driver
+            if config.mdb.mode == "selection":  # the machine's selections start the sales
+                feeder = Feeder(self.mdb.driver)
+        else:
+            vendor = build_vendor(settings)
+        runner = partial(MdbRunner, feeder=feeder) if feeder is not None else Runner
+        self.runner = runner(
             client=client,
             journal=self.journal,
-            vendor=build_vendor(settings),
+            vendor=vendor,
             settings=settings,
             clock=SystemClock(),
             clock_guard=guard,
@@ -324,11 +342,18 @@ class _Parts:
         self.journal.check_in_background()  # the whole file, beside selling: never before it
         return self
 
+    def before_stop(self) -> None:
+        """SIGTERM: end the vending machine's session first, so a vend waiting on it is
+        answered and the sale engine records the money going back before it stops."""
+        if self.mdb is not None:
+            self.mdb.close()
+
     def close_network(self) -> None:
         self.client.close()
         if self.simulator is not None:
             self.simulator.stop()
 
     def __exit__(self, *exc_info: object) -> None:
+        self.before_stop()  # idempotent
         self.journal.close()
         self.close_network()

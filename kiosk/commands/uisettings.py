@@ -6,7 +6,7 @@ settings but must not import the UI (and pygame).
 
 from __future__ import annotations
 
-from kiosk.config import Config, Mode
+from kiosk.config import Config, Mode, VendAdapter
 from kiosk.ui.settings import UiSettings
 
 
@@ -25,4 +25,6 @@ def to_ui_settings(config: Config, pin_hash: str) -> UiSettings:
         attendant_corner=config.attendant.corner,
         attendant_hold_s=config.attendant.hold_s,
         max_amount_yen=config.amount_max_yen,
+        mdb_mode=config.mdb.mode if config.vend.adapter is VendAdapter.MDB else "",
+        mdb_credit_yen=config.mdb.credit_yen,
     )

@@ -172,6 +172,8 @@ def mock_pin_factory() -> Any:
 
 
 def build_vendor(settings: SaleSettings, *, pin_factory: Any = None) -> Vendor:
+    if settings.vend == "mdb":  # a serial driver with a life cycle: kiosk.commands.mdb
+        raise ValueError("vend = 'mdb' is built by kiosk.commands.mdb.open_mdb")
     if settings.vend == "command":
         return CommandVendor(settings.vend_command, settings.vend_timeout_s)
     if settings.vend == "gpio":

@@ -210,3 +210,32 @@ def guarded(name: str, check: Callable[[], Check]) -> Check:
         return check()
     except Exception as exc:
         return Check(name, False, f"check failed: {type(exc).__name__}: {exc}")
+
+
+def check_mdb(port: str, ask_version: Callable[[], str | None]) -> Check:
+    """vend.adapter = mdb: the HAT's serial port exists, opens, and the HAT answers `V`."""
+    if port == "sim":
+        return Check("mdb", True, "simulated vending machine (demo)")
+    if not Path(port).exists():
+        return Check(
+            "mdb",
+            False,
+            f"{port} does not exist",
+            "enable the serial port (raspi-config: serial hardware on, login shell off), "
+            "seat the HAT, or set mdb.port",
+        )
+    if not os.access(port, os.R_OK | os.W_OK):
+        return Check("mdb", False, f"no read/write access to {port}", "add the kiosk user to "
+                     "the dialout group")  # fmt: skip
+    try:
+        answer = ask_version()
+    except OSError as exc:
+        return Check("mdb", False, f"cannot open {port}: {exc}", "stop other users of the port")
+    if answer is None:
+        return Check(
+            "mdb",
+            False,
+            f"the HAT on {port} did not answer",
+            "check the HAT has power (the machine's MDB 24 V) and that no console uses the port",
+        )
+    return Check("mdb", True, f"HAT on {port} answers: {answer}")

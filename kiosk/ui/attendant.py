@@ -110,6 +110,8 @@ class AttendantFlow:
     held_rows: tuple[HeldRow, ...] = ()
     totals: TotalsView | None = None
     question: Question | None = None
+    # the vending machine's link state and last results (MDB), for the menu's status line
+    hardware: Callable[[], tuple[str, tuple[str, ...]]] | None = None
 
     @property
     def open(self) -> bool:
@@ -139,7 +141,14 @@ class AttendantFlow:
             return ReconcileView(tuple(summary.lines) if summary else (), message)
         sale = self.backend.current_sale()
         in_progress = sale is not None and sale.phase not in FINAL_PHASES
-        return AttendantMenuView(in_progress, self.service_off, message)
+        return AttendantMenuView(in_progress, self.service_off, message, self._hardware(strings))
+
+    def _hardware(self, strings: Strings) -> str | None:
+        if self.hardware is None:
+            return None
+        state, results = self.hardware()
+        line = strings("mdb_link", state=state)
+        return f"{line} · {results[0]}" if results else line
 
     # ---- events -----------------------------------------------------------------------
     def open_pin_pad(self, source: str) -> None:

@@ -59,7 +59,7 @@ class Controller:
         self._begun_at = 0.0
         self._window_closed = False
         self._customer = CustomerFlow(settings, self._begin)
-        self._attendant = AttendantFlow(backend, self.gate)
+        self._attendant = AttendantFlow(backend, self.gate, hardware=settings.hardware_status)
         self._attendant.service_off = backend.service_issue() is ServiceIssue.ATTENDANT
 
     # ----- answers for the loop ----------------------------------------------------------

@@ -46,6 +46,10 @@ class CustomerFlow:
             return MenuView(self.settings.catalogue, self.menu_page)
         if self.screen is Screen.KEYPAD:
             return KeypadView(self.digits, self.settings.max_amount_yen)
+        if self.settings.mdb_mode == "selection":  # the machine's selection starts the sale
+            return AttractView(drift, "choose_on_machine")
+        if self.settings.mdb_mode == "credit":
+            return AttractView(drift, "credit_start", self.settings.mdb_credit_yen)
         return AttractView(drift=drift)
 
     def accepts(self, action: Action) -> bool:
@@ -65,7 +69,10 @@ class CustomerFlow:
 
     # ---- transitions ------------------------------------------------------------------
     def _start(self, action: Action, arg: str) -> None:
-        self.screen = Screen.KEYPAD if self.settings.keypad_mode else Screen.MENU
+        if self.settings.mdb_mode == "credit":  # pay the credit, then choose on the machine
+            self._begin(Order.of_amount(self.settings.mdb_credit_yen, "Vending credit"))
+        elif self.settings.mdb_mode != "selection":  # selection first: the machine starts it
+            self.screen = Screen.KEYPAD if self.settings.keypad_mode else Screen.MENU
 
     def _back(self, action: Action, arg: str) -> None:
         self.reset()

@@ -17,6 +17,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "starting": {"ja": "起動しています…", "en": "Starting…"},
     "tap_to_start": {"ja": "画面にタッチしてスタート", "en": "Touch the screen to start"},
     "pay_with_paypay": {"ja": "PayPayでお支払いできます", "en": "Pay with PayPay"},
+    "choose_on_machine": {
+        "ja": "自販機で商品をお選びください",
+        "en": "Choose your drink on the machine",
+    },
+    "credit_start": {
+        "ja": "タッチして{amount}をお支払い、自販機で商品をお選びください",
+        "en": "Touch to pay {amount}, then choose on the machine",
+    },
+    "vending_credit": {"ja": "自販機クレジット", "en": "Vending credit"},
+    "mdb_link": {"ja": "自販機：{state}", "en": "Vending machine: {state}"},
     "choose_item": {"ja": "商品をお選びください", "en": "Choose an item"},
     "enter_amount": {"ja": "金額を入力してください", "en": "Enter the amount"},
     "tax_included": {"ja": "税込", "en": "tax incl."},

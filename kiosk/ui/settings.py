@@ -4,6 +4,7 @@ environment. Validated at construction so a bad value stops the start with a cle
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,10 @@ class UiSettings:
     result_screen_s: float = 6.0  # a final phase stays this long, unless tapped away
     max_amount_yen: int = 999_999  # keypad limit
     assets_dir: str | None = None  # None: the repository's assets/
+    mdb_mode: str = ""  # vending machine (MDB): "selection" | "credit"; "" without one
+    mdb_credit_yen: int = 0  # credit first: what a customer pays before choosing
+    # the attendant menu's vending machine line: (link state, last results newest first)
+    hardware_status: Callable[[], tuple[str, tuple[str, ...]]] | None = None
 
     def __post_init__(self) -> None:
         checks = [

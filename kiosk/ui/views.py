@@ -27,6 +27,8 @@ class Chrome:
 @dataclass(frozen=True)
 class AttractView:
     drift: int  # a slow step that moves the content a little against burn-in
+    prompt: str = "tap_to_start"  # a catalogue key; MDB: "choose_on_machine" / "credit_start"
+    amount_yen: int | None = None  # the credit, for "credit_start"
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class AttendantMenuView:
     sale_in_progress: bool
     out_of_service: bool
     message: str | None = None  # the catalogue text of the last action's outcome
+    hardware: str | None = None  # the vending machine link and its last results (MDB)
 
 
 @dataclass(frozen=True)

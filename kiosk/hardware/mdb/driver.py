@@ -144,6 +144,10 @@ class MdbDriver:
     def close(self, timeout_s: float = 3.0) -> None:
         """Stop a session, disable the reader, close the port (SIGTERM path)."""
         if self._thread.is_alive():
+            # goods may be on their way: let the machine say so before the session ends
+            deadline = time.monotonic() + self.rules.timing.vend_s
+            while self._slot.state is Reader.VENDING and time.monotonic() < deadline:
+                time.sleep(0.05)
             self._inbox.put(Shutdown())
             self._thread.join(timeout_s)
         self._close_port()
@@ -277,3 +281,20 @@ class MdbDriver:
         if waiter is not None:
             waiter.answer = answer
             waiter.done.set()
+
+
+def hat_version(path: str, timeout_s: float = 2.0) -> str | None:
+    """Ask the HAT on `path` for its version (`V`); None when it does not answer in time.
+    For `kiosk doctor`: the kiosk must not be running (it owns the port)."""
+    port = SerialLines(path)
+    try:
+        port.write_line(lines.ask_version())
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            raw = port.read_line(left)
+            message = lines.parse(raw) if raw is not None else None
+            if isinstance(message, lines.Version):
+                return message.text
+        return None
+    finally:
+        port.close()

@@ -58,7 +58,9 @@ SCRIPTS: dict[str, Script] = {
     "credit-cancel": Script(credit=True, cancel_after_s=0.5, select_after_s=2.0),
     "credit-failure": Script(credit=True, price="120", outcome="failure"),
     "credit-no-selection": Script(credit=True, select_after_s=10_000.0),
-    "demo": Script(sessions=1_000_000, select_after_s=3.0, give_up_after_s=100.0),
+    # `kiosk run` in demo mode with mdb.port = "sim": a customer chooses every little while
+    "demo": Script(sessions=1_000_000, select_after_s=8.0, give_up_after_s=100.0),
+    "demo-credit": Script(credit=True, price="130", sessions=1_000_000, select_after_s=4.0),
 }
 
 VERSION_LINE = "v,SIM-1.0,000000000001"
@@ -76,6 +78,8 @@ class Vmc:
     violations: list[str] = field(default_factory=list)
     sessions_left: int = 0
     reset_done: bool = False
+    dropped: tuple[str, int] | None = None  # the selection the machine last gave up on
+    crossed: int = 0  # approvals that crossed the machine's own cancel on the wire
     asked_dear: bool = False
     _queue: list[tuple[float, int, str]] = field(default_factory=list)  # (at, seq, line|@action)
     _seq: int = 0
@@ -197,6 +201,10 @@ class Vmc:
             self._later(now + self.script.give_up_after_s, "give-up")
 
     def _approved(self, price: str, now: float) -> None:
+        if self.selection is None and self.dropped is not None and price == self.dropped[0]:
+            self.crossed += 1  # our cancel and the kiosk's approval crossed on the wire:
+            self.dropped = None  # the machine ignores it (the reader hears the session end)
+            return
         if self.selection is None or self.state not in ("selected", "session"):
             self.violations.append(f"C,VEND,{price} without a vend request ({self.state})")
             return
@@ -249,6 +257,7 @@ class Vmc:
             self._customer_done(now + 0.1)
 
     def _customer_done(self, now: float) -> None:
+        self.dropped = self.selection
         self.selection, self.funds = None, None
         self.sessions_left -= 1
         self._next_customer(now)

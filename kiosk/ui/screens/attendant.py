@@ -127,7 +127,8 @@ def attendant_menu(
         )
         _add(hits, button(surface, theme, rect, strings(key), action, kind=kind))
     bottom = pygame.Rect(inner.left, inner.bottom - close_h, inner.width, close_h)
-    _message(surface, theme, view.message, (inner.centerx, bottom.top - message_h), inner.width)
+    message = view.message or view.hardware  # the hardware line when there is no news
+    _message(surface, theme, message, (inner.centerx, bottom.top - message_h), inner.width)
     half = (inner.width - gap) // 2  # a portrait screen is narrow for the bottom row
     close = pygame.Rect(0, 0, min(theme.px(220), half), close_h)
     close.midright = bottom.midright

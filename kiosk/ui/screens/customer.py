@@ -31,7 +31,7 @@ def attract(
     title = blit_text(
         surface,
         theme,
-        strings("tap_to_start"),
+        _prompt(view, strings),
         theme.px(42),
         INK,
         "midtop",
@@ -48,6 +48,12 @@ def attract(
         (cx, title.bottom + theme.px(12)),
     )
     return [*hits, start]  # the toggle is hit-tested first
+
+
+def _prompt(view: AttractView, strings: Strings) -> str:
+    if view.amount_yen is not None:
+        return strings(view.prompt, amount=format_yen(view.amount_yen))
+    return strings(view.prompt)
 
 
 def starting(

@@ -75,7 +75,7 @@ def test_selection_first_paid_vends_once_over_the_serial_line() -> None:
 
 def test_a_payment_the_machine_no_longer_waits_for_is_not_vended() -> None:
     script = replace(SCRIPTS["selection-cancel"], select_after_s=0.2, cancel_after_s=0.3)
-    with rig(script) as (driver, sim, saw):
+    with rig(script) as (driver, sim, _saw):
         offer = driver.offers.get(timeout=WAIT_S)
         assert isinstance(offer, Offer)
         driver.bind(offer.selection, "K1-1")
@@ -88,7 +88,7 @@ def test_a_payment_the_machine_no_longer_waits_for_is_not_vended() -> None:
 
 def test_credit_first_vends_the_chosen_price_and_closes_the_session() -> None:
     script = replace(SCRIPTS["credit"], select_after_s=0.2)
-    with rig(script) as (driver, sim, saw):
+    with rig(script) as (driver, _sim, saw):
         wait_for(lambda: driver.view().state == "ENABLED", "the reader to be enabled")
         result = driver.vend(VendRequest("K1-1", 500, "credit"))
         assert (result.ok, result.amount_yen) == (True, 120)
@@ -98,7 +98,7 @@ def test_credit_first_vends_the_chosen_price_and_closes_the_session() -> None:
 
 def test_no_vend_result_is_a_failed_vend_within_the_watchdog() -> None:
     script = replace(SCRIPTS["selection-silent"], select_after_s=0.2)
-    with rig(script) as (driver, sim, saw):
+    with rig(script) as (driver, _sim, _saw):
         offer = driver.offers.get(timeout=WAIT_S)
         assert isinstance(offer, Offer)
         driver.bind(offer.selection, "K1-1")
@@ -108,7 +108,7 @@ def test_no_vend_result_is_a_failed_vend_within_the_watchdog() -> None:
 
 def test_sigterm_path_stops_the_session_and_disables_the_reader() -> None:
     script = replace(SCRIPTS["selection"], select_after_s=0.2)
-    with rig(script) as (driver, sim, saw):
+    with rig(script) as (driver, _sim, saw):
         offer = driver.offers.get(timeout=WAIT_S)
         assert isinstance(offer, Offer)
         driver.close()
