@@ -36,6 +36,8 @@ bench: $(STAMP)  ## benchmark scripts; one JSON object per line
 
 chaos: $(STAMP)  ## SIGKILL the engine at random step boundaries; check the ledger
 	$(BIN)/python -m tools.chaos $(ARGS)
+	$(BIN)/python -m tools.chaos_mdb
+	$(BIN)/python -m tools.chaos_mdb --credit
 
 screenshots: $(STAMP)  ## regenerate the screenshots in docs/ from the UI snapshots
 	$(BIN)/python -m pytest tests/ui -q --snapshot-update -k snapshot

@@ -175,6 +175,11 @@ class MdbDriver:
     def abandon(self, merchant_payment_id: str) -> None:
         self._inbox.put(Abandoned(merchant_payment_id))
 
+    @property
+    def slot(self) -> Slot:
+        """The reader's current record (a frozen snapshot)."""
+        return self._slot
+
     def view(self) -> LinkView:
         return LinkView(self._slot.state.value, tuple(reversed(self._results)))
 

@@ -48,7 +48,7 @@ quirks = st.builds(
     resets_mid_vend=st.booleans(),
     no_price_limits=st.booleans(),
 )
-plans = st.builds(
+wild = st.builds(
     Plan,
     script=scripts,
     quirks=quirks,
@@ -60,6 +60,31 @@ plans = st.builds(
     restart_after_s=st.floats(0.5, 20.0).map(lambda x: round(x, 1)),
     credit_yen=st.sampled_from([100, 150, 500, 1000]),
 )
+
+# customers who mostly do what customers do: valid prices, paying within half a minute
+realistic = st.builds(
+    Plan,
+    script=st.builds(
+        Script,
+        credit=st.booleans(),
+        price=st.sampled_from(["100", "120", "150", "500"]),
+        item=st.integers(0, 99),
+        select_after_s=soon,
+        cancel_after_s=st.one_of(st.none(), st.none(), st.none(), seconds),
+        give_up_after_s=st.one_of(st.none(), st.none(), st.none(), seconds),
+        outcome=st.sampled_from(["success", "success", "success", "failure", "silent"]),
+        sessions=st.integers(1, 2),
+    ),
+    quirks=quirks,
+    preauth=st.booleans(),
+    pay_after_s=st.floats(0.5, 30.0).map(lambda x: round(x, 1)),
+    screen_cancel_s=st.one_of(st.none(), st.none(), st.none(), seconds),
+    lost=st.lists(st.booleans(), max_size=3).map(tuple),
+    crash_at_s=st.one_of(st.none(), st.none(), st.none(), seconds),
+    restart_after_s=st.floats(0.5, 20.0).map(lambda x: round(x, 1)),
+    credit_yen=st.sampled_from([500, 1000]),
+)
+plans = st.one_of(realistic, wild)
 
 
 def check(world: World) -> None:

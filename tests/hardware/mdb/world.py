@@ -267,8 +267,9 @@ class World:
     def _customer(self) -> None:
         for mpid, sale in self.journal.items():
             truth = self.truth[mpid]
-            if sale.shown_at is not None and truth.pay_at is None and self.plan.pay_after_s:
-                truth.pay_at = sale.shown_at - T0 + self.plan.pay_after_s
+            pay_after = self.plan.pay_after_s
+            if sale.shown_at is not None and truth.pay_at is None and pay_after is not None:
+                truth.pay_at = sale.shown_at - T0 + pay_after
         ready = self.up and self.slot.state.value == "ENABLED" and not self._busy()
         if self.plan.script.credit and not self.credit_begun and ready:
             self.credit_begun = True
