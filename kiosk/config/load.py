@@ -379,6 +379,11 @@ def cross_check(values: Mapping[str, Any]) -> list[Problem]:
             'required when vend.adapter = "command"',
         ),
         (
+            mdb and values["mdb.mode"] == "credit" and not values["preauth"],
+            "mdb.mode",
+            "credit first needs preauth = true (only the vended price is captured)",
+        ),
+        (
             mdb and values["mdb.port"] == "sim" and values["mode"] != Mode.DEMO,
             "mdb.port",
             '"sim" (a simulated vending machine) is for demo mode only',

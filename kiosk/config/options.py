@@ -151,7 +151,7 @@ def _check_setconf(value: str) -> str | None:
     try:
         parse_setconf(value)
     except ValueError as exc:
-        return str(exc)
+        return f"not name=value pairs: {exc}"
     return None
 
 
@@ -235,7 +235,7 @@ OPTIONS: tuple[Option, ...] = (
            "every machine sends its price range)", minimum=1, maximum=MAX_AMOUNT_YEN),
     Option("mdb.setconf", Kind.STR, "", "HAT settings re-sent at every (re)configuration, as "
            "name=value pairs separated by commas (names from your HAT's firmware manual)",
-           check=_check_setconf),
+           check=_check_setconf, allowed_text="name=value pairs separated by commas"),
     Option("mdb.selection_s", Kind.FLOAT, 60.0, "selection first: a chosen item not paid "
            "within this is refused (keep it below the machine's own response time limit)",
            minimum=10, maximum=250),

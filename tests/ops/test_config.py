@@ -186,6 +186,24 @@ def test_rules_between_options() -> None:
     ]
 
 
+def test_mdb_rules_between_options() -> None:
+    env = {"KIOSK_MODE": "sandbox", "KIOSK_MERCHANT_ID": "m1", "KIOSK_VEND_ADAPTER": "mdb"}
+    env |= {"KIOSK_MDB_MODE": "credit", "KIOSK_MDB_PORT": "sim", "KIOSK_QR_TIMEOUT_S": "60"}
+    assert problems_of(None, env) == [
+        "configuration: mdb.mode: credit first needs preauth = true (only the vended price "
+        "is captured)",
+        'configuration: mdb.port: "sim" (a simulated vending machine) is for demo mode only',
+        "configuration: mdb.selection_s: must be shorter than qr_timeout_s (the machine gives "
+        "up before the QR)",
+    ]
+    assert problems_of(None, {"KIOSK_MDB_SETCONF": "a=1,b"}) == [
+        "environment: KIOSK_MDB_SETCONF: 'a=1,b' is not name=value pairs: 'b' is not "
+        "name=value (letters, digits, - _ .); allowed: name=value pairs separated by commas"
+    ]
+    demo = load_config(None, {"KIOSK_VEND_ADAPTER": "mdb", "KIOSK_MDB_PORT": "sim"})
+    assert (demo.vend.adapter.value, demo.mdb.port, demo.mdb.mode) == ("mdb", "sim", "selection")
+
+
 def test_display_size_comes_in_pairs() -> None:
     assert problems_of(None, {"KIOSK_DISPLAY_WIDTH": "800"}) == [
         "configuration: display.width: set display.width and display.height together "

@@ -68,6 +68,11 @@ def _confirm(strings: Strings) -> ScreenView:
 SCENES: dict[str, Callable[[Strings], ScreenView]] = {
     "starting": lambda s: StartingView(),
     "attract": lambda s: AttractView(drift=0),
+    "attract_mdb_selection": lambda s: AttractView(0, "choose_on_machine"),
+    "attract_mdb_credit": lambda s: AttractView(0, "credit_start", 500),
+    "attendant_menu_mdb": lambda s: AttendantMenuView(
+        False, False, None, s("mdb_link", state="ENABLED") + " · vended item 5: mdb: vended"
+    ),
     "menu": lambda s: MenuView(ITEMS, page=0),
     "keypad": lambda s: KeypadView("1280", 999_999),
     "creating": lambda s: _sale(Phase.CREATING),

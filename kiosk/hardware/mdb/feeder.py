@@ -69,6 +69,12 @@ class Feeder:
         sale = desk.current_sale()
         assert sale is not None  # begin_sale shows the sale at once
         self.bound = (offer.selection, sale.merchant_payment_id)
+        log.info(
+            "mdb selection item=%d amount_yen=%d mpid=%s",
+            offer.item,
+            offer.price_yen,
+            sale.merchant_payment_id,
+        )
         self.reader.bind(offer.selection, sale.merchant_payment_id)
 
     def _release_ended(self, desk: SaleDesk) -> None:
