@@ -21,6 +21,8 @@ class Quirks:
     repeats_enable: bool = False  # READER ENABLE arrives twice, and again after each session
     resets_mid_vend: bool = False  # the first approval is answered by a machine reset
     no_price_limits: bool = False  # no MAX/MIN PRICES: it first asks a price beyond any reader
+    reset_loop: bool = False  # after power-up it resets and sets the reader up three more times
+    slow_session: bool = False  # BEGIN SESSION is taken only after several polls (3 s)
 
 
 PROFILES: dict[str, Quirks] = {
@@ -30,6 +32,8 @@ PROFILES: dict[str, Quirks] = {
     "repeats-enable": Quirks(repeats_enable=True),
     "resets-mid-vend": Quirks(resets_mid_vend=True),
     "no-max-min-prices": Quirks(no_price_limits=True),
+    "reset-loop": Quirks(reset_loop=True),
+    "slow-begin-session": Quirks(slow_session=True),
 }
 
 
@@ -78,6 +82,7 @@ class Vmc:
     violations: list[str] = field(default_factory=list)
     sessions_left: int = 0
     reset_done: bool = False
+    looped: bool = False
     dropped: tuple[str, int] | None = None  # the selection the machine last gave up on
     crossed: int = 0  # approvals that crossed the machine's own cancel on the wire
     asked_dear: bool = False
@@ -153,6 +158,14 @@ class Vmc:
         self._emit(now, "c,STATUS,INACTIVE", "c,1")
         self._emit(now + 0.1, "c,STATUS,DISABLED")
         self._emit(now + 0.2, *self._enabled_lines())
+        if self.quirks.reset_loop and not self.looped:
+            self.looped = True
+            for n in range(1, 4):  # RESET, SETUP, ENABLE again, three times over 1.5 s
+                at = now + 0.2 + n * 0.5
+                self._emit(at, "c,STATUS,INACTIVE")
+                self._emit(at + 0.1, "c,STATUS,DISABLED")
+                self._emit(at + 0.2, *self._enabled_lines())
+            now += 1.5
         self._next_customer(now + 0.2)
 
     def _next_customer(self, now: float) -> None:
@@ -166,10 +179,11 @@ class Vmc:
             return
         self._move("session")
         self.funds = funds
-        self._emit(now + 0.3, "c,STATUS,IDLE")  # some machines take a few polls to accept
-        self._later(now + 0.3 + self.script.select_after_s, "select")
+        taken = 3.0 if self.quirks.slow_session else 0.3  # some take several polls to accept
+        self._emit(now + taken, "c,STATUS,IDLE")
+        self._later(now + taken + self.script.select_after_s, "select")
         if self.script.cancel_after_s is not None:
-            self._later(now + 0.3 + self.script.cancel_after_s, "cancel")
+            self._later(now + taken + self.script.cancel_after_s, "cancel")
 
     def _act(self, action: str, now: float) -> None:
         if action == "select":

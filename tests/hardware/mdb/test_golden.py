@@ -63,6 +63,8 @@ QUIRK_VENDS = {
     "repeats-enable": (2, 1),
     "resets-mid-vend": (2, 0),  # the reset vend is answered "not vended"; two more follow
     "no-max-min-prices": (1, 0),  # the 99999 request is refused (credit first: the session ends)
+    "reset-loop": (2, 1),
+    "slow-begin-session": (2, 1),
 }
 for profile, (two, one) in QUIRK_VENDS.items():
     CASES[f"quirk-{profile}-selection"] = (TWICE, profile, Customer(), 40, two)

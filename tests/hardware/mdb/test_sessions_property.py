@@ -47,6 +47,8 @@ quirks = st.builds(
     repeats_enable=st.booleans(),
     resets_mid_vend=st.booleans(),
     no_price_limits=st.booleans(),
+    reset_loop=st.booleans(),
+    slow_session=st.booleans(),
 )
 wild = st.builds(
     Plan,
