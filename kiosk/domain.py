@@ -86,6 +86,19 @@ class Order:
         return cls(amount_yen=validate_amount_yen(amount_yen), description=description)
 
 
+MACHINE_ITEM = "Vending machine item "  # a sale a vending machine's selection started (MDB)
+
+
+def machine_item_description(item: int) -> str:
+    return f"{MACHINE_ITEM}{item}"
+
+
+def machine_item_of(description: str) -> int | None:
+    """The vending machine's item number of a sale it started, for the QR screen."""
+    rest = description.removeprefix(MACHINE_ITEM)
+    return int(rest) if rest != description and rest.isdigit() else None
+
+
 class Phase(StrEnum):
     """What the customer-facing screen shows for a sale; the sale machine's many states map
     onto these few. CONFIRMING covers every "we are making sure" moment: the grace window and

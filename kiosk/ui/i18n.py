@@ -26,6 +26,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Touch to pay {amount}, then choose on the machine",
     },
     "vending_credit": {"ja": "自販機クレジット", "en": "Vending credit"},
+    "machine_item": {"ja": "商品番号 {item}", "en": "Item {item}"},
     "mdb_link": {"ja": "自販機：{state}", "en": "Vending machine: {state}"},
     "choose_item": {"ja": "商品をお選びください", "en": "Choose an item"},
     "enter_amount": {"ja": "金額を入力してください", "en": "Enter the amount"},

@@ -69,6 +69,17 @@ SCENES: dict[str, Callable[[Strings], ScreenView]] = {
     "starting": lambda s: StartingView(),
     "attract": lambda s: AttractView(drift=0),
     "attract_mdb_selection": lambda s: AttractView(0, "choose_on_machine"),
+    "qr_mdb": lambda s: SaleScreenView(
+        SaleView(
+            MPID,
+            Phase.AWAITING_PAYMENT,
+            150,
+            "Vending machine item 5",
+            qr_url=QR_URL,
+            seconds_left=57,
+            seconds_total=60,
+        )
+    ),
     "attract_mdb_credit": lambda s: AttractView(0, "credit_start", 500),
     "attendant_menu_mdb": lambda s: AttendantMenuView(
         False, False, None, s("mdb_link", state="ENABLED") + " · vended item 5: mdb: vended"

@@ -12,7 +12,7 @@ import logging
 import queue
 from typing import Protocol
 
-from kiosk.domain import FINAL_PHASES, Order, SaleView
+from kiosk.domain import FINAL_PHASES, Order, SaleView, machine_item_description
 from kiosk.hardware.mdb.model import Offer, Withdraw
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Reader(Protocol):
 
 
 def description(item: int) -> str:
-    return f"Vending machine item {item}"
+    return machine_item_description(item)
 
 
 class Feeder:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from kiosk.domain import Phase
+from kiosk.domain import Phase, machine_item_of
 from kiosk.ui.i18n import Strings, format_yen
 from kiosk.ui.screens.common import split
 from kiosk.ui.theme import INK, LINE, MUTED, PANEL, SUCCESS, WARNING, WHITE, Rgb, Theme
@@ -244,9 +244,16 @@ def qr_parts(
             return [theme.qr.draw(target, sale.qr_url, layout.code_side, layout.card.center)]
         return []
 
+    item = machine_item_of(sale.description)
+
     def amount(target: pygame.Surface) -> list[pygame.Rect]:
         text, midtop = amount_text(theme, strings, layout, sale.amount_yen)
-        return [target.blit(text, text.get_rect(midtop=midtop))]
+        drawn = [target.blit(text, text.get_rect(midtop=midtop))]
+        if item is not None:  # a vending machine's selection: which item this pays for,
+            label = theme.text(strings("machine_item", item=item), theme.px(22), INK)
+            at = (layout.panel.left + theme.px(16), layout.panel.top + theme.px(18))
+            drawn.append(target.blit(label, label.get_rect(topleft=at)))  # beside the label
+        return drawn
 
     def timer(target: pygame.Surface) -> list[pygame.Rect]:
         if sale.seconds_left is None or not sale.seconds_total:
@@ -258,7 +265,7 @@ def qr_parts(
     creating = sale.phase is Phase.CREATING
     return [
         Part("code", ("creating", view.spin) if creating else sale.qr_url, code),
-        Part("amount", sale.amount_yen, amount),
+        Part("amount", (sale.amount_yen, item), amount),
         Part("timer", (sale.seconds_left, sale.seconds_total), timer),
     ]
 
