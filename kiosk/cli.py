@@ -26,6 +26,7 @@ from kiosk.ops.secrets import SecretError, load_credentials
 log = logging.getLogger("kiosk.cli")
 
 if TYPE_CHECKING:
+    from kiosk.commands.mdb import SimulatedMachine
     from kiosk.commands.paypay import DemoAuth
     from kiosk.commands.run import DemoSimulator
     from kiosk.config import Config
@@ -305,8 +306,22 @@ def _run(args: argparse.Namespace, redactor: Redactor) -> int:
         display = replace(config.display, width=width, height=height, fullscreen=False)
         config = replace(config, display=display)
     return run_kiosk(
-        config, redactor, env=os.environ, demo=demo_auth, start_simulator=start_demo_simulator
+        config,
+        redactor,
+        env=os.environ,
+        demo=demo_auth,
+        start_simulator=start_demo_simulator,
+        start_machine=start_demo_machine,
     )
+
+
+def start_demo_machine(mode: str) -> SimulatedMachine:
+    """Demo mode with mdb.port = "sim": a vending machine on a pseudo-terminal where a customer
+    chooses every few seconds (selection first) or after each credit (credit first)."""
+    from kiosk.simulator.vmc import SCRIPTS, Vmc
+    from kiosk.simulator.vmc.serial_pair import VmcOnPty
+
+    return VmcOnPty(Vmc(SCRIPTS["demo-credit" if mode == "credit" else "demo"])).start()
 
 
 def start_demo_simulator(config: Config, credentials: Credentials | None) -> DemoSimulator:

@@ -1,25 +1,23 @@
 """`vend.adapter = "mdb"` wired: the HAT's serial port (in demo mode `mdb.port = "sim"`: a
-scripted vending machine on a pseudo-terminal), the driver, and for selection first a runner
-whose `pump` lets the machine's VEND REQUESTs start sales.
-
-Why here: only the composition root may import the simulator, and only it knows both the
-configuration and the engine.
+scripted vending machine on a pseudo-terminal, started by the CLI, the one module that may
+import the simulator), the driver, and for selection first a runner whose `pump` lets the
+machine's VEND REQUESTs start sales.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from kiosk.commands.common import CommandError, ExitCode
 from kiosk.config import Config
 from kiosk.config.options import parse_setconf
 from kiosk.engine.runner import Runner
 from kiosk.hardware.mdb.driver import MdbDriver, SerialLines
 from kiosk.hardware.mdb.feeder import Feeder
 from kiosk.hardware.mdb.model import Rules, Timing
-from kiosk.simulator.vmc import SCRIPTS, Vmc
-from kiosk.simulator.vmc.serial_pair import VmcOnPty
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +45,19 @@ class MdbRunner(Runner):
         return super().pump()
 
 
+class SimulatedMachine(Protocol):
+    path: str  # the pseudo-terminal the kiosk opens like the HAT's port
+
+    def stop(self) -> None: ...
+
+
+StartMachine = Callable[[str], SimulatedMachine]  # mdb.mode -> a running simulated machine
+
+
 @dataclass
 class MdbParts:
     driver: MdbDriver
-    machine: VmcOnPty | None  # demo: the simulated vending machine
+    machine: SimulatedMachine | None  # demo: the simulated vending machine
 
     def close(self) -> None:
         self.driver.close()
@@ -58,11 +65,12 @@ class MdbParts:
             self.machine.stop()
 
 
-def open_mdb(config: Config) -> MdbParts:
+def open_mdb(config: Config, start_machine: StartMachine | None) -> MdbParts:
     path, machine = config.mdb.port, None
     if path == "sim":  # demo only (the configuration refuses it elsewhere)
-        script = SCRIPTS["demo-credit" if config.mdb.mode == "credit" else "demo"]
-        machine = VmcOnPty(Vmc(script)).start()
+        if start_machine is None:
+            raise CommandError(ExitCode.CONFIG, 'mdb.port = "sim" is for `kiosk run` only')
+        machine = start_machine(config.mdb.mode)
         path = machine.path
         log.info("mdb simulated vending machine port=%s", path)
     driver = MdbDriver(lambda: SerialLines(path), mdb_rules(config))

@@ -32,7 +32,7 @@ from kiosk.commands.common import (
     require_credentials,
     state_source,
 )
-from kiosk.commands.mdb import MdbParts, MdbRunner, open_mdb
+from kiosk.commands.mdb import MdbParts, MdbRunner, StartMachine, open_mdb
 from kiosk.commands.paypay import DemoAuth, make_client
 from kiosk.commands.settings import (
     ARCHIVE_DIRNAME,
@@ -152,6 +152,7 @@ def run_kiosk(
     demo: Callable[[], DemoAuth],
     start_simulator: StartSimulator,
     after_start: AfterStart | None = None,
+    start_machine: StartMachine | None = None,
 ) -> int:
     """The whole kiosk, until SIGTERM (0), the attendant's exit (0) or a start-up error."""
     credentials = load_secrets(env)
@@ -181,7 +182,11 @@ def run_kiosk(
         ui_settings = to_ui_settings(config, attendant_pin_hash(config))
         _show_starting(ui_settings)  # "Starting…" on screen before the slower parts are built
         with _Parts(
-            config, state, credentials_demo=(credentials, demo), start=start_simulator
+            config,
+            state,
+            credentials_demo=(credentials, demo),
+            start=start_simulator,
+            start_machine=start_machine,
         ) as p:
             p.keeper_box.append(keeper)
             return _serve(config, p, ui_settings, keeper, notifier, stop, after_start)
@@ -288,8 +293,10 @@ class _Parts:
         *,
         credentials_demo: tuple[Credentials | None, Callable[[], DemoAuth]],
         start: StartSimulator,
+        start_machine: StartMachine | None = None,
     ) -> None:
         self.config, self.state, self.start = config, state, start
+        self.start_machine = start_machine
         self.credentials, self.demo = credentials_demo
         self.keeper_box: list[StatusKeeper] = []
         self.simulator: DemoSimulator | None = None
@@ -323,7 +330,7 @@ class _Parts:
         vendor: Vendor
         feeder: Feeder | None = None
         if config.vend.adapter is VendAdapter.MDB:
-            self.mdb = open_mdb(config)
+            self.mdb = open_mdb(config, self.start_machine)
             vendor = self.mdb.driver
             if config.mdb.mode == "selection":  # the machine's selections start the sales
                 feeder = Feeder(self.mdb.driver)

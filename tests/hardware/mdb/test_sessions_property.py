@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -118,6 +119,7 @@ def check(world: World) -> None:
     assert world.slot.state not in (Reader.SELECTED, Reader.STARTING, Reader.VENDING)
 
 
+@pytest.mark.timeout(900)  # 10,000 sessions: about a minute alone, longer on a busy machine
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
