@@ -63,7 +63,9 @@ class Rig:
 
 
 @contextmanager
-def rig(tmp_path: Path, script: Script, *, preauth: bool = False) -> Iterator[Rig]:
+def rig(
+    tmp_path: Path, script: Script, *, preauth: bool = False, poll_s: float = 0.3
+) -> Iterator[Rig]:
     sim = start_simulator(SimulatorConfig(control=True, seed=3), port=0)
     machine = VmcOnPty(Vmc(script)).start()
     driver = MdbDriver(
@@ -75,7 +77,7 @@ def rig(tmp_path: Path, script: Script, *, preauth: bool = False) -> Iterator[Ri
     settings = SaleSettings(
         terminal_id="E2",
         qr_timeout_s=20,
-        poll_interval_s=0.3,
+        poll_interval_s=poll_s,
         grace_s=1,
         preauth=preauth,
         vend="mdb",
@@ -111,19 +113,15 @@ def test_selection_first_the_machines_price_is_paid_and_vended(tmp_path: Path) -
 
 
 def test_a_payment_after_the_machine_gave_up_is_given_back(tmp_path: Path) -> None:
-    script = replace(SCRIPTS["selection-timeout"], select_after_s=0.5, give_up_after_s=1.5)
-    with rig(tmp_path, script) as r:
+    # paid at once, but the kiosk learns it only at its next poll (3 s), after the machine gave
+    # up (1 s): the engine withdraws the QR, finds it paid, asks to vend, the reader refuses
+    script = replace(SCRIPTS["selection-timeout"], select_after_s=0.5, give_up_after_s=1.0)
+    with rig(tmp_path, script, poll_s=3.0) as r:
         view = r.phase(Phase.AWAITING_PAYMENT)
-        r.until(lambda: r.machine.inspect(lambda v: v.selection) is None, "the machine to give up")
-        r.pay(view)  # the QR may still be payable for a moment: the engine withdraws it
+        r.pay(view)
         final = r.phase(*FINAL_PHASES)
-        status = (
-            r.payment(view.merchant_payment_id)["status"]
-            if final.phase is not Phase.CANCELLED
-            else "none"
-        )
-        assert final.phase in (Phase.REFUNDED, Phase.CANCELLED), final
-        assert status in ("CANCELED", "REFUNDED", "none")
+        assert final.phase is Phase.REFUNDED, final  # never "succeeded", never kept
+        assert r.payment(view.merchant_payment_id)["status"] in ("CANCELED", "REFUNDED")
         assert r.machine.inspect(lambda v: v.vends) == []
 
 
