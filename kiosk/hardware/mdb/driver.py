@@ -50,6 +50,7 @@ from kiosk.hardware.vend import VendRequest, VendResult
 
 log = logging.getLogger(__name__)
 BAUD = 115_200
+SHUTDOWN_VEND_WAIT_S = 8.0
 Transcript = Callable[[str, str], None]  # ("->" sent | "<-" received, line)
 
 
@@ -144,8 +145,9 @@ class MdbDriver:
     def close(self, timeout_s: float = 3.0) -> None:
         """Stop a session, disable the reader, close the port (SIGTERM path)."""
         if self._thread.is_alive():
-            # goods may be on their way: let the machine say so before the session ends
-            deadline = time.monotonic() + self.rules.timing.vend_s
+            # goods may be on their way: let the machine say so before the session ends (a
+            # bounded wait: the engine still needs most of systemd's TimeoutStopSec=60)
+            deadline = time.monotonic() + min(self.rules.timing.vend_s, SHUTDOWN_VEND_WAIT_S)
             while self._slot.state is Reader.VENDING and time.monotonic() < deadline:
                 time.sleep(0.05)
             self._inbox.put(Shutdown())
