@@ -13,12 +13,13 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from kiosk.simulator.vmc.machine import PROFILES, SCRIPTS, Vmc
 from kiosk.simulator.vmc.serial_pair import VmcOnPty
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:  # the CLI's parser class
     p = sub.add_parser(
         "vmc-sim",
         help="play a vending machine behind an MDB HAT on a pseudo-terminal (no hardware)",
