@@ -1,5 +1,7 @@
 """Journal benchmarks (issue 14): what a sale costs on disk, and what years of sales cost.
 
+- archive_sales_per_s: a 100,000-sale journal archived 400 days after its newest sale, every
+  archive read back, counts and totals checked exact;
 - journal_bytes_per_sale, journal_fsyncs_per_sale: 100 ordinary paid sales (each shown ~12 s,
   polled, paid, vended) driven through the engine against the simulator in a child process
   under `strace -f -c` (fsync + fdatasync), minus a run with no sale; bytes are the file's
@@ -28,12 +30,14 @@ from pathlib import Path
 
 from bench.common import ROOT, figure
 from bench.journal_build import build
-from kiosk.engine.journal import SCHEMA_VERSION
+from kiosk.engine.journal import SCHEMA_VERSION, Journal
+from kiosk.engine.retention import Retention, RetentionSettings, archived_records
 
 SALES = 100
 BIG = 1_000_003
 BUILD_VERSION = 1  # bump when journal_build changes what it writes
 RUNS = 5
+ARCHIVED_BUILD = 100_000
 
 
 def _env() -> dict[str, str]:
@@ -167,6 +171,37 @@ def export(journal: Path, workdir: Path, expected: int) -> tuple[float, float]:
     return usage.ru_maxrss / 1024, elapsed
 
 
+def archive_round_trip(workdir: Path) -> dict[str, object]:
+    """Archive a 100,000-sale journal as the kiosk would 400 days after its newest sale (about
+    two thirds of it), then read every archive back: the counts and totals must be exact."""
+    journal_path = workdir / "archive-bench" / "journal.sqlite3"
+    build(journal_path, ARCHIVED_BUILD, spacing_s=950.0)  # three years
+    journal = Journal(journal_path)
+    everything = journal.totals(0, 1e12)
+    newest = journal.query("SELECT MAX(created_at) FROM sales", ())[0][0]
+    retention = Retention(journal, journal_path.parent / "archive", RetentionSettings())
+    started = time.perf_counter()
+    while retention.archive_batch(newest - 400 * 86400, newest):
+        pass
+    elapsed = time.perf_counter() - started
+    archived = list(archived_records(journal, journal_path.parent / "archive"))
+    files = journal.query("SELECT SUM(paid), SUM(paid_yen), SUM(refunded_yen) FROM archives", ())
+    left = journal.totals(0, 1e12)
+    exact = (
+        tuple(files[0]) == (everything.count - left.count, everything.amount_yen - left.amount_yen,
+                            everything.refunded_yen - left.refunded_yen)
+        and len(archived) + len(journal.query("SELECT 1 FROM sales", ())) == ARCHIVED_BUILD
+    )  # fmt: skip
+    archive_bytes = sum(p.stat().st_size for p in (journal_path.parent / "archive").iterdir())
+    journal.close()
+    if not exact:
+        raise RuntimeError("archived totals do not add up")
+    return figure(
+        "archive_sales_per_s", len(archived) / elapsed, "sales/s", archived=len(archived),
+        totals_exact=exact, archive_bytes_per_sale=round(archive_bytes / len(archived), 1),
+    )  # fmt: skip
+
+
 def run() -> Iterator[dict[str, object]]:
     with tempfile.TemporaryDirectory(prefix="bench-journal-") as tmp:
         workdir = Path(tmp)
@@ -174,6 +209,7 @@ def run() -> Iterator[dict[str, object]]:
         small_rss, _ = export(workdir / "sales" / "journal.sqlite3", workdir, SALES)
         journal = big_journal()
         yield from startup_and_list(journal)
+        yield archive_round_trip(workdir)
         rss, seconds = export(journal, workdir, BIG)
         yield figure(
             "export_peak_rss_mb_1m_sales", rss, "MB", rows=BIG, seconds=round(seconds, 1),

@@ -23,7 +23,6 @@ from kiosk.sale.machine import new_sale
 from kiosk.sale.model import State
 
 START = 1_700_000_000.0
-SPACING_S = 95.0  # 1,000,000 sales over three years
 BATCH = 50_000
 UNFINISHED = 2  # the newest sales: one QR on screen, one vending (a power cut mid-sale)
 HELD = 1
@@ -71,8 +70,10 @@ def _steps(mpid: str, at: float, state: State) -> list[tuple[Any, ...]]:
     return [(mpid, at, kind, call, detail) for kind, call, detail in lines]
 
 
-def _sale_row(i: int, count: int) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], bool]:
-    at = START + i * SPACING_S
+def _sale_row(
+    i: int, count: int, spacing_s: float
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], bool]:
+    at = START + i * spacing_s
     mpid = f"kiosk-1-{i:012d}-{(i * 2654435761) % 16**10:010x}"
     state = _kind(i)
     if i >= count - UNFINISHED - HELD:
@@ -109,13 +110,16 @@ def _sale_row(i: int, count: int) -> tuple[tuple[Any, ...], list[tuple[Any, ...]
     return row, _steps(mpid, at, state), state is State.REFUNDED
 
 
-def _rows(count: int) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]], bool]]:
+def _rows(
+    count: int, spacing_s: float
+) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]], bool]]:
     for i in range(count):
-        yield _sale_row(i, count)
+        yield _sale_row(i, count, spacing_s)
 
 
-def build(path: Path, count: int) -> None:
-    """A journal of `count` sales at `path` (replaced)."""
+def build(path: Path, count: int, spacing_s: float = 95.0) -> None:
+    """A journal of `count` sales `spacing_s` apart at `path` (replaced); 1,000,000 sales
+    95 s apart span three years."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +128,7 @@ def build(path: Path, count: int) -> None:
     db.execute("PRAGMA journal_mode=OFF")
     db.execute("PRAGMA synchronous=OFF")
     db.execute("PRAGMA cache_size=-200000")
-    rows = _rows(count)
+    rows = _rows(count, spacing_s)
     done = 0
     while done < count:
         batch = [next(rows) for _ in range(min(BATCH, count - done))]
