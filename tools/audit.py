@@ -15,7 +15,6 @@ from typing import Any
 from kiosk.sale.model import Sale, State
 
 KEPT = ("COMPLETED", "AUTHORIZED")
-RETURNED = ("CANCELED", "REFUNDED", "FAILED")
 
 
 @dataclass

@@ -39,7 +39,7 @@ from kiosk.engine.retention import Retention
 from kiosk.engine.worker import Begin, Boundary, Cancel, Message, Settle, Stop, Worker
 from kiosk.hardware.vend import Vendor
 from kiosk.sale.machine import new_sale
-from kiosk.sale.model import GRACE_POLL_S, RETRY_MAX_S, Sale, State, Timing
+from kiosk.sale.model import GRACE_POLL_S, RETRY_MAX_S, Sale, Timing
 from kiosk.sale.view import view_of
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,6 @@ class Runner:
         self._inbox: queue.Queue[Message] = queue.Queue()
         self._outbox: queue.Queue[Sale] = queue.Queue()
         self._tick_pending = threading.Event()
-        self._news = threading.Event()  # set whenever the worker publishes or foresees a QR
-        self._upcoming_qr_url: str | None = None
         self._shown: Sale | None = None  # UI thread only
         self._last_view: tuple[SaleView | None, ServiceIssue | None] = (None, None)
         self._attendant_off = False
@@ -96,7 +94,6 @@ class Runner:
             tick_s=tick_s,
             boundary=boundary,
             probe_s=probe_s,
-            foresee_qr=self._foresee_qr,
             retention=retention,
         )
         self._thread = threading.Thread(target=self.worker.run, name="sale-worker", daemon=True)
@@ -118,12 +115,6 @@ class Runner:
 
     def _publish(self, sale: Sale) -> None:
         self._outbox.put(sale)
-        if sale.state is not State.CREATING:  # the screen shows CREATING since the tap: waking
-            self._news.set()  # it would only take the interpreter from the PayPay call
-
-    def _foresee_qr(self, url: str) -> None:
-        self._upcoming_qr_url = url
-        self._news.set()
 
     # ---- the customer's sale --------------------------------------------------------------
 
@@ -144,8 +135,6 @@ class Runner:
             timing=timing,
         )
         self._shown = preview  # CREATING at once; the worker journals before any call
-        self._upcoming_qr_url = None
-        self._news.clear()  # older news is no news for this sale: the screen keeps sleeping
         self._inbox.put(Begin(mpid, order, timing))
 
     def cancel_sale(self, by: str = "customer") -> None:
@@ -169,17 +158,6 @@ class Runner:
         changed = current != self._last_view
         self._last_view = current
         return changed
-
-    def wait_for_news(self, timeout_s: float) -> None:
-        """Block until the worker publishes something (or foresees a QR), at most timeout_s:
-        the screen notices a QR the moment it is journaled instead of at its next poll."""
-        self._news.wait(timeout_s)
-        self._news.clear()
-
-    def upcoming_qr_url(self) -> str | None:
-        """The URL of the QR the sale being created will show, as soon as PayPay answered and
-        before it is journaled: to build the code ahead, never to show it."""
-        return self._upcoming_qr_url
 
     def current_sale(self) -> SaleView | None:
         if self._shown is None:

@@ -142,14 +142,11 @@ class Worker:
         tick_s: float,
         boundary: Boundary | None = None,
         probe_s: float = PROBE_S,
-        foresee_qr: Callable[[str], None] | None = None,
         retention: Retention | None = None,
     ) -> None:
         self.retention = retention
         self._next_retention = clock.monotonic() + RETENTION_FIRST_S
         self.probe_s = probe_s
-        # told a new QR's URL before it is journaled: the screen may prepare it, never show it
-        self.foresee_qr = foresee_qr or (lambda url: None)
         self.client = client
         self.boundary = boundary or _no_boundary  # the crash test pauses (and kills) here
         self.journal = journal
@@ -335,10 +332,7 @@ class Worker:
             self.boundary(f"after-{command.call.value}", sale)
             now = self.clock.now()
             self._note_outcome(command.call.value, outcome)
-            url_before = sale.qr_url
             sale, more = step(sale, outcome.event, now)
-            if sale.qr_url and sale.qr_url != url_before:
-                self.foresee_qr(sale.qr_url)  # the screen builds the code while we fsync
             pending.extend(c for c in more if not isinstance(c, Record))
             self._store(sale)
             if command.call in READ_ONLY_CALLS and self._quiet(sale, pending):

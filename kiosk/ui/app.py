@@ -2,8 +2,8 @@
 
 Why this shape: the loop never blocks on the network (the runner's worker does that), so the
 screen always answers a touch; it redraws only when the Frame (a value) changed and otherwise
-sleeps in `pygame.event.wait` with a timeout, so an idle kiosk costs almost no CPU; and it pings
-the systemd watchdog itself, so a frozen loop gets the process restarted.
+sleeps between short looks at the input (`wait_for_events`), so an idle kiosk costs almost no
+CPU; and it pings the systemd watchdog itself, so a frozen loop gets the process restarted.
 """
 
 from __future__ import annotations
@@ -32,13 +32,12 @@ from kiosk.ui.input import (
 )
 from kiosk.ui.layers import LayerCache, idle_frames
 from kiosk.ui.pin_gate import LockoutStore
-from kiosk.ui.qr import warm_encoder
 from kiosk.ui.screens import Frame, hit_test, render
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.sound import Sounds
 from kiosk.ui.theme import ASSETS, Theme
 from kiosk.ui.views import Chrome, SaleScreenView, StartingView
-from kiosk.ui.widgets import Hit, pay_url_line
+from kiosk.ui.widgets import Hit
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +46,6 @@ Notify = Callable[[str], None]
 
 IDLE_WAIT_S = 0.25  # countdown seconds and backend changes show within a quarter second
 BUSY_WAIT_S = 0.002  # while a QR or a result is expected: poll the backend quickly
-CREATING_WAIT_S = 0.01  # the engine's news wakes the loop the moment the QR is journaled
 SPIN_WAIT_S = 1 / 16
 WATCHDOG_EVERY_S = 2.0
 POLL_S = 0.02  # input is looked at 50 times a second while waiting
@@ -161,7 +159,7 @@ class App:
     def step(self, timeout_s: float | None = None) -> int | None:
         """Wait (up to the computed timeout) for input, handle it, pump, redraw if needed.
         Returns an exit code when the kiosk should stop."""
-        events = self._wait(self.wait_s() if timeout_s is None else timeout_s)
+        events = self.event_source(self.wait_s() if timeout_s is None else timeout_s)
         now = self.clock()
         for event in events:
             for action in self.router.feed(event, now):
@@ -172,31 +170,8 @@ class App:
         self.controller.tick(now)
         self._draw(now)
         self._prepare_qr_layer()
-        self._prefetch_qr()
         self._tell_systemd(now)
         return 0 if self.controller.exit_requested else None
-
-    def _wait(self, timeout_s: float) -> list[pygame.event.Event]:
-        """While a QR is being created, wait on the engine's news (it wakes at once when the
-        QR is journaled) instead of sleeping; input is still taken at every turn."""
-        sale = self.backend.current_sale()
-        if sale is None or sale.phase is not Phase.CREATING:
-            return self.event_source(timeout_s)
-        events = self.event_source(0.0)
-        if not events:
-            self.backend.wait_for_news(timeout_s)
-        return events
-
-    def _prefetch_qr(self) -> None:
-        """PayPay answered and the engine is journaling it: build the code meanwhile."""
-        sale = self.backend.current_sale()
-        if sale is None or sale.phase is not Phase.CREATING:
-            return
-        url = self.backend.upcoming_qr_url()
-        if url is not None:
-            self.theme.qr.prepare(url)
-            if self.settings.pay_url_shown:
-                pay_url_line(self.theme, self.controller.strings, url, self.logical[0])
 
     def _handle(self, action: object, now: float) -> None:
         if isinstance(action, Tap):
@@ -245,7 +220,6 @@ class App:
             return
         for idle in idle_frames(frame.chrome, self.settings.pay_url_shown):
             self.layers.prepare(idle, self.logical, self.theme, self.controller.strings)
-        warm_encoder()
 
     def _sound_for(self, frame: Frame) -> None:
         sale = self.backend.current_sale()
@@ -273,9 +247,7 @@ class App:
         now = self.clock()
         sale = self.backend.current_sale()
         phase = sale.phase if sale else None
-        if phase is Phase.CREATING:
-            wait = CREATING_WAIT_S
-        elif now < self._quick_until_at:
+        if phase is Phase.CREATING or now < self._quick_until_at:
             wait = BUSY_WAIT_S
         elif phase in (Phase.CONFIRMING, Phase.VENDING) or self.controller.gate.checking:
             wait = SPIN_WAIT_S

@@ -51,7 +51,6 @@ class ScriptedBackend:
     changed: bool = False
     reconciled: int = 0
     next_id: int = 1
-    upcoming_url: str | None = None  # PayPay answered; the engine is journaling it
 
     def begin_sale(self, order: Order) -> None:
         if self.sale is not None or self.issue is not None:
@@ -69,12 +68,6 @@ class ScriptedBackend:
     def pump(self) -> bool:
         changed, self.changed = self.changed, False
         return changed
-
-    def wait_for_news(self, timeout_s: float) -> None:
-        self.calls.append(("wait_for_news",))
-
-    def upcoming_qr_url(self) -> str | None:
-        return self.upcoming_url
 
     def current_sale(self) -> SaleView | None:
         return self.sale

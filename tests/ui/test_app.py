@@ -10,7 +10,7 @@ import pytest
 from pyzbar.pyzbar import decode
 
 from kiosk.domain import Phase, ServiceIssue
-from kiosk.ui.app import App, open_display, run_app
+from kiosk.ui.app import App, open_display
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.views import AttractView, MenuView, OutOfServiceView, SaleScreenView
 from tests.ui.fakes import PIN_HASH, FakeClock, ScriptedBackend, ScriptedEvents
@@ -248,21 +248,6 @@ def test_keypad_mode_keys_an_amount() -> None:
     kiosk.tap("digit", "5")
     kiosk.tap("confirm")
     assert kiosk.backend.calls[0][1].amount_yen == 155  # type: ignore[attr-defined]
-
-
-def test_run_app_runs_bounded_and_reports() -> None:
-    notes: list[str] = []
-    clock = FakeClock()
-    settings = UiSettings(pin_hash=PIN_HASH, size=SIZE, fullscreen=False)
-    code = run_app(
-        ScriptedBackend(),
-        settings,
-        notify=notes.append,
-        clock=clock,
-        max_frames=3,
-        event_source=ScriptedEvents(clock),
-    )
-    assert code == 0 and notes[0] == "READY=1"
 
 
 def test_a_rotated_display_lays_out_sideways_and_maps_touches_back() -> None:

@@ -91,7 +91,7 @@ def test_a_frame_the_layer_does_not_fit_is_not_drawn_from_it() -> None:
     assert layers.draw(surface, shrunk_amount, theme, strings) is None
 
 
-def test_the_loop_draws_the_sale_from_the_layer_and_builds_a_foreseen_code_unseen() -> None:
+def test_the_loop_draws_the_sale_from_the_layer_and_then_only_what_changed() -> None:
     kiosk = Kiosk()
     assert len(kiosk.app.layers.layers) == 2  # drawn on the idle attract screen
     prepared = list(kiosk.app.layers.layers.values())
@@ -104,12 +104,6 @@ def test_the_loop_draws_the_sale_from_the_layer_and_builds_a_foreseen_code_unsee
     assert isinstance(kiosk.screen, SaleScreenView)
     assert kiosk.screen.sale.phase is Phase.CREATING  # from the layer, a spinner for the code
     assert kiosk.app.layers.used == 1
-    kiosk.backend.upcoming_url = QR_URL  # PayPay answered; the engine is journaling it
-    kiosk.step()
-    assert ("wait_for_news",) in kiosk.backend.calls  # it waited on the engine, not a sleep
-    assert kiosk.screen.sale.qr_url is None  # not shown before it is journaled
-    assert kiosk.app.theme.qr._url == QR_URL  # but the code is built
-    assert any(QR_URL in text for text, _, _ in kiosk.app.theme._texts)  # and the banner line
     kiosk.backend.show(Phase.AWAITING_PAYMENT, qr_url=QR_URL, seconds_left=120, seconds_total=120)
     kiosk.step()
     assert kiosk.app.layers.patched_only >= 1  # only the changing parts were drawn
