@@ -190,12 +190,18 @@ def _add_commands(sub: Subparsers) -> None:
         help="export the archived sales (moved out of the journal after journal.archive_after_"
         "days) instead of the journal's own",
     )
-    jsub.add_parser(
+    p = jsub.add_parser(
         "archive",
         parents=[common],
         help="archive old sales and prune old step logs now (the kiosk does it between sales)",
         epilog=EXIT_CODES_HELP,
         formatter_class=fmt,
+    )
+    p.add_argument(
+        "--compact",
+        action="store_true",
+        help="then rewrite the journal file so it shrinks (needs free space for two copies; "
+        "a journal from an older release gives space back only after this)",
     )
 
     p = add(

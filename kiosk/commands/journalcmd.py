@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -127,13 +128,29 @@ def run_archive(args: argparse.Namespace) -> int:
             directory = journal.path.parent / ARCHIVE_DIRNAME
             Retention(journal, directory, retention_of(config)).run_all(time.time())
             after = _counts(journal)
+            say(
+                f"archived {before[0] - after[0]} sales into {after[1] - before[1]} files in "
+                f"{directory}; {after[0]} sales and {after[2]} step lines stay in the journal"
+            )
+            if args.compact:
+                compact(journal)
         finally:
             lock.release()
-    say(
-        f"archived {before[0] - after[0]} sales into {after[1] - before[1]} files in "
-        f"{directory}; {after[0]} sales and {after[2]} step lines stay in the journal"
-    )
     return ExitCode.OK
+
+
+def compact(journal: Journal) -> None:
+    """Rewrite the file so that it shrinks now and gives space back from then on."""
+    size = journal.path.stat().st_size
+    free = shutil.disk_usage(journal.path.parent).free
+    if free < 2 * size:
+        raise CommandError(
+            ExitCode.FAILED,
+            f"--compact needs {2 * size // 2**20} MB free beside the journal (a copy and its "
+            f"log); {free // 2**20} MB are: free space first",
+        )
+    journal.rewrite()
+    say(f"compacted {journal.path}: {size // 1024} KB -> {journal.path.stat().st_size // 1024} KB")
 
 
 def _counts(journal: Journal) -> tuple[int, int, int]:

@@ -298,6 +298,15 @@ class Journal:
     def all_sales(self) -> list[Sale]:
         return [_decode(r[0]) for r in self._query("SELECT record FROM sales", ())]
 
+    def rewrite(self) -> None:
+        """VACUUM into incremental auto_vacuum: a journal first created by an older release
+        can then give space back. Rewrites the whole file: only with the kiosk stopped, and
+        with free space for two copies (the temporary one and the WAL)."""
+        with self._reading():
+            self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

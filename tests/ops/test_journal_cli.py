@@ -300,3 +300,23 @@ def _journal_of_more(state: Path, ids: list[str], at: float) -> list[str]:
         journal.save_sale(new_sale(mpid, 100, "Tea", preauth=False, now=at)[0], at)
     journal.close()
     return ids
+
+
+def test_archive_compact_shrinks_a_journal_from_an_older_release(shop: Shop) -> None:
+    path = shop.state / "journal.sqlite3"
+    db = sqlite3.connect(path)  # made by a release without incremental auto_vacuum
+    db.execute("PRAGMA auto_vacuum=NONE")
+    db.execute("PRAGMA user_version=0")  # writes the file's header
+    db.close()
+    _journal_of(shop.state, 300, start=time.time() - 500 * 86400)
+    _journal_of_more(shop.state, ["K1-new"], at=time.time())  # ages count from the newest sale
+    assert sqlite3.connect(path).execute("PRAGMA auto_vacuum").fetchone()[0] == 0
+    size = path.stat().st_size
+    code, out, err = shop.run("journal", "archive", "--compact")
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("archived 300 sales into 2 files")
+    assert out.splitlines()[1].startswith(f"compacted {path}: ")
+    assert path.stat().st_size < size / 2
+    assert sqlite3.connect(path).execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+    code, _, err = shop.run("journal", "export", "--archive", "--csv", "-")
+    assert err == "wrote 300 sales to stdout\n"
