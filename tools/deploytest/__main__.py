@@ -35,17 +35,30 @@ Environment=SDL_VIDEODRIVER=dummy
 ExecStartPre=
 """
 # A container has no /dev/tty7 either: a pseudo-terminal stands in for it (the unit's
-# TTYPath=/dev/tty7 and StandardInput=tty-fail stay as shipped).
-FAKE_TTY7 = """systemd-run --unit=fake-tty7 --quiet python3 -c '
+# TTYPath=/dev/tty7 and StandardInput=tty-fail stay as shipped), from a unit of its own so it
+# is there at every boot before the kiosk starts.
+FAKE_TTY7 = """\
 import os, pty, time
 leader, follower = pty.openpty()
+if os.path.lexists("/dev/tty7"):
+    os.unlink("/dev/tty7")
 os.symlink(os.ttyname(follower), "/dev/tty7")
 while True:
     try:
         os.read(leader, 4096)
     except OSError:
         time.sleep(0.5)
-' && for i in $(seq 50); do [ -e /dev/tty7 ] && exit 0; sleep 0.1; done; exit 1"""
+"""
+FAKE_TTY7_UNIT = """\
+[Unit]
+Description=deploy-test: a pseudo-terminal as /dev/tty7 (a container has no VTs)
+Before=kiosk.service
+[Service]
+ExecStart=/usr/bin/python3 /usr/local/sbin/fake-tty7
+ExecStartPost=/bin/sh -c 'for i in $(seq 100); do [ -e /dev/tty7 ] && exit 0; sleep 0.1; done'
+[Install]
+WantedBy=multi-user.target
+"""
 
 
 class Report:
@@ -172,7 +185,12 @@ def trust_host_cas(box: Booted, report: Report) -> None:
 
 
 def add_drop_in(box: Booted) -> None:
-    box.run(FAKE_TTY7)
+    (box.root / "usr/local/sbin/fake-tty7").write_text(FAKE_TTY7)
+    (box.root / "etc/systemd/system/fake-tty7.service").write_text(FAKE_TTY7_UNIT)
+    box.run(
+        "systemctl daemon-reload && systemctl enable --now --quiet fake-tty7.service && "
+        "for i in $(seq 50); do [ -e /dev/tty7 ] && exit 0; sleep 0.1; done; exit 1"
+    )
     box.run(
         "mkdir -p /etc/systemd/system/kiosk.service.d && "
         f"cat > /etc/systemd/system/kiosk.service.d/deploy-test.conf <<'EOF'\n{DROP_IN}EOF"
@@ -250,7 +268,27 @@ def scenario(box: Booted, report: Report) -> None:
         copied,
     )
     check_ownership(box, report)
+    check_reboot(box, report, copied)
     check_stop(box, report)
+
+
+def check_reboot(box: Booted, report: Report, release: str) -> None:
+    """After a power cycle the enabled kiosk comes up by itself, on the same release."""
+    report.figure("reboot_to_systemd_up_s", box.reboot(), "s")
+    took = wait_until(
+        "the kiosk after a reboot",
+        lambda: running(box)["SubState"] == "running",
+        timeout_s=120,
+    )
+    report.figure("reboot_systemd_up_to_kiosk_running_s", took, "s")
+    state = running(box)
+    ok = release_of(box, state["MainPID"]) == release and state["NRestarts"] == "0"
+    log = "" if ok else box.run("journalctl -b -u kiosk -u fake-tty7 --no-pager").stdout
+    report.check(
+        "after a reboot the kiosk runs by itself, same release, no restarts",
+        ok,
+        {**state, "log": log[-2500:]},
+    )
 
 
 def check_operator_commands(box: Booted, report: Report) -> None:

@@ -117,6 +117,16 @@ class Booted:
                 continue
         return 0
 
+    def reboot(self) -> float:
+        """Power the container off cleanly and boot it again on the same files (nspawn exits
+        on a reboot; a Pi's firmware would start it again). Seconds until systemd is up."""
+        assert self.nspawn is not None
+        self.run("systemctl poweroff", check=False, timeout=60)
+        self.nspawn.wait(timeout=120)
+        self.pid1 = 0
+        self._boot()
+        return self.boot_s
+
     def console(self) -> str:
         path = self.work / "console.log"
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
