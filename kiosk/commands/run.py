@@ -103,8 +103,15 @@ class LoopNotify:
     """The `notify` callable the UI gets: forwards to systemd and keeps the status file in
     step with the runner whenever the loop speaks."""
 
-    def __init__(self, notifier: Notifier, keeper: StatusKeeper, runner: Runner) -> None:
+    def __init__(
+        self,
+        notifier: Notifier,
+        keeper: StatusKeeper,
+        runner: Runner,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.notifier, self.keeper, self.runner = notifier, keeper, runner
+        self.clock = clock
         self._totals_at = float("-inf")
 
     def __call__(self, message: str) -> None:
@@ -121,7 +128,7 @@ class LoopNotify:
             "merchant_payment_id": sale.merchant_payment_id if sale else None,
             "journal": "cannot be written: run kiosk doctor" if issue is JOURNAL else "ok",
         }
-        now = time.time()
+        now = self.clock()
         if now - self._totals_at >= TOTALS_EVERY_S or (sale and sale.phase.value != "creating"):
             changes["totals"] = self.runner.totals_today()
             self._totals_at = now

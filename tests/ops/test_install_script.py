@@ -298,5 +298,5 @@ def test_the_lock_pins_every_dependency_and_the_build_backend() -> None:
         for line in (REPO / "requirements.lock").read_text(encoding="utf-8").splitlines()
         if line and not line.startswith("#")
     )
-    assert names <= set(pinned), names - set(pinned)
+    assert names <= set(pinned), f"{names - set(pinned)} not pinned: run make lock"
     assert all(re.fullmatch(r"[0-9][0-9a-z.+]*", version) for version in pinned.values())

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.commands.run import LoopNotify
 from kiosk.domain import Totals
+from kiosk.ops.notify import Notifier
 from kiosk.ops.status import (
     HealthServer,
     Status,
@@ -125,3 +127,37 @@ def test_healthz_on_localhost(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class Shop:
+    """What LoopNotify reads from the runner: no sale in progress, and today's totals."""
+
+    def __init__(self) -> None:
+        self.totals = Totals(count=2, amount_yen=300, refunded_yen=0, day="2027-01-15")
+
+    def current_sale(self) -> None:
+        return None
+
+    def service_issue(self) -> None:
+        return None
+
+    def totals_today(self) -> Totals:
+        return self.totals
+
+
+def test_totals_in_the_status_are_at_most_10_s_old(tmp_path: Path) -> None:
+    """A refund made by `kiosk refund` (another process) changes the journal's totals; the
+    status shows it at the first loop ping 10 s after the last read (it was 30 s)."""
+    now = [T0]
+    shop = Shop()
+    keeper = StatusKeeper(tmp_path / "status.json", status(), clock=lambda: now[0])
+    notify = LoopNotify(Notifier(None), keeper, shop, clock=lambda: now[0])  # type: ignore[arg-type]
+    notify("WATCHDOG=1")
+    assert read_status(tmp_path / "status.json").totals.refunded_yen == 0
+    shop.totals = Totals(count=2, amount_yen=300, refunded_yen=150, day="2027-01-15")
+    now[0] = T0 + 9.9
+    notify("WATCHDOG=1")
+    assert read_status(tmp_path / "status.json").totals.refunded_yen == 0
+    now[0] = T0 + 10.0
+    notify("WATCHDOG=1")
+    assert read_status(tmp_path / "status.json").totals.refunded_yen == 150
