@@ -129,7 +129,7 @@ class _Events:
 def _until(app: App, done: Callable[[object], bool], limit_s: float = 20.0) -> None:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        app.step()
+        app.turn()
         if app.frame is not None and done(app.frame.screen):
             return
     raise RuntimeError(f"bench stuck on {app.frame}")
@@ -381,17 +381,17 @@ def child(screen: str, spawned_at: float) -> int:
             app = App(
                 runner, settings, notify=notify, clock=time.monotonic, event_source=wait_for_events
             )
-            app.step()
+            app.turn()
             _until(app, lambda s: isinstance(s, AttractView))
             if screen == "qr":
                 runner.begin_sale(Order.of_items(((CATALOGUE[0], 1),)))
                 _until(app, _awaiting)
             settle_at = time.monotonic() + 1.0
             while time.monotonic() < settle_at:
-                app.step()
+                app.turn()
             cpu0, wall0 = time.process_time(), time.monotonic()
             while time.monotonic() - wall0 < IDLE_MEASURE_S:
-                app.step()
+                app.turn()
             cpu_pct = 100.0 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
             still_there = app.frame is not None and (screen != "qr" or _awaiting(app.frame.screen))
         finally:

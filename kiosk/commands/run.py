@@ -276,7 +276,7 @@ def _loop(
     if after_start is not None:
         after_start(runner)
     while not stop.event.is_set():
-        code = app.step()
+        code = app.turn()
         if code is not None:
             return code  # the attendant chose "Exit kiosk"
     return int(ExitCode.OK)

@@ -37,7 +37,7 @@ from kiosk.engine.journal_schema import (
     open_journal_db,
     open_readonly,
 )
-from kiosk.sale.model import TERMINAL_STATES, Sale, State
+from kiosk.sale.model import Sale, State
 
 log = logging.getLogger(__name__)
 
@@ -397,8 +397,4 @@ def _decode(text: str) -> Sale:
         raise JournalError(f"a sale record in the journal cannot be read: {exc}") from exc
 
 
-def is_unfinished(sale: Sale) -> bool:
-    return sale.state not in TERMINAL_STATES
-
-
-__all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "RefundRow", "Step", "is_unfinished"]
+__all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "RefundRow", "Step"]

@@ -15,7 +15,6 @@ the current state; `stopping()` and `extend_timeout()` cover a shutdown that del
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from collections.abc import Mapping
 
@@ -84,9 +83,6 @@ class Notifier:
 
     def extend_timeout(self, seconds: float) -> bool:
         return self(f"EXTEND_TIMEOUT_USEC={int(seconds * 1_000_000)}")
-
-    def main_pid(self) -> bool:
-        return self(f"MAINPID={os.getpid()}")
 
     @staticmethod
     def _status_lines(text: str | None) -> tuple[str, ...]:

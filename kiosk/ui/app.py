@@ -106,7 +106,7 @@ def show_starting(settings: UiSettings) -> pygame.Surface:
 
 
 class App:
-    """One kiosk session on an open display; `step()` runs one turn of the loop."""
+    """One kiosk session on an open display; `turn()` runs one turn of the loop."""
 
     def __init__(
         self,
@@ -156,7 +156,7 @@ class App:
         self._phase: Phase | None = None
         self._quick_until_at = 0.0
 
-    def step(self, timeout_s: float | None = None) -> int | None:
+    def turn(self, timeout_s: float | None = None) -> int | None:
         """Wait (up to the computed timeout) for input, handle it, pump, redraw if needed.
         Returns an exit code when the kiosk should stop."""
         events = self.event_source(self.wait_s() if timeout_s is None else timeout_s)
@@ -257,35 +257,3 @@ class App:
         if deadline is not None:
             wait = min(wait, max(0.0, deadline - now))
         return max(0.001, wait)
-
-
-def run_app(
-    backend: KioskBackend,
-    settings: UiSettings,
-    *,
-    notify: Notify,
-    clock: Callable[[], float] = time.monotonic,
-    max_frames: int | None = None,
-    event_source: EventSource | None = None,
-) -> int:
-    """Open the display and run the kiosk until the attendant exits (0), or for max_frames turns
-    of the loop (tests, benchmarks). Returns the process exit code."""
-    open_display(settings)
-    app = App(
-        backend, settings, notify=notify, clock=clock, event_source=event_source or wait_for_events
-    )
-    logger.info(
-        "ui_started size=%dx%d rotation=%d mode=%s",
-        *app.logical,
-        settings.rotation,
-        settings.mode.value,
-    )
-    turns = 0
-    while True:
-        code = app.step()
-        turns += 1
-        if code is not None:
-            logger.info("ui_exit code=%d", code)
-            return code
-        if max_frames is not None and turns >= max_frames:
-            return 0

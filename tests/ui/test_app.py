@@ -45,7 +45,7 @@ class Kiosk:
             clock=self.clock,
             event_source=self.events,
         )
-        self.app.step()
+        self.app.turn()
 
     def target(self, action: str, arg: str = "") -> pygame.Rect:
         matches = [h.rect for h in self.app.hits if h.action == action and h.arg == arg]
@@ -73,16 +73,16 @@ class Kiosk:
         self.events.push(
             self.finger(pygame.FINGERDOWN, center), self.finger(pygame.FINGERUP, center)
         )
-        self.step()
+        self.turn()
 
     def key(self, key: int) -> None:
         self.events.push(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
-        self.step()
+        self.turn()
 
-    def step(self, turns: int = 1) -> int | None:
+    def turn(self, turns: int = 1) -> int | None:
         code = None
         for _ in range(turns):
-            code = self.app.step()
+            code = self.app.turn()
         return code
 
     @property
@@ -97,7 +97,7 @@ def test_first_frame_tells_systemd_ready_then_status_and_watchdog() -> None:
     assert kiosk.notes[0] == "READY=1"
     assert "STATUS=attract" in kiosk.notes and "WATCHDOG=1" in kiosk.notes
     pings = kiosk.notes.count("WATCHDOG=1")
-    kiosk.step(40)  # ten seconds of idle turns
+    kiosk.turn(40)  # ten seconds of idle turns
     assert kiosk.notes.count("WATCHDOG=1") >= pings + 4
 
 
@@ -111,15 +111,15 @@ def test_customer_flow_tap_pick_qr_pay_success_and_back_to_attract() -> None:
     order = kiosk.backend.calls[0][1]
     assert order.amount_yen == ITEMS[1].price_yen  # type: ignore[attr-defined]
     kiosk.backend.show(Phase.AWAITING_PAYMENT, qr_url=QR_URL, seconds_left=120, seconds_total=120)
-    kiosk.step()
+    kiosk.turn()
     assert "STATUS=sale:awaiting_payment" in kiosk.notes
     found = decode(to_image(kiosk.app.window).convert("L"))
     assert [r.data.decode() for r in found] == [QR_URL]
     kiosk.backend.show(Phase.SUCCEEDED)
-    kiosk.step()
+    kiosk.turn()
     assert isinstance(kiosk.screen, SaleScreenView)
     kiosk.clock.now += kiosk.settings.result_screen_s
-    kiosk.step()
+    kiosk.turn()
     assert ("acknowledge",) in kiosk.backend.calls
     assert isinstance(kiosk.screen, AttractView)
     assert kiosk.notes[-1] == "STATUS=attract" or "STATUS=attract" in kiosk.notes[-3:]
@@ -130,11 +130,11 @@ def test_cancel_on_the_qr_screen_and_done_dismisses_the_result() -> None:
     kiosk.tap("start")
     kiosk.tap("item", ITEMS[0].sku)
     kiosk.backend.show(Phase.AWAITING_PAYMENT, qr_url=QR_URL, seconds_left=60, seconds_total=120)
-    kiosk.step()
+    kiosk.turn()
     kiosk.tap("cancel")
     assert kiosk.backend.calls[-1] == ("cancel_sale",)
     kiosk.backend.show(Phase.CANCELLED, reason="cancelled")
-    kiosk.step()
+    kiosk.turn()
     kiosk.tap("done")
     assert kiosk.backend.calls[-1] == ("acknowledge",)
     assert isinstance(kiosk.screen, AttractView)
@@ -149,7 +149,7 @@ def test_a_touch_counts_once_even_with_sdl_mouse_emulation() -> None:
         kiosk.finger(pygame.FINGERUP, center),
         kiosk.mouse(pygame.MOUSEBUTTONUP, center, touch=True),
     )
-    kiosk.step()
+    kiosk.turn()
     assert kiosk.app.controller.language == "ja"  # toggled once, not twice
 
 
@@ -157,37 +157,37 @@ def test_a_real_mouse_click_works_and_acts_on_release() -> None:
     kiosk = Kiosk()
     center = kiosk.target("start").center
     kiosk.events.push(kiosk.mouse(pygame.MOUSEBUTTONDOWN, center, touch=False))
-    kiosk.step()
+    kiosk.turn()
     assert isinstance(kiosk.screen, AttractView)  # pressed, not yet released
     kiosk.events.push(kiosk.mouse(pygame.MOUSEBUTTONUP, center, touch=False))
-    kiosk.step()
+    kiosk.turn()
     assert isinstance(kiosk.screen, MenuView)
 
 
 def test_redraws_only_when_something_visible_changes() -> None:
     kiosk = Kiosk()
     drawn = kiosk.app.frames_drawn
-    kiosk.step(20)  # five idle seconds
+    kiosk.turn(20)  # five idle seconds
     assert kiosk.app.frames_drawn == drawn
     kiosk.tap("start")
     kiosk.tap("item", ITEMS[0].sku)
     kiosk.backend.show(Phase.AWAITING_PAYMENT, qr_url=QR_URL, seconds_left=100, seconds_total=120)
-    kiosk.step()
+    kiosk.turn()
     drawn = kiosk.app.frames_drawn
-    kiosk.step(5)
+    kiosk.turn(5)
     assert kiosk.app.frames_drawn == drawn
     kiosk.backend.show(Phase.AWAITING_PAYMENT, seconds_left=99)
-    kiosk.step()
+    kiosk.turn()
     assert kiosk.app.frames_drawn == drawn + 1
 
 
 def test_the_loop_waits_instead_of_spinning() -> None:
     kiosk = Kiosk()
-    kiosk.step(4)
+    kiosk.turn(4)
     assert min(kiosk.events.timeouts[-3:]) >= 0.2  # idle: blocks up to a quarter second
     kiosk.tap("start")
     kiosk.tap("item", ITEMS[0].sku)
-    kiosk.step()
+    kiosk.turn()
     assert kiosk.events.timeouts[-1] < 0.01  # the QR is due: poll quickly
 
 
@@ -195,13 +195,13 @@ def test_escape_and_window_close_never_close_a_fullscreen_kiosk() -> None:
     kiosk = Kiosk(fullscreen=True)
     kiosk.key(pygame.K_ESCAPE)
     kiosk.events.push(pygame.event.Event(pygame.QUIT))
-    assert kiosk.step() is None
+    assert kiosk.turn() is None
 
 
 def test_window_close_ends_a_windowed_session() -> None:
     kiosk = Kiosk()
     kiosk.events.push(pygame.event.Event(pygame.QUIT))
-    assert kiosk.step() == 0
+    assert kiosk.turn() == 0
 
 
 def test_out_of_service_names_the_cause_and_recovers_by_itself() -> None:
@@ -213,7 +213,7 @@ def test_out_of_service_names_the_cause_and_recovers_by_itself() -> None:
     kiosk.tap("language")  # the toggle still works; starting a sale does not exist here
     assert not any(h.action == "start" for h in kiosk.app.hits)
     backend.issue = None
-    kiosk.step()
+    kiosk.turn()
     assert isinstance(kiosk.screen, AttractView)
 
 
@@ -234,7 +234,7 @@ def test_menu_idle_returns_to_attract_in_the_default_language() -> None:
     kiosk.tap("start")
     assert kiosk.app.controller.language == "en"
     kiosk.clock.now += 61
-    kiosk.step()
+    kiosk.turn()
     assert isinstance(kiosk.screen, AttractView)
     assert kiosk.app.controller.language == "ja"
 
@@ -258,7 +258,7 @@ def test_a_rotated_display_lays_out_sideways_and_maps_touches_back() -> None:
     kiosk.events.push(
         kiosk.finger(pygame.FINGERDOWN, display), kiosk.finger(pygame.FINGERUP, display)
     )
-    kiosk.step()
+    kiosk.turn()
     assert isinstance(kiosk.screen, MenuView)
     assert kiosk.app.window.get_size() == (800, 480)
 

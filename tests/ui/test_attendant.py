@@ -53,7 +53,7 @@ def _checked(kiosk: Kiosk) -> None:
         if not kiosk.app.controller.gate.checking:
             return
         time.sleep(0.001)
-        kiosk.step()
+        kiosk.turn()
     raise AssertionError("the PIN check never finished")
 
 
@@ -117,15 +117,15 @@ def test_a_three_second_press_on_the_corner_opens_the_pin_pad() -> None:
     kiosk = Kiosk(attendant_corner="bottom-right")
     corner = (kiosk.app.logical[0] - 5, kiosk.app.logical[1] - 5)
     kiosk.events.push(kiosk.finger(pygame.FINGERDOWN, corner))
-    kiosk.step()
+    kiosk.turn()
     kiosk.clock.now += 2.6
-    kiosk.step()  # waits a quarter second: 2.85 s held
+    kiosk.turn()  # waits a quarter second: 2.85 s held
     assert isinstance(kiosk.screen, AttractView)
-    kiosk.step()
+    kiosk.turn()
     assert kiosk.events.timeouts[-1] == pytest.approx(0.15)  # wakes exactly at the 3 s mark
     assert isinstance(kiosk.screen, PinView)
     kiosk.events.push(kiosk.finger(pygame.FINGERUP, corner))
-    kiosk.step()
+    kiosk.turn()
     assert isinstance(kiosk.screen, PinView)  # the release after a long press does nothing
 
 
@@ -135,7 +135,7 @@ def test_a_short_press_on_the_corner_is_an_ordinary_tap() -> None:
     kiosk.events.push(
         kiosk.finger(pygame.FINGERDOWN, corner), kiosk.finger(pygame.FINGERUP, corner)
     )
-    kiosk.step()
+    kiosk.turn()
     assert isinstance(kiosk.screen, MenuView)
 
 
@@ -144,7 +144,7 @@ def test_a_gpio_button_opens_the_pin_pad_from_any_thread() -> None:
     kiosk.app.event_source = wait_for_events  # the real SDL queue
     pygame.event.clear()
     request_attendant()
-    kiosk.step()
+    kiosk.turn()
     assert isinstance(kiosk.screen, PinView)
 
 
@@ -163,10 +163,10 @@ def test_five_wrong_pins_lock_the_pad_and_it_unlocks_later(
     kiosk.key(pygame.K_2)
     assert kiosk.screen == PinView(entered=0, locked_s=30)
     kiosk.clock.now += 10
-    kiosk.step()
+    kiosk.turn()
     assert kiosk.screen == PinView(entered=0, locked_s=20)  # the countdown is shown
     kiosk.clock.now += 20
-    kiosk.step()
+    kiosk.turn()
     _enter(kiosk, PIN)
     assert isinstance(kiosk.screen, AttendantMenuView)
     assert caplog.text.count("action=pin_rejected") == MAX_TRIES
@@ -306,12 +306,12 @@ def test_exit_only_from_the_menu_after_a_confirm() -> None:
     kiosk.events.push(
         kiosk.finger(pygame.FINGERDOWN, center), kiosk.finger(pygame.FINGERUP, center)
     )
-    assert kiosk.step() == 0
+    assert kiosk.turn() == 0
 
 
 def test_the_attendant_menu_closes_itself_when_left_alone() -> None:
     kiosk = Kiosk()
     _menu(kiosk)
     kiosk.clock.now += 121
-    kiosk.step()
+    kiosk.turn()
     assert isinstance(kiosk.screen, AttractView)

@@ -87,7 +87,7 @@ class Live:
     def until(self, predicate: Callable[[object], bool], what: str) -> object:
         deadline = time.monotonic() + WAIT_S
         while time.monotonic() < deadline:
-            self.app.step()
+            self.app.turn()
             if predicate(self.screen):
                 return self.screen
         raise AssertionError(f"timed out waiting for {what}; screen={self.screen}")
@@ -110,7 +110,7 @@ class Live:
                 pygame.event.Event(pygame.FINGERUP, x=x, y=y, **touch),
             ]
         )
-        self.app.step()
+        self.app.turn()
 
     def pin(self) -> None:
         """Open the PIN pad with the key, type the PIN, wait for the menu."""
@@ -123,7 +123,7 @@ class Live:
     def key(self, key: int) -> None:
         event = pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0)
         self.events.batches.append([event])
-        self.app.step()
+        self.app.turn()
 
     def advance(self, seconds: float, step_s: float = 1.0) -> None:
         """Kiosk time passes; the screen keeps up."""
@@ -131,7 +131,7 @@ class Live:
         while left > 0:
             self.engine.advance(min(step_s, left))
             left -= step_s
-            self.app.step()
+            self.app.turn()
 
     def buy(self, sku: str) -> SaleScreenView:
         self.until(lambda s: isinstance(s, AttractView), "the attract screen")

@@ -100,12 +100,12 @@ def test_the_loop_draws_the_sale_from_the_layer_and_then_only_what_changed() -> 
     assert list(kiosk.app.layers.layers.values()) == prepared  # same language and mode: once
     assert isinstance(kiosk.screen, MenuView)  # for a moment: a QR usually comes within it
     kiosk.clock.now += CREATING_SHOWN_AFTER_S + 0.001
-    kiosk.step()
+    kiosk.turn()
     assert isinstance(kiosk.screen, SaleScreenView)
     assert kiosk.screen.sale.phase is Phase.CREATING  # from the layer, a spinner for the code
     assert kiosk.app.layers.used == 1
     kiosk.backend.show(Phase.AWAITING_PAYMENT, qr_url=QR_URL, seconds_left=120, seconds_total=120)
-    kiosk.step()
+    kiosk.turn()
     assert kiosk.app.layers.patched_only >= 1  # only the changing parts were drawn
     full = pygame.Surface(kiosk.app.logical)
     assert kiosk.app.frame is not None
