@@ -113,10 +113,11 @@ class Phase(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     REFUNDED = "refunded"  # paid, but the goods could not be handed out: money returned
+    HELD = "held"  # staff will help; the reason says whether PayPay has the money
 
 
 FINAL_PHASES = frozenset(
-    {Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED, Phase.EXPIRED, Phase.REFUNDED}
+    {Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED, Phase.EXPIRED, Phase.REFUNDED, Phase.HELD}
 )
 
 
@@ -129,6 +130,7 @@ class ServiceIssue(StrEnum):
     CONFIGURATION = "configuration"
     HELD_SALE = "held_sale"
     JOURNAL = "journal"
+    ENGINE = "engine"  # the sale engine stopped on an error (systemd restarts the kiosk)
     ATTENDANT = "attendant"  # switched off by the attendant
 
 
@@ -157,6 +159,7 @@ class SaleRecord:
     refundable_yen: int
     description: str = ""
     refunded_yen: int = 0
+    reason: str = ""  # why it ended so (the attendant reads it for HELD sales)
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ POLL_INTERVAL_S = 4.0
 GRACE_S = 8
 RETRY_S = 2.0  # first pause before asking PayPay again after an unknown outcome
 VEND_TIMEOUT_S = 20.0
+VEND_DEADLINE_S = 60.0  # a payment first seen this long after the QR left: given back, not vended
 VEND_PULSE_S = 0.5
 
 
@@ -209,6 +213,7 @@ class SaleSettings:
     vend: VendKind = "none"
     vend_command: tuple[str, ...] = ()
     vend_timeout_s: float = VEND_TIMEOUT_S
+    vend_deadline_s: float = VEND_DEADLINE_S  # paid later after the QR left: refund, never vend
     vend_gpio_pin: int | None = None
     vend_pulse_s: float = VEND_PULSE_S
     clock_skew_limit_s: float = 90.0  # PayPay rejects beyond 120 s; stop selling well before
@@ -232,3 +237,5 @@ class SaleSettings:
             )
         if self.grace_s < 0:
             raise ValueError(f"grace_s must not be negative, got {self.grace_s}")
+        if not 0 <= self.vend_deadline_s <= 3600:
+            raise ValueError(f"vend_deadline_s must be 0 to 3600 s, got {self.vend_deadline_s}")

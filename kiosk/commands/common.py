@@ -31,6 +31,7 @@ class ExitCode(IntEnum):
     JOURNAL = 4  # the journal is missing, locked or damaged
     PAYPAY = 5  # PayPay refused the request or could not be reached
     UNKNOWN = 6  # PayPay may or may not have done it: run `kiosk reconcile`
+    ENGINE = 7  # `kiosk run`: the sale engine stopped on an error; systemd restarts the kiosk
     INTERRUPTED = 130
 
 
@@ -42,6 +43,7 @@ EXIT_CODES_HELP = """exit codes:
   4  journal problem: missing, locked or damaged (`kiosk doctor`)
   5  PayPay refused the request or could not be reached
   6  outcome unknown at PayPay: run `kiosk reconcile` before retrying
+  7  kiosk run: the sale engine stopped on an error (logged); systemd restarts the kiosk
 """
 
 

@@ -168,12 +168,13 @@ def list_sales(rows: Iterable[SaleRecord]) -> int:
         if not count:
             say(
                 f"{'created (JST)':<25} {'merchant_payment_id':<36} {'yen':>8} {'status':<10} "
-                "refunded"
+                f"{'refunded':>8}  reason"
             )
         count += 1
+        reason = r.reason if r.status == "HELD" else ""  # what the attendant must act on
         say(
             f"{jst_iso(r.created_at):<25} {r.merchant_payment_id:<36} {r.amount_yen:>8} "
-            f"{r.status:<10} {r.refunded_yen}"
+            f"{r.status:<10} {r.refunded_yen:>8}  {reason}".rstrip()
         )
     say(f"{count} sales listed" if count else "no sales match", err=True)
     return ExitCode.OK

@@ -115,6 +115,8 @@ class LoopNotify:
         self._totals_at = float("-inf")
 
     def __call__(self, message: str) -> None:
+        if message == "WATCHDOG=1" and not self.runner.engine_alive():
+            return  # a dead engine must not look alive: systemd's watchdog restarts us
         self.notifier(message)
         self.refresh()
 
@@ -279,6 +281,9 @@ def _loop(
         code = app.turn()
         if code is not None:
             return code  # the attendant chose "Exit kiosk"
+        if not runner.engine_alive():
+            log.error("kiosk_engine_stopped fault=%s", runner.worker.fault or "-")
+            return int(ExitCode.ENGINE)  # non-zero: systemd restarts the kiosk
     return int(ExitCode.OK)
 
 

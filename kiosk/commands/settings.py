@@ -34,6 +34,7 @@ def to_sale_settings(config: Config) -> SaleSettings:
         vend_timeout_s=config.vend.timeout_s,
         vend_gpio_pin=config.vend.gpio_pin,
         vend_pulse_s=config.vend.pulse_s,
+        vend_deadline_s=config.vend.deadline_s,
     )
 
 

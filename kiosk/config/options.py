@@ -19,6 +19,7 @@ from kiosk.domain import (
     MAX_AMOUNT_YEN,
     POLL_INTERVAL_S,
     QR_TIMEOUT_S,
+    VEND_DEADLINE_S,
     VEND_PULSE_S,
     VEND_TIMEOUT_S,
     Item,
@@ -220,6 +221,9 @@ OPTIONS: tuple[Option, ...] = (
            "time failed", minimum=0.5, maximum=120),
     Option("vend.pulse_s", Kind.FLOAT, VEND_PULSE_S, "how long vend.gpio_pin is held high",
            minimum=0.05, maximum=10),
+    Option("vend.deadline_s", Kind.FLOAT, VEND_DEADLINE_S, "a payment first seen more than "
+           "this long after the QR left the screen is given back (refund or revert), never "
+           "vended: the customer has most likely gone", minimum=0, maximum=3600),
     Option("mdb.port", Kind.STR, "/dev/serial0", "vend.adapter = mdb: the HAT's serial port "
            "(115200 baud); in demo mode \"sim\" plays a vending machine in-process",
            check=_check_port),

@@ -45,6 +45,7 @@ class VendConfig:
     gpio_pin: int
     timeout_s: float
     pulse_s: float
+    deadline_s: float
 
     @property
     def argv(self) -> tuple[str, ...]:
@@ -131,6 +132,7 @@ def build(values: Mapping[str, Any], sources: tuple[str, ...] = ()) -> Config:
             gpio_pin=values["vend.gpio_pin"],
             timeout_s=values["vend.timeout_s"],
             pulse_s=values["vend.pulse_s"],
+            deadline_s=values["vend.deadline_s"],
         ),
         mdb=section(MdbConfig, "mdb"),
         attendant=section(AttendantConfig, "attendant"),

@@ -72,6 +72,11 @@ class FakeClock:
             self._now += seconds
             self._mono += seconds
 
+    def step_wall(self, seconds: float) -> None:
+        """NTP steps the wall clock (either way); monotonic time is untouched."""
+        with self._lock:
+            self._now += seconds
+
     def new_id(self, prefix: str) -> str:
         with self._lock:
             self._n += 1

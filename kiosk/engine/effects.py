@@ -12,11 +12,12 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from kiosk.domain import PaymentStatus, SaleSettings
+from kiosk.domain import SaleSettings
 from kiosk.hardware.vend import Vendor, VendRequest
 from kiosk.opa import errors, models
 from kiosk.sale.model import (
     PAID_STATUSES,
+    Call,
     CallCommand,
     CallFailed,
     CancelPayment,
@@ -98,9 +99,12 @@ def execute(
     command: CallCommand, client: PayPayClient, vendor: Vendor, settings: SaleSettings, now: float
 ) -> Outcome:
     if isinstance(command, Vend):
-        result = vendor.vend(
-            VendRequest(command.merchant_payment_id, command.amount_yen, command.description)
-        )
+        request = VendRequest(command.merchant_payment_id, command.amount_yen, command.description)
+        try:
+            result = vendor.vend(request)
+        except Exception as exc:  # an adapter that broke its promise: a failed vend, not a crash
+            log.exception("vend adapter raised mpid=%s", command.merchant_payment_id)
+            return Outcome(VendFinished(False, f"vend adapter error: {type(exc).__name__}"))
         return Outcome(VendFinished(result.ok, result.detail, result.amount_yen))
     try:
         return Outcome(_call(command, client, settings, now))
@@ -138,11 +142,7 @@ def _call(command: CallCommand, client: PayPayClient, settings: SaleSettings, no
     if isinstance(command, CreateQr):
         return _create(command, client, settings, now)
     if isinstance(command, PollStatus):
-        details = client.typed.get_qr_payment_details(command.merchant_payment_id)
-        status = PaymentStatus(details.status)  # ValueError on a status we do not know
-        if status in PAID_STATUSES and not details.payment_id:
-            raise ValueError("paid without a paymentId")  # unreadable: ask again
-        return StatusPolled(status, payment_id=details.payment_id, paid_at=details.accepted_at)
+        return _polled(client.typed.get_qr_payment_details(command.merchant_payment_id))
     if isinstance(command, DeleteQr):
         client.typed.delete_qr_code(command.code_id)
         return QrDeleted()
@@ -150,6 +150,26 @@ def _call(command: CallCommand, client: PayPayClient, settings: SaleSettings, no
         client.typed.cancel_payment(command.merchant_payment_id)
         return PaymentCancelled()
     return _money_back(command, client, now)
+
+
+def _polled(details: models.PaymentDetails) -> Event:
+    """A status answer as the machine's event; the machine checks it is about this sale
+    (merchantPaymentId, amount, currency, paymentId). A status PayPay may add later is an
+    anomaly (held for a person), never retried forever."""
+    status = details.payment_status
+    if status is None:
+        detail = f"unknown payment status {details.status[:40]!r}"
+        return CallFailed(Call.POLL, Failure.ANOMALY, detail)
+    if status in PAID_STATUSES and not details.payment_id:
+        raise ValueError("paid without a paymentId")  # unreadable: ask again
+    return StatusPolled(
+        status,
+        payment_id=details.payment_id,
+        paid_at=details.accepted_at,
+        merchant_payment_id=details.merchant_payment_id,
+        amount_yen=details.amount_yen,
+        currency=details.currency,
+    )
 
 
 def _create(command: CreateQr, client: PayPayClient, settings: SaleSettings, now: float) -> Event:

@@ -68,7 +68,8 @@ REFUNDABLE_SQL = (
 )
 RECORD_SQL = (
     "SELECT s.merchant_payment_id, s.amount_yen, s.state, s.created_at,"
-    f" {REFUNDABLE_SQL}, s.description, {REFUNDED_SQL} FROM sales s"
+    f" {REFUNDABLE_SQL}, s.description, {REFUNDED_SQL},"
+    " COALESCE(json_extract(s.record, '$.end_reason'), '') FROM sales s"
 )
 
 
@@ -83,6 +84,15 @@ class RefundRow:
     amount_yen: int
     status: str
     created_at: float
+
+
+class NotRefundable(ValueError):
+    """A refund the journal refused inside its write transaction: `refundable_yen` is what
+    could still be refunded (0: nothing)."""
+
+    def __init__(self, message: str, refundable_yen: int) -> None:
+        super().__init__(message)
+        self.refundable_yen = refundable_yen
 
 
 class Journal:
@@ -171,26 +181,31 @@ class Journal:
     def add_refund(self, row: RefundRow) -> None:
         """Record an attendant refund before it is sent; refuses more than is refundable."""
         with self._tx() as db:  # the check and the insert in one IMMEDIATE transaction
-            refundable = _refundable(db, row.merchant_payment_id)
-            if row.amount_yen > refundable:
-                raise ValueError(
-                    f"refund of {row.amount_yen} yen refused: only {refundable} yen of "
-                    f"{row.merchant_payment_id} is still refundable"
-                )
-            db.execute(
-                "INSERT INTO refunds VALUES (?,?,?,?,?,?,?)",
-                (
-                    row.merchant_refund_id,
-                    row.merchant_payment_id,
-                    row.payment_id,
-                    row.amount_yen,
-                    row.status,
-                    row.created_at,
-                    row.created_at,
-                ),
+            _insert_refund(db, row)
+
+    def add_next_refund(
+        self, merchant_payment_id: str, payment_id: str, amount_yen: int | None, now: float
+    ) -> RefundRow:
+        """Number, check and record the sale's next refund in ONE write transaction, so two
+        processes refunding at once get one success and one `NotRefundable`, never a clash
+        of merchantRefundIds. `amount_yen` None: all that is still refundable."""
+        with self._tx() as db:
+            refundable = _refundable(db, merchant_payment_id)
+            if refundable <= 0:
+                raise NotRefundable(f"nothing of {merchant_payment_id} is refundable", 0)
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM refunds WHERE merchant_payment_id=?", (merchant_payment_id,)
+            ).fetchone()
+            row = RefundRow(
+                f"{merchant_payment_id}-R{count + 1}",
+                merchant_payment_id,
+                payment_id,
+                refundable if amount_yen is None else amount_yen,
+                "PENDING",
+                now,
             )
-            detail = f"refund {row.merchant_refund_id} {row.amount_yen} yen recorded"
-            _step(db, row.merchant_payment_id, row.created_at, "intent", "refund", detail)
+            _insert_refund(db, row)
+            return row
 
     def set_refund_status(self, merchant_refund_id: str, status: str, now: float) -> None:
         with self._tx() as db:
@@ -360,6 +375,31 @@ def _step(
     )
 
 
+def _insert_refund(db: sqlite3.Connection, row: RefundRow) -> None:
+    """Inside a write transaction: refuse more than is refundable, else insert the row."""
+    refundable = _refundable(db, row.merchant_payment_id)
+    if row.amount_yen > refundable:
+        raise NotRefundable(
+            f"refund of {row.amount_yen} yen refused: only {refundable} yen of "
+            f"{row.merchant_payment_id} is still refundable",
+            refundable,
+        )
+    db.execute(
+        "INSERT INTO refunds VALUES (?,?,?,?,?,?,?)",
+        (
+            row.merchant_refund_id,
+            row.merchant_payment_id,
+            row.payment_id,
+            row.amount_yen,
+            row.status,
+            row.created_at,
+            row.created_at,
+        ),
+    )
+    detail = f"refund {row.merchant_refund_id} {row.amount_yen} yen recorded"
+    _step(db, row.merchant_payment_id, row.created_at, "intent", "refund", detail)
+
+
 def _refundable(db: sqlite3.Connection, mpid: str) -> int:
     row = db.execute(
         "SELECT amount_yen, state FROM sales WHERE merchant_payment_id=?", (mpid,)
@@ -397,4 +437,4 @@ def _decode(text: str) -> Sale:
         raise JournalError(f"a sale record in the journal cannot be read: {exc}") from exc
 
 
-__all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "RefundRow", "Step"]
+__all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "NotRefundable", "RefundRow", "Step"]

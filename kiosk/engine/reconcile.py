@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from kiosk.domain import ReconcileSummary
 from kiosk.engine.journal import Journal, RefundRow
 from kiosk.sale.machine import step
-from kiosk.sale.model import Command, Recovered, Sale, State
+from kiosk.sale.model import Command, Now, Recovered, Sale, State
 
 _OUTCOME_TEXT: dict[State, str] = {
     State.SUCCEEDED: "completed (goods out, payment captured)",
@@ -26,7 +26,7 @@ _OUTCOME_TEXT: dict[State, str] = {
     State.EXPIRED: "QR withdrawn, not paid",
     State.FAILED: "not paid; PayPay order voided",
     State.REFUNDED: "paid but not handed out: money returned to the customer",
-    State.HELD: "PAID BUT NOT HANDED OUT: held for you (refund it, or hand the goods out)",
+    State.HELD: "HELD for you: see its reason (refund it, or hand the goods out)",
 }
 
 
@@ -36,7 +36,7 @@ def recover(journal: Journal, skip: Iterable[str] = ()) -> list[Sale]:
     return [s for s in journal.unfinished_sales() if s.merchant_payment_id not in skipped]
 
 
-def resume(sale: Sale, policy: str, now: float) -> tuple[Sale, list[Command]]:
+def resume(sale: Sale, policy: str, now: Now) -> tuple[Sale, list[Command]]:
     return step(sale, Recovered(policy), now)
 
 

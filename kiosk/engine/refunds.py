@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 from kiosk.engine.effects import PayPayClient, refund_request
-from kiosk.engine.journal import Journal, RefundRow
+from kiosk.engine.journal import Journal, NotRefundable, RefundRow
 from kiosk.opa import errors
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,8 @@ FOLLOW_S = 5.0
 
 class RefundRefused(ValueError):
     """Why a refund was not recorded: `reason` is "unknown" (no such sale), "nothing" (nothing
-    refundable) or "amount" (not 1 to `refundable_yen`)."""
+    refundable), "amount" (not 1 to `refundable_yen`) or "journal" (it could not be written,
+    e.g. another process held it too long)."""
 
     def __init__(self, message: str, reason: str, refundable_yen: int = 0) -> None:
         super().__init__(message)
@@ -33,38 +34,34 @@ def record_refund(
 ) -> RefundRow:
     """Write the refund's journal row (PENDING, the sale's next merchantRefundId), durably,
     before anything is sent; the whole refundable amount when `amount_yen` is None. The one
-    way in for the attendant menu (`Runner.refund`) and `kiosk refund`."""
+    way in for the attendant menu (`Runner.refund`) and `kiosk refund`. The number and the
+    refundable check are taken inside the journal's write transaction, so a refund from the
+    CLI and one from the screen at the same moment give one success and one refusal."""
     sale = journal.load_sale(merchant_payment_id)
     if sale is None:
         raise RefundRefused(f"no sale {merchant_payment_id} in the journal", "unknown")
-    refundable = journal.refundable_yen(merchant_payment_id)
-    if refundable <= 0 or sale.payment_id is None:
+    if sale.payment_id is None:
         raise RefundRefused(
             f"nothing of {merchant_payment_id} is refundable (state {sale.state})", "nothing"
         )
-    amount = refundable if amount_yen is None else amount_yen
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+    if amount_yen is not None and (
+        isinstance(amount_yen, bool) or not isinstance(amount_yen, int) or amount_yen <= 0
+    ):
         raise RefundRefused(
-            f"refund amount must be a positive number of yen, got {amount!r}", "amount", refundable
-        )
-    if amount > refundable:
-        raise RefundRefused(
-            f"refund of {amount} yen refused: only {refundable} yen of "
-            f"{merchant_payment_id} is still refundable",
+            f"refund amount must be a positive number of yen, got {amount_yen!r}",
             "amount",
-            refundable,
+            journal.refundable_yen(merchant_payment_id),
         )
-    number = len(journal.refunds_for(merchant_payment_id)) + 1
-    row = RefundRow(
-        f"{merchant_payment_id}-R{number}",
-        merchant_payment_id,
-        sale.payment_id,
-        amount,
-        "PENDING",
-        now,
-    )
-    journal.add_refund(row)
-    return row
+    try:
+        return journal.add_next_refund(merchant_payment_id, sale.payment_id, amount_yen, now)
+    except NotRefundable as exc:
+        if exc.refundable_yen <= 0:
+            message = (
+                f"refund refused: nothing of {merchant_payment_id} is refundable "
+                f"(state {sale.state})"
+            )
+            raise RefundRefused(message, "nothing") from None
+        raise RefundRefused(str(exc), "amount", exc.refundable_yen) from None
 
 
 class RefundFollower:
@@ -87,20 +84,25 @@ class RefundFollower:
         for row in self.journal.open_refunds():
             if now < self._next_at.get(row.merchant_refund_id, 0.0):
                 continue
-            status = self._advance(row, now)
-            if status != row.status:
+            status, stored = self._advance(row, now)
+            if status != stored:
                 self.journal.set_refund_status(row.merchant_refund_id, status, now)
                 moved.append(row.merchant_payment_id)
             resend = status == "PENDING" and row.status == "UNKNOWN"  # never applied: send now
             self._next_at[row.merchant_refund_id] = now + (0.0 if resend else FOLLOW_S)
         return moved
 
-    def _advance(self, row: RefundRow, now: float) -> str:
+    def _advance(self, row: RefundRow, now: float) -> tuple[str, str]:
+        """(the refund's status now, what the journal says before this is recorded)."""
+        stored = row.status
+        if row.status == "PENDING":  # durable before the POST: after a crash, ask first
+            self.journal.set_refund_status(row.merchant_refund_id, "UNKNOWN", now)
+            stored = "UNKNOWN"
+        return self._ask(row, now), stored
+
+    def _ask(self, row: RefundRow, now: float) -> str:
         try:
             if row.status == "PENDING":
-                self.journal.record_step(
-                    row.merchant_payment_id, now, "intent", "refund", row.merchant_refund_id
-                )
                 self._boundary("before-attendant-refund", None)
                 body = refund_request(
                     row.merchant_refund_id, row.payment_id, row.amount_yen, now, "attendant refund"

@@ -34,12 +34,12 @@ from kiosk.domain import (
 from kiosk.engine.clock import Clock, ClockGuard, jst_day_bounds
 from kiosk.engine.effects import PayPayClient
 from kiosk.engine.journal import Journal, JournalError
-from kiosk.engine.refunds import record_refund
+from kiosk.engine.refunds import RefundRefused, record_refund
 from kiosk.engine.retention import Retention
 from kiosk.engine.worker import Begin, Boundary, Cancel, Message, Settle, Stop, Worker
 from kiosk.hardware.vend import Vendor
 from kiosk.sale.machine import new_sale
-from kiosk.sale.model import GRACE_POLL_S, RETRY_MAX_S, Sale, Timing
+from kiosk.sale.model import GRACE_POLL_S, RETRY_MAX_S, Now, Sale, Timing
 from kiosk.sale.view import view_of
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,9 @@ def timing_of(settings: SaleSettings) -> Timing:
         grace_s=settings.grace_s,
         grace_poll_s=min(GRACE_POLL_S, max(settings.grace_s / 2, 0.1)),
         retry_s=settings.retry_s,
-        retry_max_s=min(RETRY_MAX_S, settings.retry_s * 15),
+        retry_max_s=min(RETRY_MAX_S, settings.poll_interval_s, settings.retry_s * 15),
+        vend_deadline_s=settings.vend_deadline_s,
+        skew_margin_s=settings.clock_skew_limit_s,
     )
 
 
@@ -131,7 +133,7 @@ class Runner:
             order.amount_yen,
             order.description,
             preauth=self.settings.preauth,
-            now=self.clock.now(),
+            now=Now(self.clock.monotonic(), self.clock.now()),
             timing=timing,
         )
         self._shown = preview  # CREATING at once; the worker journals before any call
@@ -162,7 +164,7 @@ class Runner:
     def current_sale(self) -> SaleView | None:
         if self._shown is None:
             return None
-        return view_of(self._shown, self.clock.now())
+        return view_of(self._shown, self.clock.monotonic())
 
     def acknowledge(self) -> None:
         """The screen showed the final phase: forget the sale, ready for the next one."""
@@ -173,7 +175,14 @@ class Runner:
 
     # ---- service state --------------------------------------------------------------------
 
+    def engine_alive(self) -> bool:
+        """False once the sale worker has stopped on an error: the UI loop then stops feeding
+        systemd's watchdog and `kiosk run` exits non-zero, so the kiosk is restarted."""
+        return self.worker.alive and (self._thread.is_alive() or not self._thread.ident)
+
     def service_issue(self) -> ServiceIssue | None:
+        if not self.engine_alive():
+            return ServiceIssue.ENGINE
         if self.worker.journal_failed or self.journal.damage is not None:
             return ServiceIssue.JOURNAL
         if self.guard.wrong():
@@ -198,7 +207,10 @@ class Runner:
     def refund(self, merchant_payment_id: str, amount_yen: int | None = None) -> None:
         """Record the refund (RefundRefused, a ValueError, above what is refundable), durably
         before anything is sent; the worker then follows it until done."""
-        record_refund(self.journal, merchant_payment_id, amount_yen, self.clock.now())
+        try:
+            record_refund(self.journal, merchant_payment_id, amount_yen, self.clock.now())
+        except JournalError as exc:  # busy (another process) or broken: a clear refusal
+            raise RefundRefused(f"the refund was not recorded: {exc}", "journal") from None
         self._inbox.put("refunds")
 
     def hand_out_held(self, merchant_payment_id: str) -> None:

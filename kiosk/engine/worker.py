@@ -12,7 +12,13 @@ Why / invariants (see also kiosk.engine.runner):
   intent line, and when its answer changes nothing but the polling bookkeeping (in flight,
   next time, retries) nothing is written; the count and last time of such polls are kept here
   and folded into the sale's next real write. A restart then resumes from the last real
-  write, exactly as if it had happened just after it (the crash test covers those points).
+  write, exactly as if it had happened just after it (the crash test covers those points);
+- supervised: a bug in one sale's step holds that sale (HELD, reason "engine_error: ...") and
+  the others go on; a journal that cannot be written stops selling (JOURNAL) until a test
+  write succeeds, then the journal's last durable state is reconciled (a paid sale is
+  finished or given back); anything else ends `run` with `alive` False, so the UI loop stops
+  feeding systemd's watchdog and the kiosk exits non-zero (ENGINE);
+- intervals on the monotonic clock (`Now.mono`), records on the wall clock (`Now.wall`).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from kiosk.sale.model import (
     CancelPressed,
     Command,
     Event,
+    Now,
     Record,
     Sale,
     State,
@@ -53,6 +60,7 @@ PROBE_S = 10.0
 REFUND_SCAN_S = 1.0
 RETENTION_S = 3600.0  # look for retention work this often once none is left
 RETENTION_FIRST_S = 60.0  # not before the kiosk has been up a minute
+JOURNAL_RETRY_S = 5.0  # while the journal cannot be written: try a write this often
 Boundary = Callable[[str, Sale | None], None]  # called at each step boundary (crash test)
 NETWORK_FAILURES = 2  # consecutive calls without an answer before the kiosk says "network"
 QR_MAY_BE_LIVE = frozenset({State.CREATING, State.CREATE_UNKNOWN, State.SHOWING, State.DELETING})
@@ -166,6 +174,10 @@ class Worker:
         self.reconciling = True
         self.summary: ReconcileSummary | None = None
         self.journal_failed = False
+        self.journal_problem = ""  # why, in words for the log
+        self.alive = True  # False once `run` ended for any reason but a clean stop
+        self.fault = ""  # what ended it
+        self._journal_retry_at = 0.0
         self.held = 0
         self.net_failures = 0
         self.maintenance = False
@@ -192,21 +204,69 @@ class Worker:
 
     def run(self) -> None:
         try:
-            self.held = len(self.journal.held_sales())
-            self._reconcile()
+            self._start()
             while not self._stopped():
-                self._handle_messages()
-                if self._stopped():
-                    break
-                self._tick_all(self.clock.now())
+                try:
+                    self._pass()
+                except JournalError as exc:
+                    self._journal_down(exc)
+        except Exception as exc:  # the worker itself cannot go on: say so, loudly
+            log.exception("sale worker stopped; selling stopped")
+            self.fault = f"{type(exc).__name__}: {exc}"
+            self.alive = False
+            self._abandon()
+            return
+        if self.stopping is None:
+            self.alive = False
+
+    def _start(self) -> None:
+        try:
+            self.held = self._held_count()
+            self._reconcile()
         except JournalError as exc:
-            log.error("journal failed; selling stopped error=%s", exc)
-            self.journal_failed = True
-            self._abandon()
-        except Exception:
-            log.exception("sale worker crashed; selling stopped")
-            self.journal_failed = True
-            self._abandon()
+            self._journal_down(exc)
+
+    def _pass(self) -> None:
+        if self.journal_failed:
+            self._journal_retry()
+            self._handle_messages()
+        else:
+            self._handle_messages()
+            if not self._stopped():
+                self._tick_all(self._now())
+        self.loops += 1
+
+    def _now(self) -> Now:
+        return Now(mono=self.clock.monotonic(), wall=self.clock.now())
+
+    def _journal_down(self, exc: JournalError) -> None:
+        """Nothing can be recorded: stop selling, withdraw a shown QR, forget what memory
+        holds. The journal's last durable state is what counts; reconciled when it is back."""
+        if not self.journal_failed:
+            log.error("journal cannot be written; selling stopped error=%s", exc)
+        self.journal_failed, self.journal_problem = True, str(exc)
+        self._abandon()
+        self.active, self.background, self.before = None, {}, {}
+        self.saved, self.polls = {}, {}
+        self._journal_retry_at = self.clock.monotonic() + JOURNAL_RETRY_S
+
+    def _journal_retry(self) -> None:
+        if self.clock.monotonic() < self._journal_retry_at:
+            return
+        self._journal_retry_at = self.clock.monotonic() + JOURNAL_RETRY_S
+        try:
+            self.journal.record_step("-", self.clock.now(), "note", None, "journal writable")
+        except JournalError:
+            return
+        log.warning("journal writable again; reconciling")
+        self.journal_failed, self.journal_problem = False, ""
+        self.held = self._held_count()
+        self._reconcile()
+
+    def _held_count(self) -> int:
+        """Held sales that block selling: those whose vend was tried and not finished (the
+        hardware may be jammed or the goods half out). Others are listed, not blocking."""
+        return sum(1 for s in self.journal.held_sales() if s.vend_started and not s.vended)
 
     def _abandon(self) -> None:
         """Nothing can be recorded any more: withdraw a shown QR (best effort) and say
@@ -220,7 +280,8 @@ class Worker:
                 log.warning("unrecorded QR delete mpid=%s", sale.merchant_payment_id)
             except Exception as exc:
                 log.error("QR delete failed mpid=%s error=%s", sale.merchant_payment_id, exc)
-        self.publish(replace(sale, cancel_requested=True))
+        if not sale.finished:
+            self.publish(replace(sale, state=State.DELETING, cancel_requested=True))
 
     def _handle_messages(self) -> None:
         try:
@@ -238,7 +299,7 @@ class Worker:
                 return
 
     def _handle(self, message: Message) -> None:
-        now = self.clock.now()
+        now = self._now()
         if isinstance(message, Begin):
             self._begin(message, now)
         elif isinstance(message, Cancel):
@@ -248,9 +309,9 @@ class Worker:
             self._event_active(CancelPressed("shutdown"), now)
         elif isinstance(message, Settle):
             self._settle(message.merchant_payment_id, message.refunded, now)
-        elif message == "reconcile":
+        elif message == "reconcile" and not self.journal_failed:
             self._reconcile()
-        elif message == "refunds":
+        elif message == "refunds" and not self.journal_failed:
             self._follow_refunds(now)
 
     def _stopped(self) -> bool:
@@ -261,7 +322,7 @@ class Worker:
         sale = self.active
         return sale is None or sale.state not in QR_MAY_BE_LIVE
 
-    def _begin(self, message: Begin, now: float) -> None:
+    def _begin(self, message: Begin, now: Now) -> None:
         order = message.order
         sale, commands = new_sale(
             message.merchant_payment_id,
@@ -271,13 +332,15 @@ class Worker:
             now=now,
             timing=message.timing,
         )
-        if self.active is not None or self.issue() is not None or self.stopping is not None:
+        busy = self.active is not None or self.issue() is not None or self.journal_failed
+        if busy or self.stopping is not None:
             # nothing was recorded or sent: tell the screen, no money was involved
-            self.publish(replace(sale, state=State.FAILED, in_flight=None, end_reason="busy"))
+            reason = "journal" if self.journal_failed else "busy"
+            self.publish(replace(sale, state=State.FAILED, in_flight=None, end_reason=reason))
             return
         intent = _intent(_first(commands))
         try:  # the sale and its first call's intent, in one transaction, before anything is sent
-            self.journal.save_sale(sale, now, after=intent)
+            self.journal.save_sale(sale, now.wall, after=intent)
         except JournalError:
             self.publish(replace(sale, state=State.FAILED, in_flight=None, end_reason="journal"))
             raise
@@ -285,34 +348,70 @@ class Worker:
         self.active = sale
         self.boundary("saved", sale)
         self.publish(sale)
-        self._drive(sale, commands, recorded=bool(intent))
+        self._guarded(sale, lambda: self._drive(sale, commands, recorded=bool(intent)))
 
-    def _event_active(self, event: Event, now: float) -> None:
+    def _event_active(self, event: Event, now: Now) -> None:
         sale = self.active
         if sale is None or not accepts(sale, event):
             return
-        sale, commands = step(sale, event, now)
-        self._store(sale)
-        recorded = self._save(sale, now, commands=commands)
-        self._drive(sale, commands, recorded)
+        self._guarded(sale, lambda: self._feed(sale, event, now))
 
-    def _tick_all(self, now: float) -> None:
+    def _feed(self, sale: Sale, event: Event, now: Now) -> None:
+        after, commands = step(sale, event, now)
+        recorded = False
+        if after != sale:
+            self._store(after)
+            if not (isinstance(event, Ticked) and self._quiet(after)):
+                recorded = self._save(after, now.wall, commands=commands)
+        self._drive(after, commands, recorded)
+
+    def _guarded(self, sale: Sale, work: Callable[[], None]) -> None:
+        """Run one sale's step; a bug there holds that sale (journaled, attendant told) and
+        the worker goes on with the others. A journal failure is not a bug: it propagates."""
+        try:
+            work()
+        except JournalError:
+            raise
+        except Exception as exc:
+            self._hold_on_fault(sale.merchant_payment_id, exc)
+
+    def _hold_on_fault(self, mpid: str, exc: Exception) -> None:
+        log.exception("sale step failed; holding the sale mpid=%s", mpid)
+        sale = self._current(mpid)
+        if sale is None or sale.finished:
+            return
+        if sale.code_id and not sale.paid and not sale.qr_dead:
+            try:  # a held sale is no longer watched: its QR must not stay payable
+                self.client.typed.delete_qr_code(sale.code_id)
+            except Exception as delete_error:
+                log.error("QR delete failed mpid=%s error=%s", mpid, delete_error)
+        reason = f"engine_error: {type(exc).__name__}"
+        held = replace(
+            sale,
+            state=State.HELD,
+            in_flight=None,
+            next_at=None,
+            deadline_at=None,
+            end_reason=reason,
+        )
+        self._store(held)
+        self._save(held, self.clock.now(), before=[("note", None, f"ATTENTION {reason}: {exc}")])
+
+    def _current(self, mpid: str) -> Sale | None:
+        if self.active is not None and self.active.merchant_payment_id == mpid:
+            return self.active
+        return self.background.get(mpid) or self.journal.load_sale(mpid)
+
+    def _tick_all(self, now: Now) -> None:
         for sale in [self.active, *self.background.values()]:
             if sale is not None and not sale.finished:
-                after, commands = step(sale, Ticked(), now)
-                recorded = False
-                if after != sale:
-                    self._store(after)
-                    if not self._quiet(after):
-                        recorded = self._save(after, now, commands=commands)
-                self._drive(after, commands, recorded)
-        self._finish_reconcile(now)
-        if self.clock.monotonic() >= self._next_refund_scan:  # an idle kiosk barely reads
-            self._next_refund_scan = self.clock.monotonic() + REFUND_SCAN_S
+                self._guarded(sale, lambda s=sale: self._feed(s, Ticked(), now))  # type: ignore[misc]
+        self._finish_reconcile(now.wall)
+        if now.mono >= self._next_refund_scan:  # an idle kiosk barely reads
+            self._next_refund_scan = now.mono + REFUND_SCAN_S
             self._follow_refunds(now)
         self._probe(now)
-        self._retain(now)
-        self.loops += 1
+        self._retain(now.wall)
 
     # ---- executing commands -----------------------------------------------------------------
 
@@ -330,19 +429,19 @@ class Worker:
             self.boundary(f"before-{command.call.value}", sale)
             outcome = execute(command, self.client, self.vendor, self.settings, self.clock.now())
             self.boundary(f"after-{command.call.value}", sale)
-            now = self.clock.now()
+            now = self._now()
             self._note_outcome(command.call.value, outcome)
             sale, more = step(sale, outcome.event, now)
             pending.extend(c for c in more if not isinstance(c, Record))
             self._store(sale)
             if command.call in READ_ONLY_CALLS and self._quiet(sale, pending):
                 count, _ = self.polls.get(mpid, (0, 0.0))
-                self.polls[mpid] = (count + 1, now)
+                self.polls[mpid] = (count + 1, now.wall)
                 recorded = False
                 continue
             lines = [("outcome", command.call, said(outcome.event))]
             notes = [c for c in more if isinstance(c, Record)]
-            recorded = self._save(sale, now, before=lines, commands=[*notes, *pending])
+            recorded = self._save(sale, now.wall, before=lines, commands=[*notes, *pending])
 
     def _quiet(self, sale: Sale, pending: Sequence[Command] = ()) -> bool:
         """A read-only poll that found nothing: counted in memory, not written (a read moves no
@@ -375,11 +474,13 @@ class Worker:
         if sale.finished:
             self.saved.pop(mpid, None)
         self.boundary("saved", sale)
-        if sale.state is State.HELD or sale.finished:
-            self.held = len(self.journal.held_sales())
-        customer = self.active is None or mpid == self.active.merchant_payment_id
-        if customer and mpid not in self.background:
-            self.publish(sale)
+        if sale.state is State.HELD:
+            log.warning("sale held for the attendant mpid=%s reason=%s", mpid, sale.end_reason)
+        if sale.finished:
+            self.held = self._held_count()
+        # the screen takes only its own sale's news: a sale the customer left (journal outage)
+        # still tells them how it ended
+        self.publish(sale)
         return bool(intent)
 
     def _fold_polls(self, mpid: str, before: list[Step]) -> tuple[list[Step], str | None]:
@@ -396,17 +497,21 @@ class Worker:
     # ---- reconciliation, refunds, service probes --------------------------------------------
 
     def _reconcile(self) -> None:
-        now = self.clock.now()
+        now = self._now()
         skip = {self.active.merchant_payment_id} if self.active else set()
         skip |= set(self.background)
         for sale in reconcile.recover(self.journal, skip):
             self.before[sale.merchant_payment_id] = sale
-            after, commands = reconcile.resume(sale, self.settings.on_paid_not_vended, now)
-            self.background[sale.merchant_payment_id] = after
-            recorded = self._save(after, now, commands=commands)
-            self._drive(after, commands, recorded)
+            self.background[sale.merchant_payment_id] = sale
+            self._guarded(sale, lambda s=sale: self._resume(s, now))  # type: ignore[misc]
         self.reconciling = True
-        self._finish_reconcile(now)
+        self._finish_reconcile(now.wall)
+
+    def _resume(self, sale: Sale, now: Now) -> None:
+        after, commands = reconcile.resume(sale, self.settings.on_paid_not_vended, now)
+        self.background[sale.merchant_payment_id] = after
+        recorded = self._save(after, now.wall, commands=commands)
+        self._drive(after, commands, recorded)
 
     def _finish_reconcile(self, now: float) -> None:
         if not self.reconciling or any(not s.finished for s in self.background.values()):
@@ -419,22 +524,22 @@ class Worker:
         self.before, self.background = {}, {}
         self.reconciling = False
 
-    def _follow_refunds(self, now: float) -> None:
-        self.refunds.follow(now)
-        if self.held:  # refunded in full (here, or by `kiosk refund` while we were down)
-            open_for = {r.merchant_payment_id for r in self.journal.open_refunds()}
-            for sale in self.journal.held_sales():
-                mpid = sale.merchant_payment_id
-                if mpid not in open_for and self.journal.refundable_yen(mpid) == 0:
-                    self._settle(mpid, True, now)
+    def _follow_refunds(self, now: Now) -> None:
+        self.refunds.follow(now.wall)
+        # a held sale refunded in full (here, or by `kiosk refund` while we were down) is done
+        open_for = {r.merchant_payment_id for r in self.journal.open_refunds()}
+        for sale in self.journal.held_sales():
+            mpid = sale.merchant_payment_id
+            if mpid not in open_for and self.journal.refundable_yen(mpid) == 0:
+                self._settle(mpid, True, now)
 
-    def _settle(self, mpid: str, refunded: bool, now: float) -> None:
+    def _settle(self, mpid: str, refunded: bool, now: Now) -> None:
         sale = self.journal.load_sale(mpid)
         event = AttendantSettled(refunded)
         if sale is not None and accepts(sale, event):
             after, commands = step(sale, event, now)
-            self.journal.save_sale(after, now, after=_notes(commands))
-            self.held = len(self.journal.held_sales())
+            self.journal.save_sale(after, now.wall, after=_notes(commands))
+            self.held = self._held_count()
 
     def _retain(self, now: float) -> None:
         """Retention between sales: one small batch per idle tick while there is work (a tap
@@ -451,11 +556,12 @@ class Worker:
             busy = False
         self._next_retention = mono + (0.0 if busy else RETENTION_S)
 
-    def _probe(self, now: float) -> None:
+    def _probe(self, now: Now) -> None:
         troubled = self.net_failures or self.maintenance or self.guard.wrong()
-        if not troubled or self.active is not None or now < self._next_probe_at:
+        if not troubled or self.active is not None or now.mono < self._next_probe_at:
             return
-        self._next_probe_at = now + self.probe_s
+        # back within one poll interval of the network's return, as a sale's retries are
+        self._next_probe_at = now.mono + min(self.probe_s, self.settings.poll_interval_s)
         try:
             self.client.typed.get_qr_payment_details(f"{self.settings.terminal_id}-probe")
             self._note(None)

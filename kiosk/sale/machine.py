@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 from kiosk.sale.handlers import (
     Result,
     cancel_cutoff_at,
+    checked,
+    on_anomaly,
     on_cancel_early,
     on_cancel_failed,
     on_cancel_showing,
@@ -37,6 +39,8 @@ from kiosk.sale.handlers import (
     on_poll_failed_grace,
     on_poll_failed_showing,
     on_poll_failed_unknown_create,
+    on_polled_capturing,
+    on_polled_deleting,
     on_polled_grace,
     on_polled_reverting,
     on_polled_showing,
@@ -61,6 +65,8 @@ from kiosk.sale.model import (
     Captured,
     CreateQr,
     Event,
+    Failure,
+    Now,
     PaymentCancelled,
     QrCreated,
     QrDeleted,
@@ -73,9 +79,10 @@ from kiosk.sale.model import (
     Ticked,
     Timing,
     VendFinished,
+    as_now,
 )
 
-Handler = Callable[[Sale, Event, float], Result]
+Handler = Callable[[Sale, Event, Now], Result]
 
 
 class EventNotAccepted(Exception):
@@ -96,12 +103,13 @@ def new_sale(
     description: str,
     *,
     preauth: bool,
-    now: float,
+    now: float | Now,
     timing: Timing | None = None,
 ) -> Result:
     """Start a sale. The runner journals the returned sale before sending the `CreateQr`."""
+    wall = as_now(now).wall  # created_at is a record: wall time
     sale = Sale(
-        merchant_payment_id, amount_yen, description, preauth, now, timing=timing or Timing()
+        merchant_payment_id, amount_yen, description, preauth, wall, timing=timing or Timing()
     )
     command = CreateQr(merchant_payment_id, amount_yen, description, preauth)
     return replace(sale, in_flight=command.call, creates_sent=1), [command]
@@ -112,7 +120,9 @@ def new_sale(
 S = State
 _WAITING = (S.CREATE_UNKNOWN, S.SHOWING, S.DELETING, S.GRACE, S.CANCELLING, S.CAPTURING)
 _MONEY_BACK = (S.REVERTING, S.CANCELLING, S.REFUNDING)
-_PAID_EXITS = (S.VENDING, *_MONEY_BACK, S.HELD)  # HELD/money back only after a restart
+_PAID_EXITS = (S.VENDING, *_MONEY_BACK, S.HELD)  # HELD/money back: restart, too late, anomaly
+_UNPAID_ENDS = (S.CANCELLED, S.EXPIRED, S.FAILED, S.REFUNDED, S.HELD)
+_TICK_TARGETS = {S.SHOWING: (S.DELETING,), S.DELETING: (S.GRACE,)}
 _RECOVER_TARGETS = {
     S.CREATING: (S.CREATE_UNKNOWN,),
     S.SHOWING: (S.DELETING,),
@@ -130,32 +140,37 @@ TABLE: tuple[Row, ...] = (
         on_polled_unknown_create,
         (S.CANCELLING, S.FAILED, *_PAID_EXITS),
     ),
-    Row(S.CREATE_UNKNOWN, CallFailed, on_poll_failed_unknown_create, (S.CANCELLING,)),
+    Row(S.CREATE_UNKNOWN, CallFailed, on_poll_failed_unknown_create, (S.CANCELLING, S.HELD)),
     Row(S.CREATE_UNKNOWN, CancelPressed, on_cancel_early, ()),
     Row(S.SHOWING, StatusPolled, on_polled_showing, (S.DELETING, *_PAID_EXITS)),
     Row(S.SHOWING, CallFailed, on_poll_failed_showing, (S.DELETING,)),
     Row(S.SHOWING, CancelPressed, on_cancel_showing, (S.DELETING,)),
     Row(S.DELETING, QrDeleted, on_deleted, (S.GRACE,)),
-    Row(S.DELETING, CallFailed, on_delete_failed, (S.GRACE,)),
-    Row(S.GRACE, StatusPolled, on_polled_grace, (S.CANCELLED, S.EXPIRED, S.FAILED, *_PAID_EXITS)),
-    Row(S.GRACE, CallFailed, on_poll_failed_grace, (S.CANCELLED, S.EXPIRED, S.FAILED)),
-    Row(S.CANCELLING, PaymentCancelled, on_cancelled, (S.CANCELLED, S.FAILED, S.REFUNDED)),
+    Row(S.DELETING, CallFailed, on_delete_failed, (S.GRACE, *_UNPAID_ENDS)),
+    Row(S.DELETING, StatusPolled, on_polled_deleting, (*_UNPAID_ENDS, *_PAID_EXITS)),
+    Row(S.GRACE, StatusPolled, on_polled_grace, (*_UNPAID_ENDS, *_PAID_EXITS)),
+    Row(S.GRACE, CallFailed, on_poll_failed_grace, _UNPAID_ENDS),
+    Row(S.CANCELLING, PaymentCancelled, on_cancelled, (S.CANCELLED, S.FAILED, S.REFUNDED, S.HELD)),
     Row(
-        S.CANCELLING, CallFailed, on_cancel_failed, (S.CANCELLED, S.FAILED, S.REFUNDED, S.REFUNDING)
+        S.CANCELLING,
+        CallFailed,
+        on_cancel_failed,
+        (S.CANCELLED, S.FAILED, S.REFUNDED, S.REFUNDING, S.GRACE, S.HELD),
     ),
     Row(S.VENDING, VendFinished, on_vend_finished, (S.CAPTURING, S.SUCCEEDED, *_MONEY_BACK)),
     Row(S.VENDING, Ticked, on_tick_nothing, ()),
     Row(S.CAPTURING, Captured, on_captured, (S.SUCCEEDED,)),
-    Row(S.CAPTURING, CallFailed, on_capture_failed, (S.SUCCEEDED,)),
+    Row(S.CAPTURING, CallFailed, on_capture_failed, (S.SUCCEEDED, S.HELD)),
+    Row(S.CAPTURING, StatusPolled, on_polled_capturing, (S.SUCCEEDED,)),
     Row(S.REVERTING, Reverted, on_reverted, (S.REFUNDED,)),
     Row(S.REVERTING, StatusPolled, on_polled_reverting, (S.REFUNDED, S.HELD)),
-    Row(S.REVERTING, CallFailed, on_revert_failed, ()),
-    Row(S.REVERTING, Ticked, on_tick, ()),
+    Row(S.REVERTING, CallFailed, on_revert_failed, (S.HELD,)),
+    Row(S.REVERTING, Ticked, on_tick, (S.HELD,)),
     Row(S.REFUNDING, RefundAccepted, on_refund_accepted, (S.REFUNDED,)),
     Row(S.REFUNDING, CallFailed, on_refund_failed, (S.HELD,)),
-    Row(S.REFUNDING, Ticked, on_tick, ()),
+    Row(S.REFUNDING, Ticked, on_tick, (S.HELD,)),
     Row(S.HELD, AttendantSettled, on_settled, (S.REFUNDED, S.SUCCEEDED)),
-    *(Row(s, Ticked, on_tick, (S.DELETING,) if s is S.SHOWING else ()) for s in _WAITING),
+    *(Row(s, Ticked, on_tick, _TICK_TARGETS.get(s, (S.HELD,))) for s in _WAITING),
     *(
         Row(s, Recovered, on_recovered, _RECOVER_TARGETS.get(s, ()))
         for s in State
@@ -186,16 +201,22 @@ def _expected_call_ok(sale: Sale, event: Event) -> bool:
     return expected is None or sale.in_flight is expected
 
 
-def step(sale: Sale, event: Event, now: float) -> Result:
-    """Apply one event. Raises `EventNotAccepted` (sale unchanged) for an event out of place."""
-    row = _INDEX.get((sale.state, type(event)))
-    if row is None or not _expected_call_ok(sale, event):
+def step(sale: Sale, event: Event, now: float | Now) -> Result:
+    """Apply one event at `now` (a `Now`, or one float for both clocks). Raises
+    `EventNotAccepted` (sale unchanged) for an event out of place."""
+    if not accepts(sale, event):
         raise EventNotAccepted(
             f"{type(event).__name__} not accepted in {sale.state} (in flight: {sale.in_flight})"
         )
-    after, commands = row.handler(sale, event, now)
-    if after.state is not sale.state and after.state not in row.targets:
-        raise AssertionError(f"{row.handler.__name__} moved {sale.state} -> {after.state}")
+    if isinstance(event, StatusPolled):
+        event = checked(sale, event)  # an answer about another sale is an anomaly
+    row = _INDEX[(sale.state, type(event))]
+    anomaly = isinstance(event, CallFailed) and event.failure is Failure.ANOMALY
+    handler = on_anomaly if anomaly else row.handler
+    after, commands = handler(sale, event, as_now(now))
+    allowed = (*row.targets, S.HELD, S.DELETING, S.CANCELLING) if anomaly else row.targets
+    if after.state is not sale.state and after.state not in allowed:
+        raise AssertionError(f"{handler.__name__} moved {sale.state} -> {after.state}")
     return after, commands
 
 

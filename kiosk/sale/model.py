@@ -23,6 +23,7 @@ from kiosk.domain import (
     POLL_INTERVAL_S,
     QR_TIMEOUT_S,
     RETRY_S,
+    VEND_DEADLINE_S,
     PaymentStatus,
 )
 
@@ -85,6 +86,7 @@ class Failure(StrEnum):
     ALREADY_CAPTURED = "already_captured"
     NOT_ALLOWED = "not_allowed"  # a definite refusal in the current state
     INVALID = "invalid"  # a definite refusal of the request itself
+    ANOMALY = "anomaly"  # an answer we cannot trust (unknown status, another sale's fields)
 
 
 PAID_STATUSES = frozenset({PaymentStatus.COMPLETED, PaymentStatus.AUTHORIZED})
@@ -108,6 +110,10 @@ class StatusPolled:
     status: PaymentStatus
     payment_id: str | None = None
     paid_at: float | None = None
+    # what the answer says it is about; checked against the sale (None: not in the answer)
+    merchant_payment_id: str | None = None
+    amount_yen: int | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +167,8 @@ class Ticked:
 
 @dataclass(frozen=True)
 class Recovered:
-    """The kiosk restarted with this sale unfinished: the customer is gone, never vend now."""
+    """The kiosk restarted with this sale unfinished (or the journal came back after a
+    failure): the customer is gone, never vend now. Deadlines restart on the new clock."""
 
     on_paid_not_vended: str = "refund"  # "refund" | "hold"
 
@@ -300,6 +307,20 @@ RETRY_MAX_S = 30.0  # the longest pause between asking PayPay again
 
 
 @dataclass(frozen=True)
+class Now:
+    """One instant on both clocks. `mono` (never steps) measures every interval and deadline;
+    `wall` is for records, PayPay's fields and the JST cancel cut-off only."""
+
+    mono: float
+    wall: float
+
+
+def as_now(now: float | Now) -> Now:
+    """A bare float is both clocks at once (tests and the pure transcripts)."""
+    return now if isinstance(now, Now) else Now(now, now)
+
+
+@dataclass(frozen=True)
 class Timing:
     """Every duration the machine uses: data in the sale, so a restart keeps the same rules."""
 
@@ -308,8 +329,12 @@ class Timing:
     grace_s: float = GRACE_S
     grace_poll_s: float = GRACE_POLL_S
     retry_s: float = RETRY_S
-    retry_max_s: float = RETRY_MAX_S
+    retry_max_s: float = RETRY_MAX_S  # backoff cap; never above poll_interval_s (handlers._retry)
     expiry_margin_s: float = 5.0  # give up this long before PayPay's expiryDate
+    confirm_s: float = 300.0  # the longest any unknown outcome is chased before HELD
+    already_paid_s: float = 60.0  # after DYNAMIC_QR_ALREADY_PAID: wait this long for the status
+    vend_deadline_s: float = VEND_DEADLINE_S  # paid later after the QR left the screen: no vend
+    skew_margin_s: float = 90.0  # our wall clock may be this far off PayPay's (the clock guard)
 
 
 @dataclass(frozen=True)
@@ -322,14 +347,18 @@ class Sale:
     timing: Timing = dataclasses.field(default_factory=Timing)
     state: State = State.CREATING
     in_flight: Call | None = None
+    # *_at below are on the monotonic clock unless marked "wall"; a restart rebases them
     next_at: float | None = None  # when the state's call is next due (poll or retry)
     retries: int = 0
     give_up_at: float | None = None
     shown_at: float | None = None
     grace_until_at: float | None = None
+    deadline_at: float | None = None  # past it the waiting state escalates (HELD or GRACE)
+    qr_left_at: float | None = None  # when the QR left the screen (vend deadline)
+    expiry_mono_at: float | None = None  # PayPay's expiryDate, on the monotonic clock
     code_id: str | None = None
     qr_url: str | None = None
-    expiry_at: float | None = None
+    expiry_at: float | None = None  # wall: PayPay's expiryDate
     payment_id: str | None = None
     paid_at: float | None = None
     paid_status: PaymentStatus | None = None
@@ -337,6 +366,9 @@ class Sale:
     end_reason: str | None = None
     already_paid: bool = False
     qr_dead: bool = False
+    delete_proven: bool = False  # PayPay's own answer says the code is gone
+    delete_refused: bool = False  # PayPay definitely refused the delete: watch by polling
+    anomaly: str | None = None  # an untrustworthy answer: the sale ends HELD
     verify: bool = False  # ask for the status before repeating a call that may have applied
     refused: bool = False  # PayPay definitely refused the money-back call once
     vend_started: bool = False

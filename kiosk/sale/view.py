@@ -26,7 +26,7 @@ _PHASES: dict[State, Phase] = {
     State.EXPIRED: Phase.EXPIRED,
     State.FAILED: Phase.FAILED,
     State.REFUNDED: Phase.REFUNDED,
-    State.HELD: Phase.FAILED,
+    State.HELD: Phase.HELD,
 }
 
 
@@ -43,11 +43,14 @@ def _seconds_total(sale: Sale) -> int:
 
 
 def view_of(sale: Sale, now: float) -> SaleView:
-    """What the screen shows. The QR only while it can be paid and the kiosk still offers it."""
+    """What the screen shows (`now` on the monotonic clock). The QR only while it can be paid
+    and the kiosk still offers it; the countdown never above the QR timeout."""
     phase = phase_of(sale)
     showing = phase is Phase.AWAITING_PAYMENT and sale.give_up_at is not None
     seconds_left = (
-        max(0, int(sale.give_up_at - now + 0.999)) if showing and sale.give_up_at else None
+        min(_seconds_total(sale), max(0, int(sale.give_up_at - now + 0.999)))
+        if showing and sale.give_up_at
+        else None
     )
     return SaleView(
         merchant_payment_id=sale.merchant_payment_id,
@@ -57,5 +60,12 @@ def view_of(sale: Sale, now: float) -> SaleView:
         qr_url=sale.qr_url if showing else None,
         seconds_left=seconds_left,
         seconds_total=_seconds_total(sale) if showing else None,
-        reason=sale.end_reason if sale.finished else None,
+        reason=_reason(sale) if sale.finished else None,
     )
+
+
+def _reason(sale: Sale) -> str | None:
+    """HELD says to the customer whether PayPay has their money (never "failed" if it has)."""
+    if sale.state is State.HELD:
+        return "held_paid" if sale.paid else "held_unconfirmed"
+    return sale.end_reason

@@ -53,6 +53,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "cancelled": {"ja": "お支払いを取り消しました", "en": "Payment cancelled"},
     "expired": {"ja": "時間切れになりました", "en": "Time ran out"},
     "refunded": {"ja": "ご返金しました", "en": "Your money was returned"},
+    "held_paid": {"ja": "お支払いを受け付けました", "en": "Payment received"},
+    "held_unconfirmed": {
+        "ja": "お支払いを確認しています",
+        "en": "We are still checking your payment",
+    },
     "done": {"ja": "OK", "en": "Done"},
     "returning": {
         "ja": "まもなく最初の画面に戻ります",
@@ -74,6 +79,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "reason_vend_failed": {
         "ja": "商品をお渡しできなかったため、全額をご返金しました。",
         "en": "We could not hand out your item, so your money was returned in full.",
+    },
+    "reason_held_paid": {
+        "ja": "係員がご対応しますので、そのままお待ちください。",
+        "en": "A member of staff will help you. Please wait here.",
+    },
+    "reason_held_unconfirmed": {
+        "ja": "係員がご対応しますので、お声がけください。",
+        "en": "A member of staff will help you. Please ask them.",
     },
     "reason_default": {
         "ja": "もう一度お試しいただくか、係員にお声がけください。",
@@ -99,6 +112,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "issue_journal": {
         "ja": "原因：取引記録を保存できません",
         "en": "Cause: the sales journal cannot be written",
+    },
+    "issue_engine": {
+        "ja": "原因：販売処理が停止しました（自動的に再起動します）",
+        "en": "Cause: the sale engine stopped (the kiosk restarts itself)",
     },
     "issue_attendant": {
         "ja": "原因：係員が休止に設定しました",

@@ -18,6 +18,7 @@ PHASE_SOUNDS = {
     Phase.FAILED: "error",
     Phase.EXPIRED: "error",
     Phase.REFUNDED: "error",
+    Phase.HELD: "error",
 }
 
 

@@ -14,6 +14,7 @@ from kiosk.engine.clock import ClockGuard, FakeClock
 from kiosk.engine.journal import Journal
 from kiosk.engine.retention import Retention, RetentionSettings
 from kiosk.engine.runner import Runner
+from kiosk.engine.worker import Boundary
 from kiosk.hardware.vend import VendRequest, VendResult
 from kiosk.opa import Client, RetryPolicy
 from kiosk.sale.machine import new_sale, step
@@ -164,9 +165,7 @@ class Kiosk:
         return codes[0]
 
     def finish(self) -> SaleView:
-        view = self.wait_phase(
-            Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED, Phase.EXPIRED, Phase.REFUNDED
-        )
+        view = self.wait_phase(*FINAL_PHASES)
         self.runner.acknowledge()
         return view
 
@@ -180,6 +179,7 @@ def kiosk(
     sim: Simulator | None = None,
     journal_path: Path | None = None,
     retention: RetentionSettings | None = None,
+    boundary: Boundary | None = None,
 ) -> Iterator[Kiosk]:
     own_sim = sim is None
     sim = sim or start_simulator(SimulatorConfig(control=True, seed=7), port=0)
@@ -197,6 +197,7 @@ def kiosk(
         clock_guard=guard,
         tick_s=0.02,
         retention=Retention(journal, tmp_path / "archive", retention) if retention else None,
+        boundary=boundary,
     )
     ctl = SimulatorControl(sim.base_url)
     runner.start()

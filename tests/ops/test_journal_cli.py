@@ -31,6 +31,7 @@ from kiosk.simulator import (
     SimulatorControl,
     start_simulator,
 )
+from tests.engine.harness import crashed_sale
 from tests.ops.cli_helpers import clean_env, kiosk, wait_for
 
 
@@ -140,6 +141,7 @@ def test_list_export_refund_and_reconcile(shop: Shop, tmp_path: Path) -> None:
         "yen",
         "status",
         "refunded",
+        "reason",
     ]
     assert len(lines) == 2 and lines[1].split()[1:] == [paid, "480", "SUCCEEDED", "0"]
     assert shop.run("journal", "list", "--status", "FAILED")[2] == "no sales match\n"
@@ -168,7 +170,16 @@ def test_list_export_refund_and_reconcile(shop: Shop, tmp_path: Path) -> None:
     )
     assert row["refundable_yen"] == "300" and row["created_at"].endswith("+09:00")
 
-    live = shop.sell(250, pay=False)  # the engine stopped with this QR on screen
+    withdrawn = shop.sell(250, pay=False)  # a stopping engine withdraws its QR, proven
+    opened = Journal(shop.state / "journal.sqlite3")
+    record = opened.sale_record(withdrawn)
+    opened.close()
+    assert record is not None and record.status == "CANCELLED"
+    live = "K1-crashed-with-a-live-qr"  # and an engine killed with its QR on screen
+    crashed_sale(
+        shop.sim, shop.state / "journal.sqlite3", live, create=True, show=True, pay=False,
+        vend=False,
+    )  # fmt: skip
     with KioskLock(shop.state) as lock:
         assert lock.acquire()
         code, _, err = shop.run("reconcile")
@@ -176,7 +187,7 @@ def test_list_export_refund_and_reconcile(shop: Shop, tmp_path: Path) -> None:
     code, out, err = shop.run("reconcile")
     assert code == 0, err
     assert out.splitlines()[-1].endswith("0 unresolved, 0 held")
-    assert any(line.startswith(f"{live}: 250 yen") for line in out.splitlines())
+    assert any(line.startswith(f"{live}: 600 yen") for line in out.splitlines()), out
     journal = Journal(shop.state / "journal.sqlite3")
     try:
         assert journal.sale_record(live).status == "CANCELLED"  # type: ignore[union-attr]

@@ -135,7 +135,7 @@ def test_sigterm_with_a_live_qr_deletes_it_records_it_and_exits(
     mpid, state_after_stop, calls = sale_state(state)
     assert mpid == code["merchant_payment_id"]
     assert "delete_qr" in calls or any("delete" in c.lower() for c in calls), calls
-    # the QR is gone; the last-second-payment checks are left to the next start
+    # the QR is gone, proven by PayPay: one status query settles it, or the next start does
     assert state_after_stop in ("GRACE", "CANCELLED")
     assert json.loads((state / "status.json").read_text())["state"] == "stopped"
     datagrams = drain(systemd)
@@ -148,6 +148,10 @@ def test_sigterm_with_a_live_qr_deletes_it_records_it_and_exits(
     again = start_kiosk(tmp_path, config, 0)  # the restart reconciles the interrupted sale
     try:
         wait_for("reconciliation", lambda: sale_state(state)[1] == "CANCELLED")
+        wait_for(
+            "the restarted kiosk in service",
+            lambda: json.loads((state / "status.json").read_text())["state"] == "idle",
+        )
     finally:
         returncode, _ = stop_kiosk(again)
     assert returncode == 0

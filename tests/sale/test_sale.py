@@ -21,6 +21,7 @@ from kiosk.sale.model import (
     DeleteQr,
     Event,
     Failure,
+    Now,
     PaymentCancelled,
     PollStatus,
     QrCreated,
@@ -119,7 +120,7 @@ def test_kiosk_timeout_never_beyond_paypay_expiry() -> None:
     assert view_of(d.sale, T0).seconds_total == 55
 
 
-def test_timeout_deletes_then_grace_then_expired() -> None:
+def test_timeout_deletes_then_one_status_check_then_expired() -> None:
     d = Driver()
     created(d, T0)
     d.tick(T0 + 4)
@@ -128,15 +129,88 @@ def test_timeout_deletes_then_grace_then_expired() -> None:
     assert phase_of(d.sale) is Phase.CONFIRMING
     assert d.feed(QrDeleted()) == [PollStatus(MPID)]
     assert d.sale.state is State.GRACE
-    d.feed(StatusPolled(PaymentStatus.CREATED), at=T0 + 121)
-    assert d.tick(T0 + 123) == [PollStatus(MPID)]
-    d.feed(StatusPolled(PaymentStatus.CREATED))
-    d.tick(T0 + 125)
-    d.feed(StatusPolled(PaymentStatus.CREATED))
-    assert d.sale.state is State.GRACE
-    assert d.tick(T0 + 128) == [PollStatus(MPID)]  # the last check at the end of the window
-    d.feed(StatusPolled(PaymentStatus.CREATED))
+    d.feed(StatusPolled(PaymentStatus.CREATED), at=T0 + 121)  # proven gone and unpaid
     assert d.sale.state is State.EXPIRED and d.sale.end_reason == "expired"
+
+
+def test_customer_cancel_proven_by_paypay_shows_cancelled_at_once() -> None:
+    d = Driver()
+    created(d, T0)
+    assert d.feed(CancelPressed(), at=T0 + 3) == [DeleteQr("04-abc")]
+    assert d.feed(QrDeleted()) == [PollStatus(MPID)]
+    d.feed(StatusPolled(PaymentStatus.CREATED))
+    assert d.sale.state is State.CANCELLED
+    assert view_of(d.sale, T0 + 3).phase is Phase.CANCELLED
+
+
+def test_unproven_delete_keeps_the_code_watched_until_past_its_expiry() -> None:
+    d = Driver()
+    created(d, T0)  # PayPay's expiryDate: T0 + 300
+    d.feed(CancelPressed(), at=T0 + 3)
+    d.feed(CallFailed(Call.DELETE, Failure.UNKNOWN, "OutcomeUnknown 404"))  # a proxy's bare 404
+    assert d.sale.state is State.DELETING and phase_of(d.sale) is Phase.CONFIRMING
+    assert d.tick(T0 + 6) == [PollStatus(MPID)]  # look before deleting again
+    assert d.feed(StatusPolled(PaymentStatus.CREATED)) == [DeleteQr("04-abc")]
+    d.feed(CallFailed(Call.DELETE, Failure.INVALID, "DYNAMIC_QR_BAD_REQUEST"))  # refused
+    for at in range(10, 420, 4):
+        calls = d.tick(T0 + at)
+        assert DeleteQr("04-abc") not in calls  # a refusal is terminal for the delete
+        if calls:
+            d.feed(StatusPolled(PaymentStatus.CREATED))
+        if d.sale.state is not State.DELETING:
+            break
+    # watched past expiryDate (+ the clock guard's margin), then settled by a status check
+    assert d.sale.state in (State.GRACE, State.CANCELLED)
+    assert d.now >= T0 + 300 + 90
+
+
+def test_a_payment_while_the_code_is_watched_is_vended_if_the_customer_is_there() -> None:
+    d = Driver()
+    created(d, T0)
+    d.feed(CancelPressed(), at=T0 + 3)
+    d.feed(CallFailed(Call.DELETE, Failure.UNKNOWN))
+    d.tick(T0 + 6)
+    assert d.feed(paid()) == [Vend(MPID, 500, "Coffee")]
+
+
+def test_a_payment_seen_after_the_vend_deadline_is_given_back_not_vended() -> None:
+    d = Driver()
+    created(d, T0)
+    d.feed(CancelPressed(), at=T0 + 3)
+    d.feed(CallFailed(Call.DELETE, Failure.UNKNOWN))
+    at = 4
+    while at < 70 or d.sale.in_flight is not Call.POLL:  # PayPay unreachable for a minute
+        at += 1
+        if d.tick(T0 + at) and at < 70:
+            assert d.sale.in_flight is not None
+            d.feed(CallFailed(d.sale.in_flight, Failure.UNKNOWN))
+    assert at <= 74  # back within one poll interval of the network's return
+    assert d.feed(paid()) == [CancelPayment(MPID)]
+    assert d.sale.end_reason == "paid_too_late"
+    assert not any(isinstance(c, Vend) for c in d.commands)
+
+
+def test_already_paid_grace_is_bounded_and_ends_held() -> None:
+    d = Driver()
+    created(d, T0)
+    d.feed(CancelPressed(), at=T0 + 2)
+    assert d.feed(CallFailed(Call.DELETE, Failure.ALREADY_PAID)) == [PollStatus(MPID)]
+    d.feed(StatusPolled(PaymentStatus.CREATED), at=T0 + 30)
+    assert d.sale.state is State.GRACE  # never concludes "not paid" after ALREADY_PAID
+    d.tick(T0 + 40)
+    d.feed(StatusPolled(PaymentStatus.CREATED))
+    d.tick(T0 + 63)
+    assert (d.sale.state, d.sale.end_reason) == (State.HELD, "already_paid_unconfirmed")
+    assert view_of(d.sale, T0 + 63).reason == "held_unconfirmed"
+
+
+def test_already_paid_then_a_dead_status_ends_without_waiting() -> None:
+    d = Driver()
+    created(d, T0)
+    d.feed(CancelPressed(), at=T0 + 2)
+    d.feed(CallFailed(Call.DELETE, Failure.ALREADY_PAID))
+    d.feed(StatusPolled(PaymentStatus.FAILED))
+    assert d.sale.state is State.CANCELLED
 
 
 def test_cancel_while_polling_waits_for_the_poll_then_deletes() -> None:
@@ -161,9 +235,9 @@ def test_delete_says_already_paid_keeps_polling_past_the_window_until_paid() -> 
     created(d, T0)
     d.feed(CancelPressed(), at=T0 + 2)
     assert d.feed(CallFailed(Call.DELETE, Failure.ALREADY_PAID)) == [PollStatus(MPID)]
-    d.feed(StatusPolled(PaymentStatus.CREATED), at=T0 + 100)
+    d.feed(StatusPolled(PaymentStatus.CREATED), at=T0 + 20)
     assert d.sale.state is State.GRACE  # never concludes "not paid" after ALREADY_PAID
-    d.tick(T0 + 102)
+    d.tick(T0 + 22)
     assert d.feed(paid()) == [Vend(MPID, 500, "Coffee")]
 
 
@@ -185,11 +259,12 @@ def test_unknown_delete_is_retried_with_the_same_code_id() -> None:
     d.feed(CallFailed(Call.DELETE, Failure.UNKNOWN))
     assert phase_of(d.sale) is Phase.CONFIRMING
     assert d.tick(T0 + 2) == []
-    assert d.tick(T0 + 3) == [DeleteQr("04-abc")]
+    assert d.tick(T0 + 3) == [PollStatus(MPID)]  # the deleting state watches the code
+    assert d.feed(StatusPolled(PaymentStatus.CREATED)) == [DeleteQr("04-abc")]
     d.feed(CallFailed(Call.DELETE, Failure.TRY_LATER))
     assert d.tick(T0 + 6) == []
-    assert d.tick(T0 + 7) == [DeleteQr("04-abc")]  # backoff doubled
-    d.feed(CallFailed(Call.DELETE, Failure.NOT_FOUND))  # the first attempt had applied
+    assert d.tick(T0 + 7) == [DeleteQr("04-abc")]  # backoff doubled (at most a poll interval)
+    d.feed(CallFailed(Call.DELETE, Failure.NOT_FOUND))  # PayPay's own: the first had applied
     assert d.sale.state is State.GRACE
 
 
@@ -292,7 +367,8 @@ def test_preauth_vend_then_capture_the_vended_amount() -> None:
     d.feed(paid(PaymentStatus.AUTHORIZED))
     assert d.feed(VendFinished(ok=True)) == [Capture(f"{MPID}-C", MPID, 500, "Coffee")]
     d.feed(CallFailed(Call.CAPTURE, Failure.UNKNOWN))
-    assert d.tick(T0 + 30) == [Capture(f"{MPID}-C", MPID, 500, "Coffee")]
+    assert d.tick(T0 + 30) == [PollStatus(MPID)]  # ask before capturing again
+    assert d.feed(paid(PaymentStatus.AUTHORIZED)) == [Capture(f"{MPID}-C", MPID, 500, "Coffee")]
     d.feed(CallFailed(Call.CAPTURE, Failure.ALREADY_CAPTURED))
     assert d.sale.state is State.SUCCEEDED and d.sale.captured
 
@@ -454,3 +530,102 @@ def test_mermaid_diagram_covers_every_state() -> None:
     assert (
         "SHOWING --> DELETING: StatusPolled, CallFailed, CancelPressed, Ticked, Recovered" in text
     )
+
+
+def test_plain_mode_reverts_an_authorisation_and_holds_if_refused() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    assert d.feed(paid(PaymentStatus.AUTHORIZED)) == [
+        Revert(f"{MPID}-V", "P1", "authorized_in_plain_mode")
+    ]
+    assert not any(isinstance(c, Vend) for c in d.commands)
+    d.feed(CallFailed(Call.REVERT, Failure.NOT_ALLOWED))
+    d.tick(T0 + 10)
+    d.feed(paid(PaymentStatus.AUTHORIZED))
+    assert (d.sale.state, d.sale.end_reason) == (State.HELD, "revert_refused")
+    assert view_of(d.sale, T0 + 10).phase is Phase.HELD
+
+
+def test_a_poll_answer_about_another_amount_is_an_anomaly_never_a_success() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    odd = StatusPolled(PaymentStatus.COMPLETED, "P1", T0, merchant_payment_id=MPID, amount_yen=5)
+    assert d.feed(odd) == [DeleteQr("04-abc")]  # withdraw the QR first
+    assert d.sale.anomaly == "answer differs in amount"
+    d.feed(QrDeleted())
+    d.feed(StatusPolled(PaymentStatus.CREATED))
+    assert (d.sale.state, d.sale.end_reason) == (State.HELD, "anomaly")
+    assert not any(isinstance(c, Vend) for c in d.commands)
+
+
+def test_a_poll_answer_about_another_sale_holds_it() -> None:
+    d = Driver()
+    d.feed(CallFailed(Call.CREATE, Failure.UNKNOWN))
+    other = StatusPolled(PaymentStatus.COMPLETED, "P9", T0, merchant_payment_id="K1-9999")
+    assert d.feed(other) == [CancelPayment(MPID)]  # void the order, then hold
+    d.feed(PaymentCancelled())
+    assert (d.sale.state, d.sale.end_reason) == (State.HELD, "anomaly")
+
+
+def test_an_unknown_status_is_escalated_to_held() -> None:
+    d = Driver()
+    created(d, T0)
+    d.feed(CancelPressed(), at=T0 + 1)
+    d.feed(QrDeleted())
+    d.feed(CallFailed(Call.POLL, Failure.ANOMALY, "unknown status 'PENDING_REVIEW'"))
+    assert (d.sale.state, d.sale.anomaly) == (State.HELD, "unknown status 'PENDING_REVIEW'")
+
+
+def test_every_unknown_wait_ends_held_at_its_deadline() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid())
+    d.feed(VendFinished(ok=False))  # -> CANCELLING (money back)
+    d.feed(CallFailed(Call.CANCEL, Failure.UNKNOWN))
+    at = T0 + 4
+    while not d.sale.finished:
+        at += 4
+        if d.tick(at):
+            d.feed(CallFailed(Call.CANCEL, Failure.UNKNOWN))
+    assert (d.sale.state, d.sale.end_reason) == (State.HELD, "cancelling_unresolved")
+    assert at <= T0 + 4 + 300 + 4
+    view = view_of(d.sale, at)
+    assert (view.phase, view.reason) == (Phase.HELD, "held_paid")
+
+
+def test_definite_cancel_refusal_is_not_retried_forever() -> None:
+    d = Driver()
+    d.feed(CallFailed(Call.CREATE, Failure.UNKNOWN))
+    d.feed(StatusPolled(PaymentStatus.CREATED))
+    assert d.feed(CallFailed(Call.CANCEL, Failure.INVALID, "INVALID_PARAMS")) == [PollStatus(MPID)]
+    d.feed(CallFailed(Call.POLL, Failure.NOT_FOUND))
+    assert d.sale.state is State.FAILED
+
+
+def test_wall_clock_steps_do_not_touch_polling_or_the_countdown() -> None:
+    sale, _ = new_sale(MPID, 500, "Coffee", preauth=False, now=Now(100.0, T0))
+    sale, _ = step(sale, QrCreated("04-abc", "u", T0 + 300), Now(101.0, T0 + 1))
+    stepped_back = T0 + 1 - 80  # NTP steps the wall clock back 80 s; monotonic goes on
+    sale, calls = step(sale, Ticked(), Now(105.0, stepped_back + 4))
+    assert calls == [PollStatus(MPID)]
+    assert view_of(sale, 105.0).seconds_left == 116
+    assert view_of(sale, 101.0).seconds_left == 120  # never above the QR timeout
+    sale, _ = step(sale, StatusPolled(PaymentStatus.CREATED), Now(105.0, stepped_back + 4))
+    sale, calls = step(sale, Ticked(), Now(109.0, stepped_back + 160))  # and forward 150 s
+    assert calls == [PollStatus(MPID)] and sale.state is State.SHOWING
+
+
+def test_a_restart_rebases_every_deadline_on_the_new_monotonic_clock() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid())
+    d.feed(VendFinished(ok=False))
+    d.feed(CallFailed(Call.CANCEL, Failure.UNKNOWN))
+    # after a reboot the monotonic clock starts near zero again
+    sale, calls = step(d.sale, Recovered(), Now(3.0, T0 + 900))
+    assert calls == [CancelPayment(MPID)]
+    assert sale.deadline_at == 3.0 + sale.timing.confirm_s

@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 
 from kiosk.domain import PaymentStatus, Phase
 from kiosk.engine.codec import from_record, to_record
-from kiosk.sale.machine import accepts, new_sale, step
+from kiosk.sale.machine import accepts, cancel_cutoff_at, new_sale, step
 from kiosk.sale.model import (
     PAID_STATUSES,
     Call,
@@ -36,6 +36,7 @@ from kiosk.sale.model import (
     CreateQr,
     Event,
     Failure,
+    Now,
     PaymentCancelled,
     QrCreated,
     QrDeleted,
@@ -54,7 +55,14 @@ from kiosk.sale.view import phase_of
 
 T0 = 1_790_000_000.0
 MPID = "K1-0001"
-FAULTS = ["lost_after_apply", "lost_before_apply", "try_later", "auth"]
+FAULTS = [
+    "lost_after_apply",  # timeout, 5xx, an envelope-less answer from a proxy: unknown
+    "lost_before_apply",
+    "try_later",
+    "auth",
+    "refused",  # a definite refusal (DYNAMIC_QR_BAD_REQUEST, INVALID_PARAMS): nothing applied
+    "strange",  # a status nobody knows, or an answer about another sale: an anomaly
+]
 
 
 @dataclass
@@ -69,17 +77,20 @@ class Truth:
     voided: bool = False  # cancelled before payment: a later payment fails
     refunds: set[str] = field(default_factory=set)
     vends: int = 0
+    paid_at: float = 0.0
+    now_at: float = 0.0
 
     @property
     def paid(self) -> bool:
         return self.status in PAID_STATUSES
 
-    @property
-    def payable(self) -> bool:
-        return self.code_live and self.status is PaymentStatus.CREATED and not self.voided
+    def payable(self, now: float) -> bool:
+        live = self.code_live and self.status is PaymentStatus.CREATED and not self.voided
+        return live and now < self.expiry_at
 
     def apply(self, command: CallCommand, now: float, vend_ok: bool) -> Event:
         """Do what PayPay (or the hardware) does and answer truthfully."""
+        self.now_at = now
         call = command.call
         if call is Call.CREATE:
             self.creates += 1
@@ -95,13 +106,16 @@ class Truth:
     def _answer(self, command: CallCommand, call: Call) -> Event:
         if call is Call.POLL:
             paid = self.status not in (PaymentStatus.CREATED, None)
-            return StatusPolled(self.status or PaymentStatus.CREATED, "P1" if paid else None, T0)
+            status = self.status or PaymentStatus.CREATED
+            return StatusPolled(status, "P1" if paid else None, self.paid_at if paid else None)
         if call is Call.DELETE:
             if self.paid or self.status in (PaymentStatus.CANCELED, PaymentStatus.REFUNDED):
                 return CallFailed(call, Failure.ALREADY_PAID)
             was_live, self.code_live = self.code_live, False
             return QrDeleted() if was_live else CallFailed(call, Failure.NOT_FOUND)
         if call is Call.CANCEL:
+            if self.paid and self.now_at >= cancel_cutoff_at(self.paid_at):
+                return CallFailed(call, Failure.NOT_REVERSIBLE)  # PayPay's 00:15 JST cut-off
             if self.paid:
                 self.status = PaymentStatus.CANCELED
             self.code_live, self.voided = False, True
@@ -128,30 +142,45 @@ class Truth:
         self.status = PaymentStatus.REFUNDED
         return RefundAccepted("CREATED")
 
-    def customer_pays(self, now: float) -> None:
-        if self.payable and now < self.expiry_at:
-            self.status = PaymentStatus.AUTHORIZED if self.preauth else PaymentStatus.COMPLETED
-            self.code_live = False
+    def customer_pays(self, now: float, decline: bool = False) -> None:
+        if self.payable(now):
+            paid = PaymentStatus.AUTHORIZED if self.preauth else PaymentStatus.COMPLETED
+            self.status = PaymentStatus.FAILED if decline else paid
+            self.code_live, self.paid_at = False, now
 
 
 class SaleAgainstPayPay(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.now = T0
+        self.now = T0  # true time (PayPay's), moved with the kiosk's monotonic clock
+        self.base = T0
+        self.skew = 0.0  # the kiosk's wall clock minus true time (NTP steps move it)
         self.sale: Sale | None = None
         self.truth = Truth(preauth=False)
         self.pending: CallCommand | None = None
         self.emitted: list[Command] = []
         self.was_paid = False
         self.restarted = False
+        self.anomalies = 0
         self.policy = "refund"
 
-    @initialize(preauth=st.booleans(), policy=st.sampled_from(["refund", "hold"]))
-    def start(self, preauth: bool, policy: str) -> None:
+    @initialize(
+        preauth=st.booleans(),
+        policy=st.sampled_from(["refund", "hold"]),
+        before_cutoff=st.sampled_from([None, 60.0, 150.0, 300.0]),
+    )
+    def start(self, preauth: bool, policy: str, before_cutoff: float | None) -> None:
+        """`before_cutoff`: start this long before 00:15 JST, so the cut-off crosses mid-sale."""
+        if before_cutoff is not None:
+            self.now = cancel_cutoff_at(T0) - before_cutoff
+        self.base = self.now
         self.truth = Truth(preauth=preauth)
         self.policy = policy
-        self.sale, commands = new_sale(MPID, 500, "Tea", preauth=preauth, now=self.now)
+        self.sale, commands = new_sale(MPID, 500, "Tea", preauth=preauth, now=self.at())
         self._take(commands)
+
+    def at(self) -> Now:
+        return Now(mono=self.now - self.base, wall=self.now + self.skew)
 
     def _take(self, commands: list[Command]) -> None:
         for command in commands:
@@ -164,7 +193,7 @@ class SaleAgainstPayPay(RuleBasedStateMachine):
 
     def _feed(self, event: Event) -> None:
         assert self.sale is not None
-        self.sale, commands = step(self.sale, event, self.now)
+        self.sale, commands = step(self.sale, event, self.at())
         self._take(commands)
 
     @rule(vend_ok=st.booleans())
@@ -187,6 +216,13 @@ class SaleAgainstPayPay(RuleBasedStateMachine):
             self._feed(CallFailed(command.call, Failure.UNKNOWN))
         elif outcome == "lost_before_apply":
             self._feed(CallFailed(command.call, Failure.UNKNOWN))
+        elif outcome == "refused":
+            self._feed(CallFailed(command.call, Failure.INVALID, "DYNAMIC_QR_BAD_REQUEST"))
+        elif outcome == "strange" and command.call is Call.POLL:
+            self.anomalies += 1
+            self._feed(StatusPolled(PaymentStatus.COMPLETED, "P1", T0, amount_yen=5000))
+        elif outcome == "strange":
+            self._feed(CallFailed(command.call, Failure.UNKNOWN))
         else:
             self._feed(CallFailed(command.call, Failure(outcome)))
 
@@ -196,10 +232,16 @@ class SaleAgainstPayPay(RuleBasedStateMachine):
         self.now += seconds
         self._feed(Ticked())
 
-    @rule()
-    @precondition(lambda self: self.sale is not None)
-    def customer_pays(self) -> None:
-        self.truth.customer_pays(self.now)
+    @rule(decline=st.booleans())
+    @precondition(lambda self: self.sale is not None and self.sale.qr_url is not None)
+    def customer_pays(self, decline: bool) -> None:
+        """Only a QR that was on screen can be scanned (a lost create's never was)."""
+        self.truth.customer_pays(self.now, decline)
+
+    @rule(seconds=st.sampled_from([-80.0, -30.0, 30.0, 80.0]))
+    def clock_steps(self, seconds: float) -> None:
+        """NTP steps the wall clock (within the clock guard's limit); monotonic time goes on."""
+        self.skew = max(-85.0, min(85.0, self.skew + seconds))
 
     @rule()
     @precondition(lambda self: self.sale is not None and accepts(self.sale, CancelPressed()))
@@ -241,9 +283,25 @@ class SaleAgainstPayPay(RuleBasedStateMachine):
             assert self.sale.finished
 
     @invariant()
+    def a_charged_customer_is_never_told_failed(self) -> None:
+        if self.sale is not None and phase_of(self.sale) in UNPAID_PHASES:
+            assert not self.truth.paid, f"{phase_of(self.sale)} shown, PayPay has the money"
+
+    @invariant()
+    def every_wait_has_a_deadline(self) -> None:
+        sale = self.sale
+        if sale is not None and sale.state in DEADLINED:
+            assert sale.deadline_at is not None, f"{sale.state} without a deadline"
+
+    @invariant()
+    def an_anomaly_is_never_a_success(self) -> None:
+        if self.sale is not None and self.sale.anomaly:
+            assert self.sale.state is not State.SUCCEEDED and not self.truth.vends
+
+    @invariant()
     def a_terminal_sale_agrees_with_paypay(self) -> None:
         if self.sale is not None and self.sale.finished:
-            check_terminal(self.sale, self.truth, self.restarted)
+            check_terminal(self.sale, self.truth, self.restarted, self.now)
 
     def teardown(self) -> None:
         """The network heals: every sale must finish, and agree with the truth."""
@@ -259,13 +317,28 @@ class SaleAgainstPayPay(RuleBasedStateMachine):
                 self.now += 5
                 self._feed(Ticked())
         assert self.sale.finished, f"stuck in {self.sale.state}"
-        check_terminal(self.sale, self.truth, self.restarted)
+        check_terminal(self.sale, self.truth, self.restarted, self.now)
 
 
-def check_terminal(sale: Sale, truth: Truth, restarted: bool) -> None:
+UNPAID_PHASES = (Phase.FAILED, Phase.CANCELLED, Phase.EXPIRED)
+DEADLINED = (
+    State.CREATE_UNKNOWN,
+    State.DELETING,
+    State.GRACE,
+    State.CANCELLING,
+    State.CAPTURING,
+    State.REVERTING,
+    State.REFUNDING,
+)
+HELD_UNRESOLVED = ("anomaly", "already_paid_unconfirmed")
+
+
+def check_terminal(sale: Sale, truth: Truth, restarted: bool, now: float) -> None:
     money_back = (PaymentStatus.CANCELED, PaymentStatus.REFUNDED)
+    assert len(truth.refunds) <= 1, "refunded twice"
+    shown = sale.code_id is not None  # a QR nobody saw cannot be paid
     if sale.state in (State.CANCELLED, State.EXPIRED, State.FAILED):
-        assert not truth.payable, f"{sale.state} but the QR is still payable"
+        assert not (shown and truth.payable(now)), f"{sale.state} but the QR is still payable"
         assert not truth.paid, f"{sale.state} but PayPay holds the customer's money"
     elif sale.state is State.SUCCEEDED:
         assert truth.vends == 1
@@ -273,7 +346,11 @@ def check_terminal(sale: Sale, truth: Truth, restarted: bool) -> None:
     elif sale.state is State.REFUNDED:
         assert truth.status in money_back, f"REFUNDED but PayPay says {truth.status}"
     elif sale.state is State.HELD:
-        assert truth.paid and (restarted or sale.refused)
+        reason = sale.end_reason or ""
+        if reason in HELD_UNRESOLVED or reason.endswith("_unresolved"):
+            assert not (shown and truth.payable(now)), "held while the QR is still payable"
+        else:
+            assert truth.paid and (restarted or sale.refused or reason == "refund_refused")
 
 
 TestSaleAgainstPayPay = SaleAgainstPayPay.TestCase

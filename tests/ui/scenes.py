@@ -97,6 +97,8 @@ SCENES: dict[str, Callable[[Strings], ScreenView]] = {
     "cancelled": lambda s: _sale(Phase.CANCELLED, "cancelled"),
     "expired": lambda s: _sale(Phase.EXPIRED, "expired"),
     "refunded": lambda s: _sale(Phase.REFUNDED, "vend_failed"),
+    "held_paid": lambda s: _sale(Phase.HELD, "held_paid"),
+    "held_unconfirmed": lambda s: _sale(Phase.HELD, "held_unconfirmed"),
     "out_of_service": lambda s: OutOfServiceView(ServiceIssue.NETWORK),
     "pin": lambda s: PinView(entered=3, tries_left=2),
     "pin_locked": lambda s: PinView(entered=0, locked_s=60),

@@ -40,6 +40,7 @@ OUTCOMES: dict[Phase, tuple[str, Icon, Rgb | None]] = {
     Phase.CANCELLED: ("cancelled", cross, MUTED),
     Phase.EXPIRED: ("expired", bang, WARNING),
     Phase.REFUNDED: ("refunded", bang, WARNING),
+    Phase.HELD: ("held", bang, WARNING),  # the title says whether PayPay has the money
 }
 WAITING: dict[Phase, tuple[str, str | None]] = {
     Phase.CONFIRMING: ("confirming", "please_wait"),
@@ -96,6 +97,8 @@ def outcome(
     surface: pygame.Surface, body: pygame.Rect, view: SaleScreenView, theme: Theme, strings: Strings
 ) -> list[Hit]:
     title_key, icon, colour = OUTCOMES[view.sale.phase]
+    if view.sale.phase is Phase.HELD:
+        title_key = view.sale.reason or "held_unconfirmed"
     radius = theme.px(54 if theme.portrait else 46)
     m = theme.margin
     center = (body.centerx, body.top + m + radius + theme.px(6))
