@@ -141,6 +141,9 @@ class Shop:
     def service_issue(self) -> None:
         return None
 
+    def engine_alive(self) -> bool:
+        return True
+
     def totals_today(self) -> Totals:
         return self.totals
 
