@@ -326,8 +326,9 @@ enable_unit() {
 # Restart (when anything changed, or it is not running), then exit 0 only if the kiosk is still
 # running a few seconds later without a restart in between.
 start_and_check() {
+  local restarted=0
   if ((ACTED)) || [[ $DRY_RUN -eq 0 && "$(systemctl is-active kiosk.service)" != active ]]; then
-    act systemctl restart kiosk.service
+    act systemctl restart kiosk.service || restarted=$? # a failed start is reported below
   else
     done_already "nothing changed; kiosk.service not restarted"
   fi
@@ -335,7 +336,7 @@ start_and_check() {
   local restarts
   restarts="$(systemctl show -P NRestarts kiosk.service)"
   sleep 5
-  if [[ "$(systemctl is-active kiosk.service)" == active &&
+  if ((restarted == 0)) && [[ "$(systemctl is-active kiosk.service)" == active &&
     "$(systemctl show -P NRestarts kiosk.service)" == "$restarts" ]]; then
     printf '= kiosk.service is running (%s)\n' "$(readlink "$APP/current")"
     return 0

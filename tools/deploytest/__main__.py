@@ -268,8 +268,29 @@ def scenario(box: Booted, report: Report) -> None:
         copied,
     )
     check_ownership(box, report)
+    check_failure_is_exit_1(box, report, copied)
     check_reboot(box, report, copied)
     check_stop(box, report)
+
+
+def check_failure_is_exit_1(box: Booted, report: Report, current: str) -> None:
+    """install.sh exits 0 only when the kiosk runs: with a broken configuration a rollback
+    (which restarts) exits 1 and shows why; fixed, rolling forward again exits 0."""
+    box.run(
+        "cp /etc/kiosk/kiosk.toml /root/ && "
+        "sed -i '0,/^mode = .*/s//mode = \"bogus\"/' /etc/kiosk/kiosk.toml"
+    )
+    broken = admin(box, f"cd {CLONE} && sudo systemd/install.sh --rollback", check=False)
+    report.check(
+        "install.sh exits 1 when the kiosk does not run, naming the problem",
+        broken.returncode == 1
+        and "kiosk.service is not running" in broken.stderr
+        and "/etc/kiosk/kiosk.toml: mode: " in broken.stderr,
+        broken.stderr[-1200:],
+    )
+    box.run("cp /root/kiosk.toml /etc/kiosk/kiosk.toml")
+    back = install(box, report, "roll-forward", f"cd {CLONE} && sudo systemd/install.sh --rollback")
+    report.check("fixed, a second --rollback returns to the newer release", back == current, back)
 
 
 def check_reboot(box: Booted, report: Report, release: str) -> None:
