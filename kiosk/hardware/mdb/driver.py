@@ -16,6 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import queue
 import threading
@@ -56,7 +57,8 @@ Transcript = Callable[[str, str], None]  # ("->" sent | "<-" received, line)
 
 class LinePort(Protocol):
     def write_line(self, line: str) -> None: ...
-    def read_line(self, timeout_s: float) -> bytes | None: ...  # None: nothing in time
+    def read_line(self, timeout_s: float) -> bytes | None: ...  # None: no whole line yet
+    def wake(self) -> None: ...  # any thread: a waiting read_line returns now
     def close(self) -> None: ...
 
 
@@ -74,22 +76,26 @@ class SerialLines:
         self._serial.flush()
 
     def read_line(self, timeout_s: float) -> bytes | None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            end = self._buffer.find(b"\n")
-            if end >= 0:
-                raw = bytes(self._buffer[: end + 1])
-                del self._buffer[: end + 1]
-                return raw
-            if len(self._buffer) > 4 * lines.MAX_LINE:  # noise without line ends
-                raw = bytes(self._buffer)
-                self._buffer.clear()
-                return raw
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            self._serial.timeout = min(left, 0.05)
-            self._buffer += self._serial.read(max(1, self._serial.in_waiting))
+        if (raw := self._take()) is not None:
+            return raw
+        self._serial.timeout = timeout_s  # a `wake` ends the wait early
+        self._buffer += self._serial.read(max(1, self._serial.in_waiting))
+        return self._take()
+
+    def _take(self) -> bytes | None:
+        end = self._buffer.find(b"\n")
+        if end >= 0:
+            raw = bytes(self._buffer[: end + 1])
+            del self._buffer[: end + 1]
+            return raw
+        if len(self._buffer) > 4 * lines.MAX_LINE:  # noise without line ends
+            raw = bytes(self._buffer)
+            self._buffer.clear()
+            return raw
+        return None
+
+    def wake(self) -> None:
+        self._serial.cancel_read()
 
     def close(self) -> None:
         self._serial.close()
@@ -117,7 +123,7 @@ class MdbDriver:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         transcript: Transcript | None = None,
-        tick_s: float = 0.05,
+        tick_s: float = 0.25,  # deadlines are seconds; events from the kiosk wake the loop
         reopen_s: float = 5.0,
     ) -> None:
         self._open_port = open_port
@@ -150,7 +156,7 @@ class MdbDriver:
             deadline = time.monotonic() + min(self.rules.timing.vend_s, SHUTDOWN_VEND_WAIT_S)
             while self._slot.state is Reader.VENDING and time.monotonic() < deadline:
                 time.sleep(0.05)
-            self._inbox.put(Shutdown())
+            self._post(Shutdown())
             self._thread.join(timeout_s)
         self._close_port()
 
@@ -161,9 +167,9 @@ class MdbDriver:
         with self._vend_lock:
             waiter = _Waiter(threading.Event())
             self._waiter = waiter
-            self._inbox.put(VendAsked(request.merchant_payment_id, request.amount_yen))
+            self._post(VendAsked(request.merchant_payment_id, request.amount_yen))
             if not waiter.done.wait(self._answer_bound_s()):
-                self._inbox.put(Abandoned(request.merchant_payment_id))
+                self._post(Abandoned(request.merchant_payment_id))
                 self._waiter = None
                 log.error("mdb driver did not answer mpid=%s", request.merchant_payment_id)
                 return VendResult(False, "MDB driver did not answer")
@@ -172,10 +178,17 @@ class MdbDriver:
         return VendResult(answer.ok, f"mdb: {answer.detail}", answer.amount_yen)
 
     def bind(self, selection: int, merchant_payment_id: str) -> None:
-        self._inbox.put(Bound(selection, merchant_payment_id))
+        self._post(Bound(selection, merchant_payment_id))
 
     def abandon(self, merchant_payment_id: str) -> None:
-        self._inbox.put(Abandoned(merchant_payment_id))
+        self._post(Abandoned(merchant_payment_id))
+
+    def _post(self, event: Event) -> None:
+        self._inbox.put(event)
+        port = self._port
+        if port is not None:  # closing meanwhile: the loop sees the event anyway
+            with contextlib.suppress(OSError, ValueError):
+                port.wake()
 
     @property
     def slot(self) -> Slot:

@@ -65,7 +65,8 @@ class VmcOnPty:
         while not self._stop.is_set():
             with self._lock:
                 next_at = self.vmc.next_at()
-            wait = 0.05 if next_at is None else max(0.0, min(0.05, next_at - self.now()))
+            # the kiosk's lines wake the select; the timeout only serves the machine's own plans
+            wait = 0.5 if next_at is None else max(0.0, min(0.5, next_at - self.now()))
             ready, _, _ = select.select([self._master], [], [], wait)
             if ready:
                 try:
