@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from kiosk.domain import FINAL_PHASES
+from kiosk.domain import FINAL_PHASES, Totals
 from kiosk.ui.actions import KEYPAD_EDITS, Action, edit_digits
 from kiosk.ui.backend import HeldSaleLike, KioskBackend, SaleRecordLike
 from kiosk.ui.i18n import Strings, format_yen
@@ -31,7 +31,6 @@ from kiosk.ui.views import (
     SaleRow,
     SalesListView,
     ScreenView,
-    TotalsView,
 )
 
 logger = logging.getLogger(__name__)
@@ -108,7 +107,7 @@ class AttendantFlow:
     refund_partial: bool = False
     refund_digits: str = ""
     held_rows: tuple[HeldRow, ...] = ()
-    totals: TotalsView | None = None
+    totals: Totals | None = None
     question: Question | None = None
     # the vending machine's link state and last results (MDB), for the menu's status line
     hardware: Callable[[], tuple[str, tuple[str, ...]]] | None = None
@@ -214,8 +213,7 @@ class AttendantFlow:
         self.place = Place.HELD
 
     def _totals(self, action: Action, arg: str, now: float) -> None:
-        t = self.backend.totals_today()
-        self.totals = TotalsView(t.count, t.amount_yen, t.refunded_yen)
+        self.totals = self.backend.totals_today()
         self.place = Place.TOTALS
 
     def _reconcile(self, action: Action, arg: str, now: float) -> None:

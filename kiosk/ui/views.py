@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.domain import Item, SaleView, ServiceIssue
+from kiosk.domain import Item, SaleView, ServiceIssue, Totals
 from kiosk.ui.settings import Mode
 
 QR_PENDING = "qr:pending"  # a QR screen's URL while its code is not known (static layer, banner)
@@ -125,13 +125,6 @@ class ConfirmView:
 
 
 @dataclass(frozen=True)
-class TotalsView:
-    count: int
-    amount_yen: int
-    refunded_yen: int
-
-
-@dataclass(frozen=True)
 class ReconcileView:
     lines: tuple[str, ...]
     message: str | None = None
@@ -150,6 +143,6 @@ ScreenView = (
     | RefundView
     | HeldSalesView
     | ConfirmView
-    | TotalsView
+    | Totals  # the attendant's totals screen shows kiosk.domain.Totals as it is
     | ReconcileView
 )

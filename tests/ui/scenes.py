@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kiosk.domain import Item, Phase, SaleView, ServiceIssue
+from kiosk.domain import Item, Phase, SaleView, ServiceIssue, Totals
 from kiosk.ui.i18n import Strings, format_yen
 from kiosk.ui.screens import Frame
 from kiosk.ui.settings import Mode
@@ -27,7 +27,6 @@ from kiosk.ui.views import (
     SalesListView,
     ScreenView,
     StartingView,
-    TotalsView,
 )
 
 QR_URL = "http://192.168.1.20:8765/pay/8f1c2a9e4b7d4e0f9a3c6b1d2e5f7a8c"
@@ -108,7 +107,7 @@ SCENES: dict[str, Callable[[Strings], ScreenView]] = {
     "refund_partial": lambda s: RefundView(ROWS[3], digits="300", partial=True),
     "refund_confirm": _confirm,
     "held_sales": lambda s: HeldSalesView(HELD, s("held_handed_out")),
-    "totals": lambda s: TotalsView(count=12, amount_yen=8450, refunded_yen=420),
+    "totals": lambda s: Totals(count=12, amount_yen=8450, refunded_yen=420),
     "reconcile": lambda s: ReconcileView(
         ("kiosk-20261128-0005: CREATED -> QR deleted", "kiosk-20261128-0006: COMPLETED -> kept"),
         s("reconcile_started"),

@@ -10,7 +10,7 @@ from datetime import datetime
 import pygame
 import pytest
 
-from kiosk.domain import Phase
+from kiosk.domain import Phase, Totals
 from kiosk.ops.pin import hash_pin
 from kiosk.ui.app import wait_for_events
 from kiosk.ui.input import request_attendant
@@ -24,7 +24,6 @@ from kiosk.ui.views import (
     PinView,
     RefundView,
     SalesListView,
-    TotalsView,
 )
 from tests.ui.fakes import PIN, PIN_HASH, Held, Record, ScriptedBackend
 from tests.ui.test_app import Kiosk
@@ -279,7 +278,7 @@ def test_menu_cancel_sale_totals_reconcile_and_service(caplog: pytest.LogCapture
         kiosk.tap("cancel_sale")
         assert backend.calls[-1] == ("cancel_sale",)
         kiosk.tap("totals")
-        assert kiosk.screen == TotalsView(count=2, amount_yen=1320, refunded_yen=0)
+        assert kiosk.screen == Totals(count=2, amount_yen=1320, refunded_yen=0)
         kiosk.tap("back")
         kiosk.tap("reconcile")
         assert backend.reconciled == 1

@@ -10,6 +10,7 @@ from typing import Any
 
 import pygame
 
+from kiosk.domain import Totals
 from kiosk.ui.i18n import Strings
 from kiosk.ui.screens import attendant, customer, held, sale, service
 from kiosk.ui.theme import Theme
@@ -29,7 +30,6 @@ from kiosk.ui.views import (
     SalesListView,
     ScreenView,
     StartingView,
-    TotalsView,
 )
 from kiosk.ui.widgets import Hit, background, banners
 
@@ -48,7 +48,7 @@ SCREENS: dict[type, Screen] = {
     RefundView: attendant.refund,
     HeldSalesView: held.held_sales,
     ConfirmView: attendant.confirm,
-    TotalsView: attendant.totals,
+    Totals: attendant.totals,
     ReconcileView: attendant.reconcile,
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pygame
 
+from kiosk.domain import Totals
 from kiosk.ui.i18n import Strings, format_yen
 from kiosk.ui.screens.common import keypad, keypad_height, split
 from kiosk.ui.theme import DANGER, INK, LINE, MUTED, PANEL, Rgb, Theme
@@ -19,7 +20,6 @@ from kiosk.ui.views import (
     ReconcileView,
     RefundView,
     SalesListView,
-    TotalsView,
 )
 from kiosk.ui.widgets import Hit, blit_text, button, header
 
@@ -319,9 +319,10 @@ def confirm(
 
 
 def totals(
-    surface: pygame.Surface, view: TotalsView, chrome: Chrome, theme: Theme, strings: Strings
+    surface: pygame.Surface, view: Totals, chrome: Chrome, theme: Theme, strings: Strings
 ) -> list[Hit]:
-    inner, hits = _body(surface, chrome, theme, strings, strings("totals_today"))
+    title = f"{strings('totals_today')} {view.day}" if view.day else strings("totals_today")
+    inner, hits = _body(surface, chrome, theme, strings, title)
     back = _back(surface, theme, inner, strings, hits)
     figures = (
         ("sales_count", str(view.count)),
