@@ -29,8 +29,10 @@ from kiosk.domain import SaleRecord
 from kiosk.engine.journal import Journal, JournalError
 from kiosk.engine.retention import Retention, archived_records
 from kiosk.ops.lock import KioskLock
+from kiosk.sale.model import State
 
 JOURNAL_FILENAME = "journal.sqlite3"
+STATES = tuple(s.value for s in State)
 CSV_FIELDS = (
     "merchant_payment_id",
     "created_at",
@@ -88,6 +90,10 @@ def filters_of(args: argparse.Namespace, now: float) -> Filters:
     except ValueError as exc:
         raise CommandError(ExitCode.USAGE, str(exc)) from None
     state = args.state.upper() if args.state else None
+    if state is not None and state not in STATES:
+        raise CommandError(
+            ExitCode.USAGE, f"--state {args.state!r} is not a state; one of {', '.join(STATES)}"
+        )
     return Filters(since_at, until_at, state)
 
 

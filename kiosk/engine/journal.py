@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 OPEN_REFUND_STATUSES = ("PENDING", "UNKNOWN", "CREATED")
 MONEY_STATES = (State.SUCCEEDED.value, State.HELD.value)  # paid and kept: refundable
 
-# What the kiosk looks up while selling, served by the partial indexes sales_open, sales_held
-# and refunds_open: each costs what is open, not what was ever sold.
+# What the kiosk looks up while selling, served by the partial indexes sales_open and
+# refunds_open and by sales_state_created: each costs what is open, not what was ever sold.
 UNFINISHED_SQL = "SELECT record FROM sales WHERE finished=0 ORDER BY created_at"
 HELD_SQL = "SELECT record FROM sales WHERE state='HELD' ORDER BY created_at"
 OPEN_REFUNDS_QUERY = (

@@ -128,6 +128,13 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
         )""",
         "CREATE TABLE retention (key TEXT PRIMARY KEY, value NOT NULL)",
     ),
+    # 6: `kiosk journal list --state S` pages through one state's sales, newest first,
+    # without scanning the others (a state with no sale scanned all of them); it also serves
+    # the held sales, so their partial index goes
+    (
+        "CREATE INDEX sales_state_created ON sales(state, created_at)",
+        "DROP INDEX sales_held",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -234,7 +234,7 @@ def test_an_older_journal_is_migrated_and_keeps_its_sales_and_steps(tmp_path: Pa
     assert [d for _, _, _, d in migrated.steps("K-old")] == ["SUCCEEDED", "after the upgrade"]
     schema = sqlite3.connect(path).execute("SELECT name, sql FROM sqlite_master").fetchall()
     names = {name for name, _ in schema}
-    assert {"steps_v1", "sales_held", "sales_open", "refunds_open", "pin_lockout"} <= names
+    assert {"steps_v1", "sales_state_created", "sales_open", "refunds_open", "pin_lockout"} <= names
     assert "sales_state" not in names and "sales_unfinished" not in names
     steps_sql = next(sql for name, sql in schema if name == "steps")
     assert "AUTOINCREMENT" not in steps_sql
@@ -253,8 +253,20 @@ def test_selling_time_lookups_use_the_partial_indexes(journal: Journal) -> None:
     db = journal._db
     for sql, index in (
         (UNFINISHED_SQL, "sales_open"),
-        (HELD_SQL, "sales_held"),
+        (HELD_SQL, "sales_state_created"),
         (OPEN_REFUNDS_QUERY, "refunds_open"),
     ):
         plan = " ".join(str(r[-1]) for r in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
         assert f"INDEX {index}" in plan, plan
+
+
+def test_a_state_filter_pages_through_its_own_index(journal: Journal) -> None:
+    plan = " ".join(
+        str(r[-1])
+        for r in journal._db.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM sales s WHERE s.state=?"
+            " ORDER BY s.created_at DESC, s.rowid DESC LIMIT 20",
+            ("REFUNDING",),
+        )
+    )
+    assert "INDEX sales_state_created" in plan, plan

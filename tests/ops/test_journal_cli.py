@@ -249,6 +249,8 @@ def test_a_negative_limit_is_a_clear_usage_error(shop: Shop) -> None:
     code, err = done.returncode, done.stderr  # argparse refuses it before anything is opened
     assert code == ExitCode.USAGE
     assert "argument --limit: -5 is out of range; allowed: a whole number from 1 to" in err
+    code, _, err = shop.run("journal", "list", "--state", "SUCCEDED")
+    assert code == ExitCode.USAGE and "--state 'SUCCEDED' is not a state; one of CREATING" in err
     code, _, err = shop.run("journal", "list", "--until", "whenever")
     assert code == ExitCode.USAGE and "--until 'whenever' is not a date" in err
 
