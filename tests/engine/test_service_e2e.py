@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain import Order, Phase, ServiceIssue
+from kiosk.engine.runner import timing_of
+from kiosk.engine.worker import Begin
+from kiosk.sale.machine import new_sale
 from kiosk.simulator import Simulator, SimulatorConfig, start_simulator
 from tests.engine.harness import kiosk
 
@@ -110,3 +113,22 @@ def test_a_journal_lost_mid_sale_withdraws_the_qr_and_never_shows_failure(
         shown = k.wait_phase(Phase.CONFIRMING)
         assert shown.qr_url is None
         assert not k.code_of(view.merchant_payment_id)["payable"]
+
+
+def test_a_sale_begun_as_the_journal_fails_is_answered_not_left_waiting(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    """The journal fails on an idle read (the refund scan) while the screen's Begin is already
+    queued: the worker is gone, but the screen is told "journal", not left on CREATING."""
+    with kiosk(tmp_path, sim=sim) as k:
+        k.ready()
+        k.journal.close()
+        k.clock.advance(2)  # the next refund scan reads the journal and fails
+        k.wait(lambda: k.runner.worker.journal_failed, "the worker to stop selling")
+        timing = timing_of(k.runner.settings)
+        mpid = "K1-raced-0001"
+        k.runner._shown = new_sale(mpid, 200, "Tea", preauth=False, now=k.clock.now())[0]
+        k.runner.worker.inbox.put(Begin(mpid, Order.of_amount(200), timing))  # as begin_sale
+        view = k.wait_phase(Phase.FAILED)
+        assert (view.merchant_payment_id, view.reason) == (mpid, "journal")
+        assert k.ctl.ledger()["codes"] == []
