@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kiosk.domain import SaleRecord, Totals
 from kiosk.engine.codec import from_record, to_record
@@ -76,6 +76,16 @@ RECORD_SQL = (
 Step = tuple[str, str | None, str]  # (kind, call, detail) of a step-log line
 
 
+class FactSink(Protocol):
+    """Told each fact inside the transaction that records it (the fleet outbox, when on)."""
+
+    def sale_saved(self, db: sqlite3.Connection, sale: Sale, now: float) -> None: ...
+
+    def refund_saved(self, db: sqlite3.Connection, merchant_refund_id: str, now: float) -> None: ...
+
+    def fact(self, db: sqlite3.Connection, kind: str, data: dict[str, Any], now: float) -> None: ...
+
+
 @dataclass(frozen=True)
 class RefundRow:
     merchant_refund_id: str
@@ -98,9 +108,13 @@ class NotRefundable(ValueError):
 class Journal:
     """One connection, serialised by a lock (the runner's worker writes; the UI reads)."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
-        """`readonly`: an operator command's view, opened without migrating or writing."""
+    def __init__(
+        self, path: Path, *, readonly: bool = False, facts: FactSink | None = None
+    ) -> None:
+        """`readonly`: an operator command's view, opened without migrating or writing.
+        `facts`: the fleet outbox (kiosk.fleet), told each fact in its transaction."""
         self.path = path
+        self.facts = facts
         self._lock = threading.Lock()
         self._db = open_readonly(path) if readonly else open_journal_db(path)
         rows = self._db.execute("SELECT name FROM sqlite_schema WHERE type='table'").fetchall()
@@ -154,6 +168,8 @@ class Journal:
         with self._tx() as db:
             for kind, call, detail in before[:-1]:
                 _step(db, mpid, now, kind, call, detail)
+            if self.facts is not None:  # before the upsert: it compares with the stored state
+                self.facts.sale_saved(db, sale, now)
             db.execute(
                 "INSERT INTO sales VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(merchant_payment_id)"
                 " DO UPDATE SET updated_at=excluded.updated_at, state=excluded.state,"
@@ -182,6 +198,8 @@ class Journal:
         """Record an attendant refund before it is sent; refuses more than is refundable."""
         with self._tx() as db:  # the check and the insert in one IMMEDIATE transaction
             _insert_refund(db, row)
+            if self.facts is not None:
+                self.facts.refund_saved(db, row.merchant_refund_id, row.created_at)
 
     def add_next_refund(
         self, merchant_payment_id: str, payment_id: str, amount_yen: int | None, now: float
@@ -205,6 +223,8 @@ class Journal:
                 now,
             )
             _insert_refund(db, row)
+            if self.facts is not None:
+                self.facts.refund_saved(db, row.merchant_refund_id, row.created_at)
             return row
 
     def set_refund_status(self, merchant_refund_id: str, status: str, now: float) -> None:
@@ -220,6 +240,16 @@ class Journal:
             if found:
                 detail = f"refund {merchant_refund_id} {status}"
                 _step(db, found[0], now, "outcome", "refund", detail)
+                if self.facts is not None:
+                    self.facts.refund_saved(db, merchant_refund_id, now)
+
+    def record_fact(self, kind: str, data: dict[str, Any], now: float) -> None:
+        """A fact with no sale row of its own (out of service, health, a command's reply):
+        durable in the fleet outbox when this returns; nothing at all without a fleet."""
+        if self.facts is None:
+            return
+        with self._tx() as db:
+            self.facts.fact(db, kind, data, now)
 
     def save_pin_lockout(self, failures: int, locked_s: float, now: float) -> None:
         """Wrong PINs in a row, and the pad locked for `locked_s` from `now` (wall time)."""

@@ -135,6 +135,20 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
         "CREATE INDEX sales_state_created ON sales(state, created_at)",
         "DROP INDEX sales_held",
     ),
+    # 7: the fleet outbox (kiosk.fleet.outbox): facts to publish, written with the fact itself.
+    # AUTOINCREMENT on purpose: a seq is never reused after sent rows are pruned (the hub finds
+    # lost facts by gaps in seq); only written when the kiosk belongs to a fleet.
+    (
+        """CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            at REAL NOT NULL,
+            data TEXT NOT NULL,
+            sent_at REAL
+        )""",
+        "CREATE INDEX outbox_unsent ON outbox(sent_at, seq)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,74 @@
+"""Test helpers: a listener that records what reaches the broker, and kiosk journals."""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from kiosk.engine.journal import Journal
+from kiosk.fleet.outbox import OutboxSink
+
+_ids = itertools.count(1)
+
+
+def counter_keys(prefix: str) -> Callable[[], str]:
+    numbers = itertools.count(1)
+    return lambda: f"{prefix}-{next(numbers)}"
+
+
+def fleet_journal(path: Path, prefix: str = "k") -> Journal:
+    return Journal(path, facts=OutboxSink(counter_keys(prefix)))
+
+
+class Listener:
+    """Subscribes to `topic` before returning; keeps every message (topic, payload)."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._lock = threading.Lock()
+        ready: queue.Queue[int] = queue.Queue()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"listener-{next(_ids)}")
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda c, u, mid, rc, p: ready.put(mid)
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.client.subscribe(topic, qos=1)
+        ready.get(timeout=10)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((msg.topic, msg.payload, bool(msg.retain)))
+
+    def snapshot(self) -> list[tuple[str, bytes, bool]]:
+        with self._lock:
+            return list(self.messages)
+
+    def wait_for(
+        self, check: Callable[[list[tuple[str, bytes, bool]]], bool], timeout_s: float = 30
+    ) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if check(self.snapshot()):
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"not seen within {timeout_s} s; got {len(self.snapshot())} messages")
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float = 30, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{what} not reached within {timeout_s} s")
