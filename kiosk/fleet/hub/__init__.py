@@ -1,0 +1,1 @@
+"""The fleet hub: the PostgreSQL ledger, alerts, commands and the status page."""

@@ -1,0 +1,225 @@
+"""The hub: subscribes to the fleet, writes the ledger, watches for silent kiosks.
+
+Why / invariants:
+- a persistent MQTT session (`clean_session=False`, QoS 1): while the hub is down the broker
+  keeps the fleet's events for it;
+- manual acknowledgement: a message is acknowledged only after its fact is committed to
+  PostgreSQL, so a hub killed at any moment loses nothing (the broker redelivers; the ledger's
+  idempotency key turns the redelivery into a no-op);
+- a database failure is retried (the message stays unacknowledged) instead of dropping a fact;
+- a payload that cannot be read is kept in `rejected` and acknowledged (it will never read);
+- the silent-kiosk check runs on its own thread and connection every `check_s`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from kiosk.fleet.hub import alerts
+from kiosk.fleet.hub.ledger import Ingested, Ledger
+from kiosk.fleet.hub.migrate import migrate
+from kiosk.fleet.publisher import broker_address
+from kiosk.fleet.schema import PayloadError, Topics, decode_event, load_json
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    broker_url: str
+    database: str  # a libpq connection string (its password from PGPASSWORD or ~/.pgpass)
+    prefix: str = "kiosk"
+    client_id: str = "hub"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    ca_file: str = ""
+    silent_s: float = 90.0
+    check_s: float = 1.0
+    alert_urls: tuple[str, ...] = field(default=(), repr=False)  # may carry tokens
+
+
+class Hub:
+    def __init__(
+        self,
+        settings: HubSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        send: alerts.Send | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.topics = Topics(settings.prefix)
+        self.announcer = alerts.Announcer(send or alerts.apprise_sender(settings.alert_urls))
+        self.connected = threading.Event()
+        self.ingested = 0  # new facts written (tests and bench read it)
+        self.duplicates = 0
+        self._stop = threading.Event()
+        self._ledger: Ledger | None = None
+        self._client = self._make_client()
+        self._watch = threading.Thread(target=self._watch_loop, name="hub-watch", daemon=True)
+
+    def start(self) -> None:
+        migrate(self.settings.database)
+        self._ledger = Ledger(self.settings.database)
+        host, port, _ = broker_address(self.settings.broker_url)
+        self._client.connect_async(host, port, keepalive=30)
+        self._client.loop_start()
+        self._watch.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._watch.join(10)
+        self.announcer.close()
+        if self._ledger is not None:
+            self._ledger.close()
+
+    # ---- MQTT ---------------------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            clean_session=False,
+            manual_ack=True,
+        )
+        if s.username:
+            client.username_pw_set(s.username, s.password or None)
+        if broker_address(s.broker_url)[2]:
+            client.tls_set(ca_certs=s.ca_file or None)
+        client.max_inflight_messages_set(100)
+        client.reconnect_delay_set(1, 30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.warning("hub: broker refused the connection reason=%s", reason)
+            return
+        client.subscribe(
+            [(self.topics.all("events"), 1), (self.topics.all("status"), 1)],
+        )
+        self.connected.set()
+        log.info(
+            "hub connected url=%s session_present=%s",
+            self.settings.broker_url,
+            flags.session_present,
+        )
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self.connected.clear()
+        if not self._stop.is_set():
+            log.warning("hub disconnected from the broker reason=%s", reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        payload = bytes(message.payload)
+        while not self._stop.is_set():
+            try:
+                self._handle(message.topic, payload, bool(message.retain))
+                break
+            except psycopg.Error as exc:  # not acknowledged: retried, then redelivered
+                log.error("hub: ledger write failed, retrying error=%s", type(exc).__name__)
+                self._stop.wait(1.0)
+                self._reconnect_ledger()
+        else:
+            return  # stopping: the broker redelivers it to the next hub
+        client.ack(message.mid, message.qos)
+
+    def _handle(self, topic: str, payload: bytes, retained: bool) -> None:
+        ledger = self._ledger
+        assert ledger is not None
+        now = self.clock()
+        try:
+            kiosk, leaf = self.topics.parse(topic)
+            if leaf == "status":
+                online = load_json(payload).get("online")
+                if not isinstance(online, bool):
+                    raise PayloadError("status payload field 'online' is missing or not bool")
+                if online and not retained:
+                    ledger.heard(kiosk, now, online=True)
+                else:  # a will, or a retained status from the past: not a sign of life
+                    ledger.set_online(kiosk, online)
+                return
+            event = decode_event(kiosk, payload)
+        except PayloadError as exc:
+            log.warning("hub: payload refused topic=%s error=%s", topic, exc)
+            ledger.reject(topic, str(exc), payload)
+            return
+        result = ledger.ingest(event, now)
+        if not result.new:
+            self.duplicates += 1
+            return
+        self.ingested += 1
+        self._held_alerts(kiosk, result, now)
+
+    def _held_alerts(self, kiosk: str, result: Ingested, now: float) -> None:
+        ledger = self._ledger
+        assert ledger is not None
+        with ledger.db.transaction():
+            if result.held:
+                alert = alerts.raise_alert(
+                    ledger.db, kiosk, alerts.HELD, result.held, "a paid sale is held", now
+                )
+            elif result.settled:
+                alert = alerts.clear_alert(
+                    ledger.db, kiosk, alerts.HELD, result.settled, "settled", now
+                )
+            else:
+                alert = None
+        if alert:
+            self.announcer.announce(alert)
+
+    def _reconnect_ledger(self) -> None:
+        try:
+            if self._ledger is not None:
+                self._ledger.close()
+            self._ledger = Ledger(self.settings.database)
+        except psycopg.Error as exc:
+            log.error("hub: ledger reconnect failed error=%s", type(exc).__name__)
+
+    # ---- silent kiosks ----------------------------------------------------------------------
+
+    def _watch_loop(self) -> None:
+        db: psycopg.Connection[Any] | None = None
+        while not self._stop.wait(self.settings.check_s):
+            try:
+                if db is None or db.closed:
+                    db = psycopg.connect(self.settings.database)
+                for alert in alerts.check_silent(db, self.clock(), self.settings.silent_s):
+                    self.announcer.announce(alert)
+            except psycopg.Error as exc:
+                log.error("hub: silent-kiosk check failed error=%s", type(exc).__name__)
+                if db is not None:
+                    db.close()
+                db = None
+        if db is not None:
+            db.close()
