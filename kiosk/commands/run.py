@@ -18,12 +18,12 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import astuple, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk.commands.common import (
     CommandError,
@@ -44,7 +44,7 @@ from kiosk.commands.uisettings import to_ui_settings
 from kiosk.config import Config, Mode, VendAdapter
 from kiosk.domain import ServiceIssue
 from kiosk.engine.clock import ClockGuard, SystemClock
-from kiosk.engine.journal import Journal, JournalError
+from kiosk.engine.journal import FactSink, Journal, JournalError
 from kiosk.engine.retention import Retention
 from kiosk.engine.runner import Runner
 from kiosk.hardware.mdb.feeder import Feeder
@@ -53,7 +53,7 @@ from kiosk.opa import ResponseInfo
 from kiosk.ops.lock import KioskLock
 from kiosk.ops.logs import Redactor, setup_logging
 from kiosk.ops.notify import Notifier
-from kiosk.ops.secrets import Credentials
+from kiosk.ops.secrets import Credentials, SecretError, load_fleet_password
 from kiosk.ops.status import (
     HEARTBEAT_S,
     HealthServer,
@@ -63,6 +63,9 @@ from kiosk.ops.status import (
 )
 from kiosk.resources import FONT_FILE
 from kiosk.ui.settings import UiSettings
+
+if TYPE_CHECKING:
+    from kiosk.fleet.link import FleetLink
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +169,10 @@ def run_kiosk(
     """The whole kiosk, until SIGTERM (0), the attendant's exit (0) or a start-up error."""
     credentials = load_secrets(env)
     require_credentials(config, credentials)
-    for value in credentials.values if credentials else ():
-        redactor.add(value)
+    fleet_password = load_fleet_secret(config, env)
+    for value in (*(credentials.values if credentials else ()), fleet_password):
+        if value:
+            redactor.add(value)
     setup_logging(config.log_level, redactor, env=env)
     state, why = state_source(config, env)
     log.info("state_dir path=%s source=%s", state, why)
@@ -196,6 +201,7 @@ def run_kiosk(
             credentials_demo=(credentials, demo),
             start=start_simulator,
             start_machine=start_machine,
+            fleet_password=fleet_password,
         ) as p:
             p.keeper_box.append(keeper)
             return _serve(config, p, ui_settings, keeper, notifier, stop, after_start)
@@ -287,6 +293,32 @@ def _loop(
     return int(ExitCode.OK)
 
 
+def load_fleet_secret(config: Config, env: Mapping[str, str]) -> str:
+    if not config.fleet.url:
+        return ""
+    try:
+        return load_fleet_password(env)
+    except SecretError as exc:
+        raise CommandError(ExitCode.CONFIG, str(exc)) from None
+
+
+def fleet_sink(config: Config) -> FactSink | None:
+    """The outbox when the kiosk belongs to a fleet (kiosk.fleet is imported only then)."""
+    if not config.fleet.url:
+        return None
+    from kiosk.fleet.outbox import OutboxSink
+
+    return OutboxSink()
+
+
+def start_fleet(config: Config, password: str, journal: Journal, runner: Runner) -> FleetLink:
+    from kiosk.fleet.link import FleetLink, broker_settings
+
+    link = FleetLink(broker_settings(config, password), journal, runner)
+    link.start()  # connects in the background: a broker that is down delays nothing
+    return link
+
+
 def _health(config: Config, keeper: StatusKeeper) -> HealthServer | None:
     if not config.healthz_port:
         return None
@@ -306,13 +338,16 @@ class _Parts:
         credentials_demo: tuple[Credentials | None, Callable[[], DemoAuth]],
         start: StartSimulator,
         start_machine: StartMachine | None = None,
+        fleet_password: str = "",
     ) -> None:
         self.config, self.state, self.start = config, state, start
         self.start_machine = start_machine
         self.credentials, self.demo = credentials_demo
+        self.fleet_password = fleet_password
         self.keeper_box: list[StatusKeeper] = []
         self.simulator: DemoSimulator | None = None
         self.mdb: MdbParts | None = None
+        self.fleet: FleetLink | None = None
 
     def __enter__(self) -> _Parts:
         config = self.config
@@ -333,7 +368,7 @@ class _Parts:
             raise CommandError(ExitCode.CONFIG, "no PayPay client could be built")
         self.client = client
         try:
-            self.journal = Journal(self.state / JOURNAL_FILENAME)
+            self.journal = Journal(self.state / JOURNAL_FILENAME, facts=fleet_sink(config))
         except JournalError as exc:
             self.close_network()
             raise CommandError(
@@ -359,6 +394,8 @@ class _Parts:
             retention=Retention(self.journal, self.state / ARCHIVE_DIRNAME, retention_of(config)),
         )
         self.journal.check_in_background()  # the whole file, beside selling: never before it
+        if config.fleet.url:
+            self.fleet = start_fleet(config, self.fleet_password, self.journal, self.runner)
         return self
 
     def before_stop(self) -> None:
@@ -374,5 +411,7 @@ class _Parts:
 
     def __exit__(self, *exc_info: object) -> None:
         self.before_stop()  # idempotent
+        if self.fleet is not None:
+            self.fleet.stop()
         self.journal.close()
         self.close_network()

@@ -119,6 +119,20 @@ def _check_url(value: str) -> str | None:
     return None
 
 
+def _check_broker_url(value: str) -> str | None:
+    if value and not value.startswith(("mqtt://", "mqtts://")):
+        return "not an mqtt:// or mqtts:// URL"
+    if "@" in value:
+        return "carries a user or password: put the password in the credentials instead"
+    return None
+
+
+def _check_topic_prefix(value: str) -> str | None:
+    words = value.split("/")
+    ok = all(w and all(c.isascii() and (c.isalnum() or c in "-_") for c in w) for w in words)
+    return None if ok else "not words of letters, digits, - and _ separated by /"
+
+
 def _check_id(value: str) -> str | None:
     return "longer than 64 characters" if len(value) > 64 else None
 
@@ -272,6 +286,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("journal.prune_steps_after_days", Kind.INT, 90, "the step log (intents, outcomes) "
            "of finished sales is deleted after this many days; the sale itself stays",
            minimum=1, maximum=36500),
+    Option("fleet.url", Kind.STR, "", "MQTT broker the kiosk reports its sales and health to "
+           "(mqtt://host:1883 or mqtts://host:8883; empty: no fleet, the kiosk runs alone); the "
+           "password comes from the credentials (mqtt_password), see docs/fleet.md",
+           check=_check_broker_url, allowed_text="empty, mqtt://host[:port] or mqtts://..."),
+    Option("fleet.username", Kind.STR, "", "broker user name (empty: terminal_id)",
+           check=_check_id),
+    Option("fleet.topic_prefix", Kind.STR, "kiosk", "first words of every fleet topic",
+           check=_check_topic_prefix, allowed_text="words of letters, digits, - and _ (a/b)"),
+    Option("fleet.ca_file", Kind.STR, "", "mqtts: the CA certificate file that signed the "
+           "broker's (empty: the system's CAs)"),
+    Option("fleet.max_rate_per_s", Kind.FLOAT, 20.0, "most messages a second sent to the broker "
+           "(a backlog after an outage drains at this rate)", minimum=1, maximum=1000),
+    Option("fleet.health_s", Kind.FLOAT, 30.0, "seconds between health snapshots (the hub "
+           "calls a kiosk silent after hearing nothing for its own limit, 90 s by default)",
+           minimum=5, maximum=3600),
 )
 # fmt: on
 

@@ -71,6 +71,13 @@ class SimulatorConfig:
 class JournalConfig:
     archive_after_days: int
     prune_steps_after_days: int
+class FleetConfig:
+    url: str
+    username: str
+    topic_prefix: str
+    ca_file: str
+    max_rate_per_s: float
+    health_s: float
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,7 @@ class Config:
     attendant: AttendantConfig
     simulator: SimulatorConfig
     journal: JournalConfig
+    fleet: FleetConfig
     sources: tuple[str, ...] = ()  # where the values came from, for `check-config`
 
 
@@ -138,6 +146,7 @@ def build(values: Mapping[str, Any], sources: tuple[str, ...] = ()) -> Config:
         attendant=section(AttendantConfig, "attendant"),
         simulator=section(SimulatorConfig, "simulator"),
         journal=section(JournalConfig, "journal"),
+        fleet=section(FleetConfig, "fleet"),
         sources=sources,
     )
 

@@ -191,7 +191,13 @@ class Runner:
             return ServiceIssue.ATTENDANT
         return self.worker.issue()
 
-    def set_out_of_service(self, on: bool) -> None:
+    def set_out_of_service(self, on: bool, reason: str = "attendant") -> None:
+        if on != self._attendant_off:
+            try:  # the fleet hears of it through the outbox (a no-op without a fleet)
+                data = {"out_of_service": on, "reason": reason}
+                self.journal.record_fact("service", data, self.clock.now())
+            except JournalError as exc:
+                log.error("out-of-service change not journaled error=%s", exc)
         self._attendant_off = on
 
     # ---- attendant ------------------------------------------------------------------------

@@ -131,3 +131,25 @@ def _can_look_into(directory: Path) -> bool:
         return directory.is_dir() and os.access(directory, os.X_OK)
     except PermissionError:
         return False
+
+
+FLEET_ENV = "FLEET_MQTT_PASSWORD"
+FLEET_SYSTEMD_NAME = "paypay_mqtt_password"  # kiosk.service loads the directory as "paypay"
+FLEET_DIRECT_NAME = "mqtt_password"
+
+
+def load_fleet_password(
+    env: Mapping[str, str], fallback_dir: Path | None = DEFAULT_CREDENTIALS_DIR
+) -> str:
+    """This kiosk's broker password ("" when none is configured), found like the PayPay keys:
+    $FLEET_MQTT_PASSWORD, then $CREDENTIALS_DIRECTORY/paypay_mqtt_password, then
+    /etc/kiosk/credentials/mqtt_password (owner-only). Raises SecretError, never with it."""
+    if env.get(FLEET_ENV):
+        return _checked(env[FLEET_ENV], FLEET_ENV)
+    if env.get("CREDENTIALS_DIRECTORY"):  # under systemd: only what the unit loaded
+        path = Path(env["CREDENTIALS_DIRECTORY"]) / FLEET_SYSTEMD_NAME
+    elif fallback_dir is not None and _can_look_into(fallback_dir):
+        path = fallback_dir / FLEET_DIRECT_NAME
+    else:
+        return ""
+    return read_secret_file(path) if path.exists() or path.is_symlink() else ""

@@ -11,7 +11,7 @@ from typing import Any
 
 from kiosk.domain import FINAL_PHASES, Order, PaymentStatus, Phase, SaleSettings, SaleView
 from kiosk.engine.clock import ClockGuard, FakeClock
-from kiosk.engine.journal import Journal
+from kiosk.engine.journal import FactSink, Journal
 from kiosk.engine.retention import Retention, RetentionSettings
 from kiosk.engine.runner import Runner
 from kiosk.engine.worker import Boundary
@@ -180,11 +180,12 @@ def kiosk(
     journal_path: Path | None = None,
     retention: RetentionSettings | None = None,
     boundary: Boundary | None = None,
+    facts: FactSink | None = None,
 ) -> Iterator[Kiosk]:
     own_sim = sim is None
     sim = sim or start_simulator(SimulatorConfig(control=True, seed=7), port=0)
     guard = ClockGuard()
-    journal = Journal(journal_path or tmp_path / "journal.sqlite3")
+    journal = Journal(journal_path or tmp_path / "journal.sqlite3", facts=facts)
     clock = FakeClock(start=float(int(time.time())))
     vendor = vendor or RecordingVendor()
     client = make_client(sim.base_url, guard)

@@ -23,12 +23,12 @@ def test_mosquitto_round_trip(broker: Mosquitto) -> None:
     got: queue.Queue[bytes] = queue.Queue()
     sub = _client(broker, "sub")
     sub.on_message = lambda c, u, m: got.put(m.payload)
-    sub.subscribe("t/#", qos=1)
+    sub.subscribe("roundtrip/#", qos=1)
     pub = _client(broker, "pub")
     try:
         # the subscription is in place once a message comes back
         for _ in range(50):
-            pub.publish("t/x", b"hello", qos=1).wait_for_publish(5)
+            pub.publish("roundtrip/x", b"hello", qos=1).wait_for_publish(5)
             try:
                 assert got.get(timeout=0.2) == b"hello"
                 break

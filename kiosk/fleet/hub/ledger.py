@@ -181,6 +181,13 @@ def _health(db: Db, e: Event) -> Ingested:
 
 
 def _reply(db: Db, e: Event) -> Ingested:
+    log.info(
+        "hub command reply id=%s kiosk=%s result=%s reason=%s",
+        e.data["command_id"],
+        e.kiosk,
+        e.data["result"],
+        e.data.get("reason") or "-",
+    )
     db.execute(
         "UPDATE commands SET result=%s, reason=%s, replied_at=%s WHERE command_id=%s AND kiosk=%s",
         (

@@ -13,9 +13,11 @@ Why / invariants:
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,12 +27,13 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from psycopg.types.json import Jsonb
 
 from kiosk.fleet.hub import alerts
-from kiosk.fleet.hub.ledger import Ingested, Ledger
+from kiosk.fleet.hub.ledger import Ingested, Ledger, ts
 from kiosk.fleet.hub.migrate import migrate
 from kiosk.fleet.publisher import broker_address
-from kiosk.fleet.schema import PayloadError, Topics, decode_event, load_json
+from kiosk.fleet.schema import SCHEMA, PayloadError, Topics, decode_event, load_json
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ class Hub:
         self.duplicates = 0
         self._stop = threading.Event()
         self._ledger: Ledger | None = None
+        self._ledger_lock = threading.Lock()  # paho's thread ingests; commands come from others
         self._client = self._make_client()
         self._watch = threading.Thread(target=self._watch_loop, name="hub-watch", daemon=True)
 
@@ -144,7 +148,8 @@ class Hub:
         payload = bytes(message.payload)
         while not self._stop.is_set():
             try:
-                self._handle(message.topic, payload, bool(message.retain))
+                with self._ledger_lock:
+                    self._handle(message.topic, payload, bool(message.retain))
                 break
             except psycopg.Error as exc:  # not acknowledged: retried, then redelivered
                 log.error("hub: ledger write failed, retrying error=%s", type(exc).__name__)
@@ -205,6 +210,32 @@ class Hub:
             self._ledger = Ledger(self.settings.database)
         except psycopg.Error as exc:
             log.error("hub: ledger reconnect failed error=%s", type(exc).__name__)
+
+    # ---- commands ---------------------------------------------------------------------------
+
+    def send_command(self, kiosk: str, kind: str, reason: str = "", command_id: str = "") -> str:
+        """Record the command, then publish it (QoS 1) to the kiosk; its reply lands in the
+        ledger's `commands` row. Returns the command id."""
+        ledger = self._ledger
+        assert ledger is not None
+        command_id = command_id or uuid.uuid4().hex
+        now = self.clock()
+        body = {
+            "schema": SCHEMA,
+            "command_id": command_id,
+            "kind": kind,
+            "issued_at": now,
+            "reason": reason,
+        }
+        with self._ledger_lock, ledger.db.transaction():
+            ledger.db.execute(
+                "INSERT INTO commands (command_id, kiosk, kind, body, sent_at)"
+                " VALUES (%s,%s,%s,%s,%s)",
+                (command_id, kiosk, kind, Jsonb(body), ts(now)),
+            )
+        self._client.publish(self.topics.of(kiosk, "commands"), json.dumps(body), qos=1)
+        log.info("hub command sent id=%s kiosk=%s kind=%s", command_id, kiosk, kind)
+        return command_id
 
     # ---- silent kiosks ----------------------------------------------------------------------
 

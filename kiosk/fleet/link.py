@@ -1,0 +1,146 @@
+"""The kiosk's side of the fleet: its publisher, its health snapshot and the hub's commands.
+
+Why / invariants:
+- built only when `fleet.url` is set; a kiosk alone never imports paho;
+- every command is answered by a `reply` fact through the outbox (so the answer survives a
+  broker outage like any fact) and logged here; a command older than `COMMAND_MAX_AGE_S`, one
+  that would interrupt a sale in progress, or one we cannot read is refused with the reason;
+- commands arrive on paho's thread and only set flags or queue messages for the runner: they
+  never wait for the engine, and the engine never waits for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kiosk.config import Config
+from kiosk.domain import SaleView, ServiceIssue
+from kiosk.engine.journal import Journal
+from kiosk.fleet.outbox import OutboxReader
+from kiosk.fleet.publisher import BrokerSettings, Publisher
+from kiosk.fleet.schema import KIND_REPLY, PayloadError, load_json
+
+log = logging.getLogger(__name__)
+COMMAND_MAX_AGE_S = 300.0
+COMMAND_KINDS = ("out_of_service", "back_in_service", "reconcile")
+
+
+class Engine(Protocol):
+    """What the link needs of kiosk.engine.runner.Runner."""
+
+    def current_sale(self) -> SaleView | None: ...
+
+    def service_issue(self) -> ServiceIssue | None: ...
+
+    def set_out_of_service(self, on: bool, reason: str = ...) -> None: ...
+
+    def reconcile_now(self) -> None: ...
+
+    def held_sales(self) -> list[Any]: ...
+
+
+def broker_settings(config: Config, password: str) -> BrokerSettings:
+    f = config.fleet
+    return BrokerSettings(
+        url=f.url,
+        kiosk=config.terminal_id,
+        prefix=f.topic_prefix,
+        username=f.username or config.terminal_id,
+        password=password,
+        ca_file=f.ca_file,
+        max_rate_per_s=f.max_rate_per_s,
+        health_s=f.health_s,
+    )
+
+
+@dataclass(frozen=True)
+class Command:
+    command_id: str
+    kind: str
+    issued_at: float
+    reason: str
+
+
+def parse_command(payload: bytes) -> Command:
+    body = load_json(payload)
+    command_id, kind, issued_at = body.get("command_id"), body.get("kind"), body.get("issued_at")
+    if not isinstance(command_id, str) or not 1 <= len(command_id) <= 64:
+        raise PayloadError("command field 'command_id' is missing or not 1-64 characters")
+    if kind not in COMMAND_KINDS:
+        raise PayloadError(f"command kind {kind!r} is not one of {', '.join(COMMAND_KINDS)}")
+    if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
+        raise PayloadError("command field 'issued_at' is missing or not a number")
+    reason = body.get("reason", "")
+    return Command(command_id, str(kind), float(issued_at), str(reason)[:200])
+
+
+class FleetLink:
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        journal: Journal,
+        engine: Engine,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.journal = journal
+        self.engine = engine
+        self.clock = clock
+        self.publisher = Publisher(
+            settings,
+            OutboxReader(journal.path),
+            record=journal.record_fact,
+            health=self.health,
+            on_command=self.on_command,
+            clock=clock,
+        )
+
+    def start(self) -> None:
+        self.publisher.start()
+
+    def stop(self) -> None:
+        self.publisher.stop()
+
+    def health(self) -> dict[str, Any]:
+        sale = self.engine.current_sale()
+        issue = self.engine.service_issue()
+        return {
+            "screen": sale.phase.value if sale else ("out_of_service" if issue else "idle"),
+            "issue": issue.value if issue else None,
+            "held": len(self.engine.held_sales()),
+        }
+
+    # ---- commands (paho's thread) -------------------------------------------------------------
+
+    def on_command(self, payload: bytes) -> None:
+        try:
+            command = parse_command(payload)
+        except PayloadError as exc:
+            log.warning("fleet command refused error=%s", exc)
+            self._reply("?", "rejected", str(exc))
+            return
+        log.info("fleet command received id=%s kind=%s", command.command_id, command.kind)
+        age = self.clock() - command.issued_at
+        if age > COMMAND_MAX_AGE_S:
+            self._reply(command.command_id, "refused", f"stale: issued {age:.0f} s ago")
+            return
+        if self.engine.current_sale() is not None:
+            self._reply(command.command_id, "refused", "a sale is in progress")
+            return
+        if command.kind == "reconcile":
+            self.engine.reconcile_now()
+        else:
+            off = command.kind == "out_of_service"
+            self.engine.set_out_of_service(off, reason=command.reason or "remote")
+        self._reply(command.command_id, "applied", "")
+
+    def _reply(self, command_id: str, result: str, reason: str) -> None:
+        (log.info if result == "applied" else log.warning)(
+            "fleet command %s id=%s reason=%s", result, command_id, reason or "-"
+        )
+        data = {"command_id": command_id, "result": result, "reason": reason}
+        self.journal.record_fact(KIND_REPLY, data, self.clock())
