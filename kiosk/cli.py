@@ -273,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     from kiosk.simulator.vmc.command import add_parser as add_vmc_sim
 
     add_vmc_sim(sub)
+    from kiosk.commands.hubcmd import add_hub_parser
+
+    add_hub_parser(sub)
     return parser
 
 
@@ -295,6 +298,7 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
         "hash-pin": _hash_pin,
         "status": lambda: _status(args),
         "doctor": lambda: _doctor(args, redactor),
+        "hub": lambda: _hub(args, redactor),
     }
     handler = handlers.get(command)
     if handler is None:
@@ -384,6 +388,12 @@ def _doctor(args: argparse.Namespace, redactor: Redactor) -> int:
     from kiosk.commands.doctorcmd import run_doctor
 
     return run_doctor(args, redactor, demo_auth)
+
+
+def _hub(args: argparse.Namespace, redactor: Redactor) -> int:
+    from kiosk.commands.hubcmd import run_hub_command
+
+    return run_hub_command(args, redactor)
 
 
 def demo_auth() -> DemoAuth:

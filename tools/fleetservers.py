@@ -86,6 +86,7 @@ class Mosquitto:
     directory: Path
     port: int = field(default_factory=free_port)
     extra: str = ""
+    anonymous: bool = True
     proc: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
 
@@ -96,7 +97,7 @@ class Mosquitto:
     def config_text(self) -> str:
         lines = [
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            f"allow_anonymous {'true' if self.anonymous else 'false'}",
             "persistence true",
             f"persistence_location {self.directory}/",
             "max_queued_messages 0",  # unlimited: never drop a queued QoS 1 message

@@ -59,8 +59,10 @@ class Hub:
         *,
         clock: Callable[[], float] = time.time,
         send: alerts.Send | None = None,
+        listen: bool = True,
     ) -> None:
         self.settings = settings
+        self.listen = listen  # False: only send commands (`kiosk hub command`)
         self.clock = clock
         self.topics = Topics(settings.prefix)
         self.announcer = alerts.Announcer(send or alerts.apprise_sender(settings.alert_urls))
@@ -79,13 +81,15 @@ class Hub:
         host, port, _ = broker_address(self.settings.broker_url)
         self._client.connect_async(host, port, keepalive=30)
         self._client.loop_start()
-        self._watch.start()
+        if self.listen:
+            self._watch.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._client.disconnect()
         self._client.loop_stop()
-        self._watch.join(10)
+        if self._watch.is_alive():
+            self._watch.join(10)
         self.announcer.close()
         if self._ledger is not None:
             self._ledger.close()
@@ -97,7 +101,7 @@ class Hub:
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=s.client_id,
-            clean_session=False,
+            clean_session=not self.listen,
             manual_ack=True,
         )
         if s.username:
@@ -109,6 +113,7 @@ class Hub:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _on_connect(
@@ -122,15 +127,28 @@ class Hub:
         if reason.is_failure:
             log.warning("hub: broker refused the connection reason=%s", reason)
             return
-        client.subscribe(
-            [(self.topics.all("events"), 1), (self.topics.all("status"), 1)],
-        )
-        self.connected.set()
+        if self.listen:  # connected once the broker confirmed the subscriptions
+            client.subscribe([(self.topics.all("events"), 1), (self.topics.all("status"), 1)])
+        else:
+            self.connected.set()
         log.info(
             "hub connected url=%s session_present=%s",
             self.settings.broker_url,
             flags.session_present,
         )
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        if any(c.is_failure for c in codes):
+            log.error("hub: the broker refused a subscription (check its ACL) codes=%s", codes)
+            return
+        self.connected.set()
 
     def _on_disconnect(
         self,
@@ -213,7 +231,9 @@ class Hub:
 
     # ---- commands ---------------------------------------------------------------------------
 
-    def send_command(self, kiosk: str, kind: str, reason: str = "", command_id: str = "") -> str:
+    def send_command(
+        self, kiosk: str, kind: str, reason: str = "", command_id: str = "", wait_s: float = 0
+    ) -> str:
         """Record the command, then publish it (QoS 1) to the kiosk; its reply lands in the
         ledger's `commands` row. Returns the command id."""
         ledger = self._ledger
@@ -233,7 +253,9 @@ class Hub:
                 " VALUES (%s,%s,%s,%s,%s)",
                 (command_id, kiosk, kind, Jsonb(body), ts(now)),
             )
-        self._client.publish(self.topics.of(kiosk, "commands"), json.dumps(body), qos=1)
+        info = self._client.publish(self.topics.of(kiosk, "commands"), json.dumps(body), qos=1)
+        if wait_s:
+            info.wait_for_publish(wait_s)
         log.info("hub command sent id=%s kiosk=%s kind=%s", command_id, kiosk, kind)
         return command_id
 

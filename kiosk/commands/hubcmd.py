@@ -1,0 +1,107 @@
+"""`kiosk hub run | migrate | command`: the fleet hub (kiosk.fleet.hub) from its config file.
+
+Why here: the composition root builds the hub from `hub.toml` and the credentials and runs it
+until SIGTERM; the hub's parts take everything as parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+from kiosk.commands.common import CommandError, ExitCode, say
+from kiosk.ops.logs import Redactor, setup_logging
+
+log = logging.getLogger(__name__)
+
+
+def add_hub_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    hub = sub.add_parser("hub", help="the fleet hub: ledger, alerts, commands (docs/fleet.md)")
+    hsub = hub.add_subparsers(dest="hub_command", required=True, metavar="ACTION")
+    for name, text in (
+        ("run", "run the hub until stopped"),
+        ("migrate", "bring the ledger database to this hub's schema and exit"),
+        ("command", "send one command to a kiosk"),
+        ("example", "print an example hub.toml"),
+    ):
+        p = hsub.add_parser(name, help=text)
+        p.add_argument("--config", type=Path, help="hub.toml (default /etc/kiosk/hub.toml)")
+        if name == "command":
+            p.add_argument("kiosk")
+            p.add_argument("kind", choices=("out_of_service", "back_in_service", "reconcile"))
+            p.add_argument("--reason", default="")
+
+
+def run_hub_command(args: argparse.Namespace, redactor: Redactor) -> int:
+    from kiosk.fleet.hub.config import DEFAULT_PATH, HubConfigError, example, load_hub_config
+    from kiosk.fleet.hub.migrate import MigrationError, migrate
+    from kiosk.ops.secrets import SecretError
+
+    if args.hub_command == "example":
+        say(example().rstrip("\n"))
+        return int(ExitCode.OK)
+    path = args.config or Path(os.environ.get("KIOSK_HUB_CONFIG", DEFAULT_PATH))
+    try:
+        config = load_hub_config(path, os.environ)
+    except (HubConfigError, SecretError) as exc:
+        raise CommandError(ExitCode.CONFIG, str(exc)) from None
+    for secret in (config.hub.password, *config.hub.alert_urls):
+        if secret:
+            redactor.add(secret)
+    try:
+        if args.hub_command == "migrate":
+            applied = migrate(config.hub.database)
+            say(f"ledger migrated: {', '.join(applied) or 'already up to date'}")
+            return int(ExitCode.OK)
+        if args.hub_command == "command":
+            return _command(config, args)
+        setup_logging("info", redactor, env=os.environ)
+        return _run(config)
+    except MigrationError as exc:
+        raise CommandError(ExitCode.FAILED, str(exc)) from None
+
+
+def _command(config: object, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from kiosk.fleet.hub.config import HubConfig
+    from kiosk.fleet.hub.service import Hub
+
+    assert isinstance(config, HubConfig)
+    settings = replace(config.hub, client_id=f"{config.hub.client_id}-cli-{os.getpid()}")
+    hub = Hub(settings, listen=False)
+    hub.start()
+    try:
+        if not hub.connected.wait(10):
+            raise CommandError(ExitCode.FAILED, "cannot reach the broker within 10 s")
+        command_id = hub.send_command(args.kiosk, args.kind, args.reason, wait_s=10)
+        say(f"sent {args.kind} to {args.kiosk}: command {command_id}")
+    finally:
+        hub.stop()
+    return int(ExitCode.OK)
+
+
+def _run(config: object) -> int:
+    from kiosk.fleet.hub.config import HubConfig
+    from kiosk.fleet.hub.service import Hub
+
+    assert isinstance(config, HubConfig)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    hub = Hub(config.hub)
+    hub.start()
+    log.info("hub started broker=%s", config.hub.broker_url)
+    stop.wait()
+    hub.stop()
+    log.info("hub stopped")
+    return int(ExitCode.OK)

@@ -1,0 +1,112 @@
+"""The hub's configuration: a small TOML file (`[hub]`) plus secrets from the credentials.
+
+Why its own table: the hub runs on a server, not a kiosk; it shares no option with the kiosk.
+Invariants: every key is checked (type, range) and a bad one names the key, the value and what
+is allowed; passwords and alert target URLs (they carry tokens) never come from the TOML file:
+$HUB_MQTT_PASSWORD or the credential file `hub_mqtt_password`, and `alert_urls` (one apprise
+URL a line); the database password through libpq's own PGPASSWORD or ~/.pgpass.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiosk.fleet.hub.service import HubSettings
+from kiosk.fleet.publisher import broker_address
+from kiosk.fleet.schema import PayloadError, check_prefix
+from kiosk.ops.secrets import DEFAULT_CREDENTIALS_DIR, read_secret_file
+
+DEFAULT_PATH = Path("/etc/kiosk/hub.toml")
+KEYS: dict[str, tuple[type, Any, str]] = {
+    "broker_url": (str, "mqtt://127.0.0.1:1883", "mqtt://host[:port] or mqtts://host[:port]"),
+    "username": (str, "hub", "the hub's broker user"),
+    "ca_file": (str, "", "mqtts: CA certificate file (empty: system CAs)"),
+    "topic_prefix": (str, "kiosk", "the kiosks' fleet.topic_prefix"),
+    "client_id": (str, "hub", "MQTT client id (its persistent session on the broker)"),
+    "database": (str, "postgresql:///fleet", "libpq connection string of the ledger"),
+    "silent_s": (float, 90.0, "seconds without a message before a kiosk is called silent"),
+}
+
+
+class HubConfigError(ValueError):
+    """A hub setting is wrong; the message names the key and what is allowed."""
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    hub: HubSettings  # (more sections, e.g. a status page or the PayPay relay, go beside it)
+
+
+def _value(key: str, raw: Any) -> Any:
+    kind, _, allowed = KEYS[key]
+    if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        raw = float(raw)
+    if not isinstance(raw, kind) or isinstance(raw, bool):
+        raise HubConfigError(f"hub.{key} = {raw!r} is not {kind.__name__} ({allowed})")
+    return raw
+
+
+def load_hub_config(path: Path, env: Mapping[str, str]) -> HubConfig:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise HubConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise HubConfigError(f"{path} is not valid TOML: {exc}") from None
+    section = data.get("hub", {})
+    unknown = sorted(set(section) - set(KEYS)) + sorted(set(data) - {"hub"})
+    if unknown:
+        raise HubConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    values = {k: _value(k, section[k]) if k in section else KEYS[k][1] for k in KEYS}
+    try:
+        broker_address(values["broker_url"])
+        check_prefix(values["topic_prefix"])
+    except (ValueError, PayloadError) as exc:
+        raise HubConfigError(f"{path}: {exc}") from None
+    if not 1 <= values["silent_s"] <= 86400:
+        raise HubConfigError(f"hub.silent_s = {values['silent_s']} is not 1 to 86400")
+    credentials = _credentials_dir(env)
+    settings = HubSettings(
+        broker_url=values["broker_url"],
+        database=values["database"],
+        prefix=values["topic_prefix"],
+        client_id=values["client_id"],
+        username=values["username"],
+        password=_secret(env, "HUB_MQTT_PASSWORD", credentials, "hub_mqtt_password"),
+        ca_file=values["ca_file"],
+        silent_s=values["silent_s"],
+        alert_urls=tuple(
+            line.strip()
+            for line in _secret(env, "HUB_ALERT_URLS", credentials, "alert_urls").splitlines()
+            if line.strip()
+        ),
+    )
+    return HubConfig(settings)
+
+
+def _credentials_dir(env: Mapping[str, str]) -> list[Path]:
+    places = [Path(env["CREDENTIALS_DIRECTORY"])] if env.get("CREDENTIALS_DIRECTORY") else []
+    return [*places, DEFAULT_CREDENTIALS_DIR]
+
+
+def _secret(env: Mapping[str, str], name: str, places: list[Path], filename: str) -> str:
+    if env.get(name):
+        return env[name].strip()
+    for place in places:
+        path = place / filename
+        if path.exists():
+            return read_secret_file(path)
+    return ""
+
+
+def example() -> str:
+    lines = ["# kiosk hub configuration (kiosk hub run --config FILE)", "[hub]"]
+    for key, (_, default, allowed) in KEYS.items():
+        shown = f'"{default}"' if isinstance(default, str) else str(default)
+        lines.append(f"# {allowed}")
+        lines.append(f"{key} = {shown}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,75 @@
+"""`kiosk hub` as an operator runs it: migrate, run until SIGTERM, config errors named."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from tests.fleet.helpers import wait_until
+from tools.fleetservers import Mosquitto
+
+KIOSK = [sys.executable, "-m", "kiosk"]
+
+
+def write_config(path: Path, broker: Mosquitto, dsn: str, extra: str = "") -> Path:
+    path.write_text(
+        f'[hub]\nbroker_url = "{broker.url}"\ndatabase = "{dsn}"\nclient_id = "cli-hub"\n'
+        f'topic_prefix = "cli"\nsilent_s = 30\n{extra}'
+    )
+    return path
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*KIOSK, "hub", *args], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+
+
+def test_migrate_then_run_until_sigterm(broker: Mosquitto, ledger_dsn: str, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "hub.toml", broker, ledger_dsn)
+    first = run("migrate", "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    assert "0001_ledger" in first.stdout
+    assert "already up to date" in run("migrate", "--config", str(config)).stdout
+    env = {**os.environ, "HUB_MQTT_PASSWORD": "s3cret-hub-pw"}
+    proc = subprocess.Popen(
+        [*KIOSK, "hub", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+
+        def connected() -> bool:
+            with psycopg.connect(ledger_dsn) as db:
+                return db.execute("SELECT count(*) FROM schema_migrations").fetchone() == (1,)
+
+        wait_until(connected, what="hub started")
+        sent = run("command", "--config", str(config), "kx", "reconcile")
+        assert sent.returncode == 0, sent.stderr
+        assert "sent reconcile to kx" in sent.stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "hub started" in out and "hub stopped" in out
+    assert "s3cret-hub-pw" not in out
+
+
+def test_bad_settings_are_named(broker: Mosquitto, tmp_path: Path) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text("[hub]\nsilent_s = 'soon'\n")
+    bad = run("run", "--config", str(config))
+    assert bad.returncode != 0
+    assert "hub.silent_s = 'soon' is not float" in bad.stderr
+    config.write_text('[hub]\nbroker_url = "http://x"\n')
+    assert "is not mqtt://" in run("run", "--config", str(config)).stderr
+    config.write_text('[hub]\nbrokr_url = "mqtt://x"\n')
+    assert "unknown setting(s) brokr_url" in run("run", "--config", str(config)).stderr
+    assert "cannot read" in run("run", "--config", str(tmp_path / "none.toml")).stderr
