@@ -28,6 +28,7 @@ def add_hub_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         ("migrate", "bring the ledger database to this hub's schema and exit"),
         ("command", "send one command to a kiosk"),
         ("example", "print an example hub.toml"),
+        ("hash-password", "hash a status page password for hub.password_hash"),
     ):
         p = hsub.add_parser(name, help=text)
         p.add_argument("--config", type=Path, help="hub.toml (default /etc/kiosk/hub.toml)")
@@ -45,6 +46,8 @@ def run_hub_command(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.hub_command == "example":
         say(example().rstrip("\n"))
         return int(ExitCode.OK)
+    if args.hub_command == "hash-password":
+        return _hash_password()
     path = args.config or Path(os.environ.get("KIOSK_HUB_CONFIG", DEFAULT_PATH))
     try:
         config = load_hub_config(path, os.environ)
@@ -64,6 +67,25 @@ def run_hub_command(args: argparse.Namespace, redactor: Redactor) -> int:
         return _run(config)
     except MigrationError as exc:
         raise CommandError(ExitCode.FAILED, str(exc)) from None
+
+
+def _hash_password() -> int:
+    import getpass
+    import sys
+
+    from kiosk.fleet.hub.web import hash_password
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("Status page password: ")
+        if first != getpass.getpass("The same password again: "):
+            raise CommandError(ExitCode.FAILED, "the two passwords differ; run it again")
+    else:
+        first = sys.stdin.readline().rstrip("\n")
+    try:
+        say(hash_password(first, os.urandom(16)))
+    except ValueError as exc:
+        raise CommandError(ExitCode.FAILED, str(exc)) from None
+    return int(ExitCode.OK)
 
 
 def _command(config: object, args: argparse.Namespace) -> int:
@@ -100,8 +122,20 @@ def _run(config: object) -> int:
     signal.signal(signal.SIGINT, on_signal)
     hub = Hub(config.hub)
     hub.start()
+    server = None
+    if config.http_port:
+        from kiosk.fleet.hub.web import WebApp, serve
+
+        server = serve(
+            WebApp(config.hub.database, config.password_hash), config.http_host, config.http_port
+        )
+        host, port = server.server_address[:2]
+        log.info("hub status page url=http://%s:%s/", host, port)
     log.info("hub started broker=%s", config.hub.broker_url)
     stop.wait()
+    if server is not None:
+        server.shutdown()
+        server.server_close()
     hub.stop()
     log.info("hub stopped")
     return int(ExitCode.OK)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kiosk.fleet.hub.service import HubSettings
 from kiosk.fleet.publisher import broker_address
 from kiosk.fleet.schema import PayloadError, check_prefix
+from kiosk.ops.pin import is_pin_hash
 from kiosk.ops.secrets import DEFAULT_CREDENTIALS_DIR, read_secret_file
 
 DEFAULT_PATH = Path("/etc/kiosk/hub.toml")
@@ -29,6 +30,9 @@ KEYS: dict[str, tuple[type, Any, str]] = {
     "client_id": (str, "hub", "MQTT client id (its persistent session on the broker)"),
     "database": (str, "postgresql:///fleet", "libpq connection string of the ledger"),
     "silent_s": (float, 90.0, "seconds without a message before a kiosk is called silent"),
+    "http_host": (str, "127.0.0.1", "status page address (0.0.0.0: every interface)"),
+    "http_port": (int, 0, "status page port (0: no status page)"),
+    "password_hash": (str, "", "status page password hash from `kiosk hub hash-password`"),
 }
 
 
@@ -38,7 +42,10 @@ class HubConfigError(ValueError):
 
 @dataclass(frozen=True)
 class HubConfig:
-    hub: HubSettings  # (more sections, e.g. a status page or the PayPay relay, go beside it)
+    hub: HubSettings
+    http_host: str  # the HTTP server (status page; other routes, e.g. a relay, join it)
+    http_port: int
+    password_hash: str = field(repr=False)
 
 
 def _value(key: str, raw: Any) -> Any:
@@ -67,6 +74,13 @@ def load_hub_config(path: Path, env: Mapping[str, str]) -> HubConfig:
         check_prefix(values["topic_prefix"])
     except (ValueError, PayloadError) as exc:
         raise HubConfigError(f"{path}: {exc}") from None
+    if not 0 <= values["http_port"] <= 65535:
+        raise HubConfigError(f"hub.http_port = {values['http_port']} is not 0 to 65535")
+    if values["http_port"] and not is_pin_hash(values["password_hash"]):
+        raise HubConfigError(
+            "hub.password_hash is not set to the output of `kiosk hub hash-password`"
+            " (the status page needs it)"
+        )
     if not 1 <= values["silent_s"] <= 86400:
         raise HubConfigError(f"hub.silent_s = {values['silent_s']} is not 1 to 86400")
     credentials = _credentials_dir(env)
@@ -85,7 +99,7 @@ def load_hub_config(path: Path, env: Mapping[str, str]) -> HubConfig:
             if line.strip()
         ),
     )
-    return HubConfig(settings)
+    return HubConfig(settings, values["http_host"], values["http_port"], values["password_hash"])
 
 
 def _credentials_dir(env: Mapping[str, str]) -> list[Path]:
