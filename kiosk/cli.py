@@ -393,7 +393,7 @@ def _doctor(args: argparse.Namespace, redactor: Redactor) -> int:
 def _hub(args: argparse.Namespace, redactor: Redactor) -> int:
     from kiosk.commands.hubcmd import run_hub_command
 
-    return run_hub_command(args, redactor)
+    return run_hub_command(args, redactor, demo_auth)
 
 
 def demo_auth() -> DemoAuth:

@@ -11,11 +11,21 @@ import logging
 import os
 import signal
 import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from kiosk.commands.common import CommandError, ExitCode, say
 from kiosk.ops.logs import Redactor, setup_logging
+
+if TYPE_CHECKING:
+    from kiosk.commands.paypay import DemoAuth
+    from kiosk.fleet.hub.config import HubConfig
+    from kiosk.fleet.hub.reconcile import Finding
+    from kiosk.opa import Client
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +39,7 @@ def add_hub_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         ("command", "send one command to a kiosk"),
         ("example", "print an example hub.toml"),
         ("hash-password", "hash a status page password for hub.password_hash"),
+        ("reconcile", "reconcile one day's sales against PayPay now"),
     ):
         p = hsub.add_parser(name, help=text)
         p.add_argument("--config", type=Path, help="hub.toml (default /etc/kiosk/hub.toml)")
@@ -36,9 +47,13 @@ def add_hub_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
             p.add_argument("kiosk")
             p.add_argument("kind", choices=("out_of_service", "back_in_service", "reconcile"))
             p.add_argument("--reason", default="")
+        if name == "reconcile":
+            p.add_argument("--day", help="YYYY-MM-DD (JST; default: yesterday)")
 
 
-def run_hub_command(args: argparse.Namespace, redactor: Redactor) -> int:
+def run_hub_command(
+    args: argparse.Namespace, redactor: Redactor, demo: Callable[[], DemoAuth]
+) -> int:
     from kiosk.fleet.hub.config import DEFAULT_PATH, HubConfigError, example, load_hub_config
     from kiosk.fleet.hub.migrate import MigrationError, migrate
     from kiosk.ops.secrets import SecretError
@@ -63,8 +78,10 @@ def run_hub_command(args: argparse.Namespace, redactor: Redactor) -> int:
             return int(ExitCode.OK)
         if args.hub_command == "command":
             return _command(config, args)
+        if args.hub_command == "reconcile":
+            return _reconcile_once(config, args.day, demo, redactor)
         setup_logging("info", redactor, env=os.environ)
-        return _run(config)
+        return _run(config, demo, redactor)
     except MigrationError as exc:
         raise CommandError(ExitCode.FAILED, str(exc)) from None
 
@@ -88,13 +105,11 @@ def _hash_password() -> int:
     return int(ExitCode.OK)
 
 
-def _command(config: object, args: argparse.Namespace) -> int:
+def _command(config: HubConfig, args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from kiosk.fleet.hub.config import HubConfig
     from kiosk.fleet.hub.service import Hub
 
-    assert isinstance(config, HubConfig)
     settings = replace(config.hub, client_id=f"{config.hub.client_id}-cli-{os.getpid()}")
     hub = Hub(settings, listen=False)
     hub.start()
@@ -108,11 +123,82 @@ def _command(config: object, args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _run(config: object) -> int:
-    from kiosk.fleet.hub.config import HubConfig
+def paypay_client(
+    config: HubConfig, demo: Callable[[], DemoAuth], redactor: Redactor
+) -> Client | None:
+    """The hub's own PayPay client for reconciliation (None when paypay_mode is empty)."""
+    from kiosk.opa import Client
+    from kiosk.ops.secrets import SecretError, load_credentials
+
+    if not config.paypay_mode:
+        return None
+    try:
+        credentials = load_credentials(os.environ)
+    except SecretError as exc:
+        raise CommandError(ExitCode.CONFIG, str(exc)) from None
+    if credentials is not None:
+        key, secret = credentials.values
+        redactor.add(key)
+        redactor.add(secret)
+    elif config.paypay_mode == "simulator":
+        auth = demo()
+        key, secret = auth.api_key, auth.api_secret
+    else:
+        raise CommandError(
+            ExitCode.CONFIG,
+            f"hub.paypay_mode is {config.paypay_mode} but no PayPay credentials were found",
+        )
+    client = Client(
+        (key, secret),
+        production_mode=config.paypay_mode == "production",
+        base_url=config.paypay_url or None,
+    )
+    client.set_assume_merchant(
+        config.merchant_id or (demo().merchant_id if config.paypay_mode == "simulator" else "")
+    )
+    return client
+
+
+def reconcile_with(config: HubConfig, client: Client, day: date) -> list[Finding]:
+    import psycopg
+
+    from kiosk.fleet.hub.reconcile import reconcile_day
+
+    with psycopg.connect(config.hub.database) as db:
+        return reconcile_day(db, client.Code, day, now=time.time())
+
+
+def _reconcile_once(
+    config: HubConfig, day_text: str | None, demo: Callable[[], DemoAuth], redactor: Redactor
+) -> int:
+    from kiosk.engine.clock import JST
+    from kiosk.fleet.hub.reconcile import report
+
+    client = paypay_client(config, demo, redactor)
+    if client is None:
+        raise CommandError(ExitCode.CONFIG, "hub.paypay_mode is empty: nothing to reconcile with")
+    try:
+        day = (
+            date.fromisoformat(day_text)
+            if day_text
+            else (datetime.now(JST) - timedelta(days=1)).date()
+        )
+    except ValueError:
+        raise CommandError(ExitCode.USAGE, f"--day {day_text!r} is not YYYY-MM-DD") from None
+    try:
+        findings = reconcile_with(config, client, day)
+    finally:
+        client.close()
+    for line in report(day, findings):
+        say(line)
+    bad = any(f.verdict in ("flagged", "unknown") for f in findings)
+    return int(ExitCode.FAILED if bad else ExitCode.OK)
+
+
+def _run(config: HubConfig, demo: Callable[[], DemoAuth], redactor: Redactor) -> int:
+    from kiosk.fleet.hub.nightly import Nightly
     from kiosk.fleet.hub.service import Hub
 
-    assert isinstance(config, HubConfig)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -122,6 +208,12 @@ def _run(config: object) -> int:
     signal.signal(signal.SIGINT, on_signal)
     hub = Hub(config.hub)
     hub.start()
+    client = paypay_client(config, demo, redactor)
+    nightly = None
+    if client is not None:
+        paypay = client
+        nightly = Nightly(config.reconcile_hour, lambda day: reconcile_with(config, paypay, day))
+        nightly.start()
     server = None
     if config.http_port:
         from kiosk.fleet.hub.web import WebApp, serve
@@ -136,6 +228,9 @@ def _run(config: object) -> int:
     if server is not None:
         server.shutdown()
         server.server_close()
+    if nightly is not None and client is not None:
+        nightly.stop()
+        client.close()
     hub.stop()
     log.info("hub stopped")
     return int(ExitCode.OK)

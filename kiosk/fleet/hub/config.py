@@ -33,6 +33,15 @@ KEYS: dict[str, tuple[type, Any, str]] = {
     "http_host": (str, "127.0.0.1", "status page address (0.0.0.0: every interface)"),
     "http_port": (int, 0, "status page port (0: no status page)"),
     "password_hash": (str, "", "status page password hash from `kiosk hub hash-password`"),
+    "paypay_mode": (
+        str,
+        "",
+        "nightly reconciliation against PayPay: sandbox, production, or"
+        " simulator (paypay_url); empty: none",
+    ),
+    "paypay_url": (str, "", "simulator mode: the PayPay simulator's URL"),
+    "merchant_id": (str, "", "PayPay merchant id (X-ASSUME-MERCHANT)"),
+    "reconcile_hour": (int, 2, "hour (JST, 0-23) the day before is reconciled"),
 }
 
 
@@ -46,6 +55,10 @@ class HubConfig:
     http_host: str  # the HTTP server (status page; other routes, e.g. a relay, join it)
     http_port: int
     password_hash: str = field(repr=False)
+    paypay_mode: str = ""
+    paypay_url: str = ""
+    merchant_id: str = ""
+    reconcile_hour: int = 2
 
 
 def _value(key: str, raw: Any) -> Any:
@@ -81,6 +94,15 @@ def load_hub_config(path: Path, env: Mapping[str, str]) -> HubConfig:
             "hub.password_hash is not set to the output of `kiosk hub hash-password`"
             " (the status page needs it)"
         )
+    if values["paypay_mode"] not in ("", "sandbox", "production", "simulator"):
+        raise HubConfigError(
+            f"hub.paypay_mode = {values['paypay_mode']!r} is not empty, sandbox, production or"
+            " simulator"
+        )
+    if values["paypay_mode"] == "simulator" and not values["paypay_url"].startswith("http"):
+        raise HubConfigError("hub.paypay_url must be the simulator's http(s) URL")
+    if not 0 <= values["reconcile_hour"] <= 23:
+        raise HubConfigError(f"hub.reconcile_hour = {values['reconcile_hour']} is not 0 to 23")
     if not 1 <= values["silent_s"] <= 86400:
         raise HubConfigError(f"hub.silent_s = {values['silent_s']} is not 1 to 86400")
     credentials = _credentials_dir(env)
@@ -99,7 +121,16 @@ def load_hub_config(path: Path, env: Mapping[str, str]) -> HubConfig:
             if line.strip()
         ),
     )
-    return HubConfig(settings, values["http_host"], values["http_port"], values["password_hash"])
+    return HubConfig(
+        settings,
+        values["http_host"],
+        values["http_port"],
+        values["password_hash"],
+        values["paypay_mode"],
+        values["paypay_url"],
+        values["merchant_id"],
+        values["reconcile_hour"],
+    )
 
 
 def _credentials_dir(env: Mapping[str, str]) -> list[Path]:
