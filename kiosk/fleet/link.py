@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kiosk.config import Config
@@ -22,11 +21,10 @@ from kiosk.domain import SaleView, ServiceIssue
 from kiosk.engine.journal import Journal
 from kiosk.fleet.outbox import OutboxReader
 from kiosk.fleet.publisher import BrokerSettings, Publisher
-from kiosk.fleet.schema import KIND_REPLY, PayloadError, load_json
+from kiosk.fleet.schema import KIND_REPLY, PayloadError, parse_command
 
 log = logging.getLogger(__name__)
 COMMAND_MAX_AGE_S = 300.0
-COMMAND_KINDS = ("out_of_service", "back_in_service", "reconcile")
 
 
 class Engine(Protocol):
@@ -57,27 +55,6 @@ def broker_settings(config: Config, password: str) -> BrokerSettings:
     )
 
 
-@dataclass(frozen=True)
-class Command:
-    command_id: str
-    kind: str
-    issued_at: float
-    reason: str
-
-
-def parse_command(payload: bytes) -> Command:
-    body = load_json(payload)
-    command_id, kind, issued_at = body.get("command_id"), body.get("kind"), body.get("issued_at")
-    if not isinstance(command_id, str) or not 1 <= len(command_id) <= 64:
-        raise PayloadError("command field 'command_id' is missing or not 1-64 characters")
-    if kind not in COMMAND_KINDS:
-        raise PayloadError(f"command kind {kind!r} is not one of {', '.join(COMMAND_KINDS)}")
-    if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
-        raise PayloadError("command field 'issued_at' is missing or not a number")
-    reason = body.get("reason", "")
-    return Command(command_id, str(kind), float(issued_at), str(reason)[:200])
-
-
 class FleetLink:
     def __init__(
         self,
@@ -102,8 +79,9 @@ class FleetLink:
     def start(self) -> None:
         self.publisher.start()
 
-    def stop(self) -> None:
-        self.publisher.stop()
+    def stop(self, drain_s: float = 2.0) -> None:
+        """After the engine stopped: its last facts get `drain_s` to reach the broker."""
+        self.publisher.stop(drain_s=drain_s)
 
     def health(self) -> dict[str, Any]:
         sale = self.engine.current_sale()

@@ -130,6 +130,23 @@ class OutboxReader:
             self._db.execute("ROLLBACK")
             raise
 
+    def unmark(self, from_seq: int, to_seq: int) -> int:
+        """Send rows [from_seq, to_seq] again (the hub never got them); returns how many are
+        still here to send."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "UPDATE outbox SET sent_at=NULL WHERE seq BETWEEN ? AND ?", (from_seq, to_seq)
+            )
+            found = self._db.execute(
+                "SELECT count(*) FROM outbox WHERE seq BETWEEN ? AND ?", (from_seq, to_seq)
+            ).fetchone()[0]
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return int(found)
+
     def prune(self, before_at: float) -> int:
         """Forget rows sent before `before_at` (kept meanwhile so a hub could ask again)."""
         cur = self._db.execute(

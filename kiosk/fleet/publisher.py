@@ -30,7 +30,15 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from kiosk.fleet.outbox import OutboxReader
-from kiosk.fleet.schema import KIND_HEALTH, SCHEMA, Topics
+from kiosk.fleet.schema import (
+    KIND_HEALTH,
+    KIND_REPLY,
+    SCHEMA,
+    Command,
+    PayloadError,
+    Topics,
+    parse_command,
+)
 
 log = logging.getLogger(__name__)
 Record = Callable[[str, dict[str, Any], float], None]  # Journal.record_fact
@@ -110,9 +118,12 @@ class Publisher:
         self.connected = threading.Event()
         self.sent = 0  # rows acknowledged by the broker since start (tests and bench read it)
         self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._replays: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
         self._inflight: dict[int, int] = {}  # mid -> seq, publisher thread only
         self._cursor = 0  # highest seq handed to the client
         self._stop = threading.Event()
+        self._closing = threading.Event()  # no more snapshots: stopping
+        self._drained = threading.Event()  # closing, and nothing left unsent
         self._bucket = TokenBucket(settings.max_rate_per_s, monotonic())
         self._next_health = 0.0
         self._next_prune = 0.0
@@ -127,8 +138,12 @@ class Publisher:
         self._client.loop_start()
         self._thread.start()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Say offline (retained) and disconnect cleanly; unsent rows wait for the next start."""
+    def stop(self, timeout_s: float = 5.0, drain_s: float = 0.0) -> None:
+        """Stop taking snapshots, send what is unsent for up to `drain_s` (while connected),
+        say offline (retained) and disconnect; rows still unsent wait for the next start."""
+        self._closing.set()
+        if drain_s > 0 and self.connected.is_set():
+            self._drained.wait(drain_s)
         self._stop.set()
         self._thread.join(timeout_s)
         if self.connected.is_set():
@@ -219,12 +234,25 @@ class Publisher:
         self._acks.put(mid)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if self.on_command is None:
-            return
+        payload = bytes(message.payload)
         try:
-            self.on_command(bytes(message.payload))
+            command = parse_command(payload)
+        except PayloadError:
+            command = None  # the kiosk's handler rejects it with the reason
+        try:
+            if command is not None and command.kind == "replay":
+                self._replay_command(command)
+            elif self.on_command is not None:
+                self.on_command(payload)
         except Exception:
             log.exception("fleet command handler failed")
+
+    def _replay_command(self, command: Command) -> None:
+        """The hub misses rows: send them again (touches no sale, fine at any time)."""
+        log.info("fleet command received id=%s kind=replay", command.command_id)
+        self.replay(command.from_seq, command.to_seq)
+        data = {"command_id": command.command_id, "result": "applied", "reason": ""}
+        self.record(KIND_REPLY, data, self.clock())
 
     # ---- the publisher thread ---------------------------------------------------------------
 
@@ -237,10 +265,25 @@ class Publisher:
                 self._stop.wait(1.0)
             self._stop.wait(self.tick_s)
 
+    def replay(self, from_seq: int, to_seq: int) -> None:
+        """Send rows [from_seq, to_seq] again, acknowledged or not (asked by the hub)."""
+        self._replays.put((from_seq, to_seq))
+
     def _once(self) -> None:
         self._settle_acks()
+        while True:
+            try:
+                first, last = self._replays.get_nowait()
+            except queue.Empty:
+                break
+            found = self.reader.unmark(first, last)
+            self._cursor = min(self._cursor, first - 1)
+            log.info("fleet replay from_seq=%d to_seq=%d rows=%d", first, last, found)
         mono = self.monotonic()
-        if mono >= self._next_health:
+        if self._closing.is_set():
+            if not self._inflight and self.reader.backlog() == 0:
+                self._drained.set()
+        elif mono >= self._next_health:
             self._next_health = mono + self.settings.health_s
             self._snapshot()
         if self.connected.is_set():

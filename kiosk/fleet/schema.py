@@ -168,3 +168,35 @@ def _check_data(kind: str, data: dict[str, Any]) -> None:
             raise PayloadError(
                 f"{kind} data field {name!r} is missing or not {_kind_name(expected)}"
             )
+
+
+COMMAND_KINDS = ("out_of_service", "back_in_service", "reconcile", "replay")
+
+
+@dataclass(frozen=True)
+class Command:
+    command_id: str
+    kind: str
+    issued_at: float
+    reason: str
+    from_seq: int = 0  # replay: the outbox rows to send again
+    to_seq: int = 0
+
+
+def parse_command(payload: bytes) -> Command:
+    body = load_json(payload)
+    command_id, kind, issued_at = body.get("command_id"), body.get("kind"), body.get("issued_at")
+    if not isinstance(command_id, str) or not 1 <= len(command_id) <= 64:
+        raise PayloadError("command field 'command_id' is missing or not 1-64 characters")
+    if kind not in COMMAND_KINDS:
+        raise PayloadError(f"command kind {kind!r} is not one of {', '.join(COMMAND_KINDS)}")
+    if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
+        raise PayloadError("command field 'issued_at' is missing or not a number")
+    reason = body.get("reason", "")
+    seqs = [body.get("from_seq", 0), body.get("to_seq", 0)]
+    if kind == "replay" and not (
+        all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in seqs)
+        and seqs[0] <= seqs[1]
+    ):
+        raise PayloadError("replay needs whole numbers 0 < from_seq <= to_seq")
+    return Command(command_id, str(kind), float(issued_at), str(reason)[:200], *map(int, seqs))

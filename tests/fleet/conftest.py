@@ -23,6 +23,17 @@ def broker() -> Iterator[Mosquitto]:
     remove(directory)
 
 
+@pytest.fixture
+def own_broker() -> Iterator[Mosquitto]:
+    """A broker this test may stop and start."""
+    directory = scratch_dir("fleet-own-broker-")
+    server = Mosquitto(directory)
+    server.start()
+    yield server
+    server.stop()
+    remove(directory)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     directory = scratch_dir("fleet-postgres-")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -242,3 +243,34 @@ def test_alert_lines_say_what_and_where() -> None:
         "fleet alert raised kind=silent kiosk=k9 subject=- detail=no message since "
         "2026-01-01T00:00:00+00:00"
     )
+
+
+def test_facts_a_crashed_broker_lost_are_asked_for_again(
+    own_broker: Mosquitto, ledger_dsn: str, tmp_path: Path, sent: Sent, hub_id: str
+) -> None:
+    """The broker acknowledged the kiosk's rows, queued them for the (stopped) hub and died
+    before saving its queue: the hub sees the gap in the kiosk's seq and gets them replayed."""
+    hub = make_hub(own_broker, ledger_dsn, sent, hub_id, gap_check_s=0.5, gap_grace_s=0.5)
+    journal = fleet_journal(tmp_path / "k.sqlite3", prefix="gp")
+    pub = make_publisher(own_broker, journal, "gp", health_s=1.0)
+    try:
+        journal.save_sale(paid(sale("gp-0")), T0)
+        wait_until(lambda: q(ledger_dsn, "SELECT count(*) FROM sales")[0][0] == 1, what="first")
+        hub.stop()
+        for n in range(1, 11):
+            journal.save_sale(paid(sale(f"gp-{n}")), T0 + n)
+        wait_until(lambda: OutboxReader(journal.path).backlog() == 0, what="broker acked all")
+        own_broker.stop(signal.SIGKILL)  # its in-memory queue for the hub is gone
+        own_broker.start()
+        hub = make_hub(own_broker, ledger_dsn, sent, hub_id, gap_check_s=0.5, gap_grace_s=0.5)
+        wait_until(
+            lambda: q(ledger_dsn, "SELECT count(*) FROM sales")[0][0] == 11, what="all 11 sales"
+        )
+        sql = "SELECT result FROM commands WHERE kind='replay'"
+        wait_until(
+            lambda: bool(q(ledger_dsn, sql)) and None not in {r[0] for r in q(ledger_dsn, sql)}
+        )
+        assert {r[0] for r in q(ledger_dsn, sql)} == {"applied"}
+    finally:
+        pub.stop()
+        hub.stop()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 
+from kiosk.fleet.hub.migrate import migrations
 from tests.fleet.helpers import wait_until
 from tools.fleetservers import Mosquitto
 
@@ -48,7 +49,8 @@ def test_migrate_then_run_until_sigterm(broker: Mosquitto, ledger_dsn: str, tmp_
 
         def connected() -> bool:
             with psycopg.connect(ledger_dsn) as db:
-                return db.execute("SELECT count(*) FROM schema_migrations").fetchone() == (1,)
+                row = db.execute("SELECT count(*) FROM schema_migrations").fetchone()
+                return row == (len(migrations()),)
 
         wait_until(connected, what="hub started")
         sent = run("command", "--config", str(config), "kx", "reconcile")

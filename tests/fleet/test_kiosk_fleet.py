@@ -15,10 +15,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.domain import Phase, ServiceIssue
 from kiosk.fleet.hub.service import Hub, HubSettings
-from kiosk.fleet.link import FleetLink, parse_command
+from kiosk.fleet.link import FleetLink
 from kiosk.fleet.outbox import OutboxSink
 from kiosk.fleet.publisher import BrokerSettings
-from kiosk.fleet.schema import PayloadError
+from kiosk.fleet.schema import PayloadError, parse_command
 from tests.engine.harness import Kiosk, kiosk
 from tests.fleet.helpers import counter_keys, wait_until
 from tools.fleetservers import Mosquitto

@@ -112,3 +112,20 @@ def test_refund_service_and_health_facts(ledger: Ledger) -> None:
         "SELECT out_of_service, out_of_service_reason, held, backlog, screen, last_seq FROM kiosks"
     ).fetchone()
     assert row == (True, "remote", 2, 7, "idle", 5)
+
+
+def test_gaps_in_a_kiosks_seq_are_found_once_old_enough(ledger: Ledger) -> None:
+    from kiosk.fleet.hub.gaps import Gap, find_gaps
+
+    for seq in (2, 3, 5, 8):
+        ledger.ingest(Event("g1", seq, f"g{seq}", "health", T0, {"held": 0, "backlog": 0}), T0)
+    assert find_gaps(ledger.db, T0 + 1, grace_s=5) == []  # might still be in flight
+    assert find_gaps(ledger.db, T0 + 10, grace_s=5) == [
+        Gap("g1", 1, 1),
+        Gap("g1", 4, 4),
+        Gap("g1", 6, 7),
+    ]
+    ledger.ingest(Event("g1", 1, "g1", "health", T0, {"held": 0, "backlog": 0}), T0 + 20)
+    ledger.ingest(Event("g1", 4, "g4", "health", T0, {"held": 0, "backlog": 0}), T0 + 20)
+    assert find_gaps(ledger.db, T0 + 30, grace_s=5) == [Gap("g1", 6, 7)]
+    assert one(ledger, "SELECT contiguous_seq FROM kiosks") == 5

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +14,7 @@ from kiosk.fleet.publisher import BrokerSettings, Publisher, TokenBucket, broker
 from kiosk.fleet.schema import decode_event
 from tests.engine.test_journal import T0, sale
 from tests.fleet.helpers import Listener, fleet_journal, wait_until
-from tools.fleetservers import Mosquitto, remove, scratch_dir
-
-
-@pytest.fixture
-def own_broker() -> Iterator[Mosquitto]:
-    """A broker this test may stop and start."""
-    directory = scratch_dir("fleet-own-broker-")
-    server = Mosquitto(directory)
-    server.start()
-    yield server
-    server.stop()
-    remove(directory)
+from tools.fleetservers import Mosquitto
 
 
 def publisher(broker: Mosquitto, journal: Journal, kiosk: str, **settings: Any) -> Publisher:

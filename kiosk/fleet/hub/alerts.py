@@ -20,6 +20,7 @@ from kiosk.fleet.hub.ledger import Db, ts
 log = logging.getLogger(__name__)
 SILENT = "silent"
 HELD = "held"
+GAP = "gap"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from psycopg.types.json import Jsonb
 
 from kiosk.fleet.hub import alerts
+from kiosk.fleet.hub.gaps import find_gaps
 from kiosk.fleet.hub.ledger import Ingested, Ledger, ts
 from kiosk.fleet.hub.migrate import migrate
 from kiosk.fleet.publisher import broker_address
@@ -49,6 +50,9 @@ class HubSettings:
     ca_file: str = ""
     silent_s: float = 90.0
     check_s: float = 1.0
+    gap_check_s: float = 30.0  # how often missing facts are looked for (and asked again)
+    gap_grace_s: float = 30.0
+    gap_tries: int = 5  # replays asked for one gap before an alert asks a person
     alert_urls: tuple[str, ...] = field(default=(), repr=False)  # may carry tokens
 
 
@@ -71,7 +75,10 @@ class Hub:
         self.duplicates = 0
         self._stop = threading.Event()
         self._ledger: Ledger | None = None
-        self._ledger_lock = threading.Lock()  # paho's thread ingests; commands come from others
+        self._ledger_lock = threading.Lock()
+        self._gap_tries: dict[
+            tuple[str, int], int
+        ] = {}  # paho's thread ingests; commands come from others
         self._client = self._make_client()
         self._watch = threading.Thread(target=self._watch_loop, name="hub-watch", daemon=True)
 
@@ -232,7 +239,13 @@ class Hub:
     # ---- commands ---------------------------------------------------------------------------
 
     def send_command(
-        self, kiosk: str, kind: str, reason: str = "", command_id: str = "", wait_s: float = 0
+        self,
+        kiosk: str,
+        kind: str,
+        reason: str = "",
+        command_id: str = "",
+        wait_s: float = 0,
+        extra: dict[str, Any] | None = None,
     ) -> str:
         """Record the command, then publish it (QoS 1) to the kiosk; its reply lands in the
         ledger's `commands` row. Returns the command id."""
@@ -246,6 +259,7 @@ class Hub:
             "kind": kind,
             "issued_at": now,
             "reason": reason,
+            **(extra or {}),
         }
         with self._ledger_lock, ledger.db.transaction():
             ledger.db.execute(
@@ -259,16 +273,46 @@ class Hub:
         log.info("hub command sent id=%s kiosk=%s kind=%s", command_id, kiosk, kind)
         return command_id
 
+    # ---- missing facts ----------------------------------------------------------------------
+
+    def _repair(self, db: psycopg.Connection[Any], now: float) -> None:
+        for gap in find_gaps(db, now, self.settings.gap_grace_s):
+            key = (gap.kiosk, gap.from_seq)
+            tries = self._gap_tries.get(key, 0)
+            if tries >= self.settings.gap_tries:
+                subject = f"seq {gap.from_seq}-{gap.to_seq}"
+                with db.transaction():
+                    alert = alerts.raise_alert(
+                        db, gap.kiosk, alerts.GAP, subject, "facts missing after replays", now
+                    )
+                if alert:
+                    self.announcer.announce(alert)
+                continue
+            self._gap_tries[key] = tries + 1
+            log.warning(
+                "hub: facts missing, asking again kiosk=%s from_seq=%d to_seq=%d",
+                gap.kiosk,
+                gap.from_seq,
+                gap.to_seq,
+            )
+            extra = {"from_seq": gap.from_seq, "to_seq": gap.to_seq}
+            self.send_command(gap.kiosk, "replay", "gap", extra=extra)
+
     # ---- silent kiosks ----------------------------------------------------------------------
 
     def _watch_loop(self) -> None:
         db: psycopg.Connection[Any] | None = None
+        next_gaps = 0.0
         while not self._stop.wait(self.settings.check_s):
             try:
                 if db is None or db.closed:
                     db = psycopg.connect(self.settings.database)
-                for alert in alerts.check_silent(db, self.clock(), self.settings.silent_s):
+                now = self.clock()
+                for alert in alerts.check_silent(db, now, self.settings.silent_s):
                     self.announcer.announce(alert)
+                if now >= next_gaps and self.connected.is_set():
+                    next_gaps = now + self.settings.gap_check_s
+                    self._repair(db, now)
             except psycopg.Error as exc:
                 log.error("hub: silent-kiosk check failed error=%s", type(exc).__name__)
                 if db is not None:
