@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench chaos screenshots simulator clean lock wheelhouse deploy-test
+.PHONY: run test lint format bench chaos screenshots simulator clean lock wheelhouse deploy-test fleet-demo fleet-soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ chaos: $(STAMP)  ## SIGKILL the engine at random step boundaries; check the ledg
 	$(BIN)/python -m tools.chaos $(ARGS)
 	$(BIN)/python -m tools.chaos_mdb
 	$(BIN)/python -m tools.chaos_mdb --credit
+
+fleet-demo: $(STAMP)  ## broker, database, hub with status page, a few kiosks selling (Ctrl-C stops)
+	$(BIN)/python -m tools.fleetdemo $(ARGS)
+
+fleet-soak: $(STAMP)  ## 1,000 kiosks, outage, SIGKILLs, duplicates; fails on any loss
+	$(BIN)/python -m tools.fleetsoak $(ARGS)
 
 screenshots: $(STAMP)  ## regenerate the screenshots in docs/ from the UI snapshots
 	$(BIN)/python -m pytest tests/ui -q --snapshot-update -k snapshot

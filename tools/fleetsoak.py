@@ -77,6 +77,11 @@ class Soak:
         )
         self.hub_config = config
         self.start_hub()
+        deadline = time.monotonic() + 60
+        while b"hub subscribed" not in (self.dir / "hub.log").read_bytes():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the hub did not subscribe within 60 s: see hub.log")
+            time.sleep(0.2)
 
     def start_hub(self) -> None:
         log = (self.dir / "hub.log").open("ab")

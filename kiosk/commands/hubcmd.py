@@ -45,8 +45,10 @@ def add_hub_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         p.add_argument("--config", type=Path, help="hub.toml (default /etc/kiosk/hub.toml)")
         if name == "command":
             p.add_argument("kiosk")
-            p.add_argument("kind", choices=("out_of_service", "back_in_service", "reconcile"))
+            kinds = ("out_of_service", "back_in_service", "reconcile", "catalogue")
+            p.add_argument("kind", choices=kinds)
             p.add_argument("--reason", default="")
+            p.add_argument("--document", type=Path, help="catalogue: the JSON price list")
         if name == "reconcile":
             p.add_argument("--day", help="YYYY-MM-DD (JST; default: yesterday)")
 
@@ -105,18 +107,38 @@ def _hash_password() -> int:
     return int(ExitCode.OK)
 
 
+def _catalogue_document(path: Path | None) -> object:
+    """The document, checked here as the kiosk will check it (a bad one is never sent)."""
+    import json
+
+    from kiosk.fleet.catalogue import parse_catalogue
+    from kiosk.fleet.schema import PayloadError
+
+    if path is None:
+        raise CommandError(ExitCode.USAGE, "catalogue needs --document FILE (JSON)")
+    try:
+        document = json.loads(path.read_text("utf-8"))
+        parse_catalogue(document)
+    except OSError as exc:
+        raise CommandError(ExitCode.USAGE, f"cannot read {path}: {exc.strerror}") from None
+    except (ValueError, PayloadError) as exc:
+        raise CommandError(ExitCode.USAGE, f"{path}: {exc}") from None
+    return document
+
+
 def _command(config: HubConfig, args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from kiosk.fleet.hub.service import Hub
 
+    extra = {"document": _catalogue_document(args.document)} if args.kind == "catalogue" else {}
     settings = replace(config.hub, client_id=f"{config.hub.client_id}-cli-{os.getpid()}")
     hub = Hub(settings, listen=False)
     hub.start()
     try:
         if not hub.connected.wait(10):
             raise CommandError(ExitCode.FAILED, "cannot reach the broker within 10 s")
-        command_id = hub.send_command(args.kiosk, args.kind, args.reason, wait_s=10)
+        command_id = hub.send_command(args.kiosk, args.kind, args.reason, wait_s=10, extra=extra)
         say(f"sent {args.kind} to {args.kiosk}: command {command_id}")
     finally:
         hub.stop()

@@ -66,6 +66,7 @@ from kiosk.ui.settings import UiSettings
 
 if TYPE_CHECKING:
     from kiosk.fleet.link import FleetLink
+    from kiosk.ui.app import App
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +229,7 @@ def _serve(
     log.info("kiosk_started mode=%s paypay=%s", config.mode.value, parts.target)
     try:
         notify = LoopNotify(notifier, keeper, runner)
-        code = _loop(runner, parts.journal, ui_settings, notify, stop, after_start)
+        code = _loop(runner, parts.journal, ui_settings, notify, stop, after_start, parts.fleet)
     finally:
         log.info("kiosk_stopping signal=%s", stop.signal_name or "-")
         notifier.stopping("stopping: withdrawing any live QR")
@@ -270,6 +271,7 @@ def _loop(
     notify: LoopNotify,
     stop: StopFlag,
     after_start: AfterStart | None,
+    fleet: FleetLink | None = None,
 ) -> int:
     from kiosk.ui.app import App, wait_for_events
 
@@ -284,6 +286,7 @@ def _loop(
     if after_start is not None:
         after_start(runner)
     while not stop.event.is_set():
+        _take_catalogue(app, fleet, runner)
         code = app.turn()
         if code is not None:
             return code  # the attendant chose "Exit kiosk"
@@ -291,6 +294,17 @@ def _loop(
             log.error("kiosk_engine_stopped fault=%s", runner.worker.fault or "-")
             return int(ExitCode.ENGINE)  # non-zero: systemd restarts the kiosk
     return int(ExitCode.OK)
+
+
+def _take_catalogue(app: App, fleet: FleetLink | None, runner: Runner) -> None:
+    """A catalogue the hub sent takes effect between sales (nothing is being paid)."""
+    if fleet is None or runner.current_sale() is not None:
+        return
+    new = fleet.take_catalogue()
+    if new is not None:
+        app.settings = replace(app.settings, catalogue=new.items)
+        app.controller.settings = app.settings
+        log.info("fleet catalogue in use version=%d items=%d", new.version, len(new.items))
 
 
 def load_fleet_secret(config: Config, env: Mapping[str, str]) -> str:
@@ -311,10 +325,14 @@ def fleet_sink(config: Config) -> FactSink | None:
     return OutboxSink()
 
 
-def start_fleet(config: Config, password: str, journal: Journal, runner: Runner) -> FleetLink:
+def start_fleet(
+    config: Config, password: str, journal: Journal, runner: Runner, state: Path
+) -> FleetLink:
+    from kiosk.fleet.catalogue import CatalogueStore
     from kiosk.fleet.link import FleetLink, broker_settings
 
-    link = FleetLink(broker_settings(config, password), journal, runner)
+    store = CatalogueStore(state / "catalogue.json") if config.entry == "catalogue" else None
+    link = FleetLink(broker_settings(config, password), journal, runner, store=store)
     link.start()  # connects in the background: a broker that is down delays nothing
     return link
 
@@ -395,7 +413,9 @@ class _Parts:
         )
         self.journal.check_in_background()  # the whole file, beside selling: never before it
         if config.fleet.url:
-            self.fleet = start_fleet(config, self.fleet_password, self.journal, self.runner)
+            self.fleet = start_fleet(
+                config, self.fleet_password, self.journal, self.runner, self.state
+            )
         return self
 
     def before_stop(self) -> None:

@@ -12,6 +12,7 @@ Why / invariants:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -19,9 +20,10 @@ from typing import Any, Protocol
 from kiosk.config import Config
 from kiosk.domain import SaleView, ServiceIssue
 from kiosk.engine.journal import Journal
+from kiosk.fleet.catalogue import Catalogue, CatalogueStore, parse_catalogue
 from kiosk.fleet.outbox import OutboxReader
 from kiosk.fleet.publisher import BrokerSettings, Publisher
-from kiosk.fleet.schema import KIND_REPLY, PayloadError, parse_command
+from kiosk.fleet.schema import KIND_REPLY, Command, PayloadError, parse_command
 
 log = logging.getLogger(__name__)
 COMMAND_MAX_AGE_S = 300.0
@@ -63,10 +65,15 @@ class FleetLink:
         engine: Engine,
         *,
         clock: Callable[[], float] = time.time,
+        store: CatalogueStore | None = None,
     ) -> None:
         self.journal = journal
         self.engine = engine
         self.clock = clock
+        self.store = store  # None: this kiosk takes keyed amounts, no catalogue
+        self.catalogue = self._kept()
+        self._pending = self.catalogue  # the screen takes it between sales
+        self._lock = threading.Lock()
         self.publisher = Publisher(
             settings,
             OutboxReader(journal.path),
@@ -75,6 +82,19 @@ class FleetLink:
             on_command=self.on_command,
             clock=clock,
         )
+
+    def _kept(self) -> Catalogue | None:
+        try:
+            return self.store.load() if self.store else None
+        except PayloadError as exc:
+            log.error("fleet catalogue not used error=%s", exc)
+            return None
+
+    def take_catalogue(self) -> Catalogue | None:
+        """A catalogue to show from now on (the UI thread asks between sales), once."""
+        with self._lock:
+            pending, self._pending = self._pending, None
+        return pending
 
     def start(self) -> None:
         self.publisher.start()
@@ -109,12 +129,34 @@ class FleetLink:
         if self.engine.current_sale() is not None:
             self._reply(command.command_id, "refused", "a sale is in progress")
             return
+        if command.kind == "catalogue":
+            self._catalogue(command)
+            return
         if command.kind == "reconcile":
             self.engine.reconcile_now()
         else:
             off = command.kind == "out_of_service"
             self.engine.set_out_of_service(off, reason=command.reason or "remote")
         self._reply(command.command_id, "applied", "")
+
+    def _catalogue(self, command: Command) -> None:
+        if self.store is None:
+            self._reply(command.command_id, "refused", "this kiosk takes keyed amounts")
+            return
+        try:
+            new = parse_catalogue(command.document)
+        except PayloadError as exc:
+            self._reply(command.command_id, "rejected", str(exc))
+            return
+        current = self.catalogue.version if self.catalogue else 0
+        if new.version <= current:
+            reason = f"version {new.version} is not newer than {current}"
+            self._reply(command.command_id, "refused", reason)
+            return
+        self.store.save(new)  # the last good one, kept across restarts
+        with self._lock:
+            self.catalogue = self._pending = new
+        self._reply(command.command_id, "applied", f"version {new.version}")
 
     def _reply(self, command_id: str, result: str, reason: str) -> None:
         (log.info if result == "applied" else log.warning)(

@@ -219,7 +219,7 @@ class Publisher:
         reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._closing.is_set():
             log.warning("fleet broker disconnected reason=%s", reason)
         self.connected.clear()
 

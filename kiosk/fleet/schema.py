@@ -170,7 +170,7 @@ def _check_data(kind: str, data: dict[str, Any]) -> None:
             )
 
 
-COMMAND_KINDS = ("out_of_service", "back_in_service", "reconcile", "replay")
+COMMAND_KINDS = ("out_of_service", "back_in_service", "reconcile", "replay", "catalogue")
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,7 @@ class Command:
     reason: str
     from_seq: int = 0  # replay: the outbox rows to send again
     to_seq: int = 0
+    document: Any = None  # catalogue: the versioned price list (checked by kiosk.fleet.catalogue)
 
 
 def parse_command(payload: bytes) -> Command:
@@ -199,4 +200,12 @@ def parse_command(payload: bytes) -> Command:
         and seqs[0] <= seqs[1]
     ):
         raise PayloadError("replay needs whole numbers 0 < from_seq <= to_seq")
-    return Command(command_id, str(kind), float(issued_at), str(reason)[:200], *map(int, seqs))
+    return Command(
+        command_id,
+        str(kind),
+        float(issued_at),
+        str(reason)[:200],
+        int(seqs[0]),
+        int(seqs[1]),
+        body.get("document"),
+    )

@@ -14,6 +14,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.domain import Phase, ServiceIssue
+from kiosk.fleet.catalogue import CatalogueStore
 from kiosk.fleet.hub.service import Hub, HubSettings
 from kiosk.fleet.link import FleetLink
 from kiosk.fleet.outbox import OutboxSink
@@ -47,6 +48,7 @@ def fleet(
             BrokerSettings(url=broker.url, kiosk="K1", prefix="fk", max_rate_per_s=100),
             k.journal,
             k.runner,
+            store=CatalogueStore(tmp_path / "catalogue.json"),
         )
         link.start()
         wait_until(link.publisher.connected.is_set, what="kiosk connected")
@@ -140,3 +142,35 @@ def test_unreadable_commands_name_the_problem() -> None:
         parse_command(json.dumps({"schema": 1, "command_id": "x", "kind": "reconcile"}).encode())
     with pytest.raises(PayloadError, match="not JSON"):
         parse_command(b"\xff")
+
+
+def test_catalogue_updates_are_checked_versioned_and_kept(
+    fleet: tuple[Kiosk, FleetLink, Hub], ledger_dsn: str, tmp_path: Path
+) -> None:
+    k, link, hub = fleet
+    k.ready()
+    item = {"sku": "latte", "name_ja": "ラテ", "name_en": "Latte", "price_yen": 380}
+
+    def send(document: object) -> tuple[object, ...]:
+        command_id = hub.send_command("K1", "catalogue", extra={"document": document})
+        wait_until(lambda: reply_of(ledger_dsn, command_id) is not None, what="reply")
+        result = reply_of(ledger_dsn, command_id)
+        assert result is not None
+        return result
+
+    assert send({"version": 2, "items": [item]}) == ("applied", "version 2")
+    taken = link.take_catalogue()
+    assert taken is not None and taken.items[0].price_yen == 380
+    assert send({"version": 2, "items": [{**item, "price_yen": 1}]}) == (
+        "refused",
+        "version 2 is not newer than 2",
+    )
+    bad = send({"version": 3, "items": [{**item, "price_yen": -5}]})
+    assert bad[0] == "rejected" and "item 1" in str(bad[1])
+    assert link.take_catalogue() is None  # nothing new: the last good one stays
+    k.sell(200)
+    assert send({"version": 4, "items": [item]}) == ("refused", "a sale is in progress")
+    k.runner.cancel_sale()
+    k.drive(pay=False)
+    kept = CatalogueStore(tmp_path / "catalogue.json").load()
+    assert kept is not None and kept.version == 2 and kept.items[0].price_yen == 380

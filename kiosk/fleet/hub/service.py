@@ -155,6 +155,8 @@ class Hub:
         if any(c.is_failure for c in codes):
             log.error("hub: the broker refused a subscription (check its ACL) codes=%s", codes)
             return
+        if not self.connected.is_set():
+            log.info("hub subscribed prefix=%s", self.settings.prefix)
         self.connected.set()
 
     def _on_disconnect(
