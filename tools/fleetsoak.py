@@ -150,8 +150,9 @@ class Soak:
         try:
             self.trouble()
             self.stop_file.write_text("stop")
-            self.say("selling stopped; the kiosks finish, send what is left and stop")
+            self.say("selling stopped; the kiosks finish and the hub repairs what the broker lost")
             time.sleep(15)  # sales in progress on the real engine end (or are withdrawn)
+            self.repaired(ids)
         finally:
             dup.loop_stop()
             dup.disconnect()
@@ -211,6 +212,28 @@ class Soak:
             self.start_group(name, mode, kiosks)
         self.say("killed kiosks restarted")
         at(a.warmup_s + max(a.silent_s + 30, 25 + a.outage_s + 10) + a.after_s)
+
+    def repaired(self, ids: list[str]) -> None:
+        """With the kiosks still running (they answer the hub's replays): wait until the hub
+        holds every row each kiosk had written by now (its gap repair at work)."""
+        from tools.fleetaudit import outbox_rows
+
+        target = {
+            k: max(
+                (int(str(r[0])) for r in outbox_rows(self.kiosk_dir / f"{k}.sqlite3")), default=0
+            )
+            for k in ids
+        }
+        deadline = time.monotonic() + self.args.drain_s
+        while time.monotonic() < deadline:
+            with psycopg.connect(self.dsn) as db:
+                rows = db.execute("SELECT kiosk, contiguous_seq FROM kiosks").fetchall()
+            have: dict[str, int] = {str(k): int(v) for k, v in rows}
+            behind = [k for k, seq in target.items() if have.get(k, 0) < seq]
+            self.say(f"kiosks whose facts are not all in the ledger yet: {len(behind)}")
+            if not behind:
+                return
+            time.sleep(10)
 
     def drain(self, ids: list[str]) -> None:
         """Wait until the hub has written every fact the (stopped) kiosks' outboxes hold."""

@@ -10,7 +10,7 @@ pattern), so they are restricted to letters, digits, - and _.
     {prefix}/v1/{kiosk}/events    QoS 1; kiosk: one outbox row each (sale, refund, service,
                                   health, reply)
     {prefix}/v1/{kiosk}/commands  QoS 1; hub: out of service, catalogue, reconcile
-    {prefix}/v1/{kiosk}/config    retained; hub: the latest catalogue document
+    {prefix}/v1/{kiosk}/config    reserved (retained documents from the hub; unused in v1)
 """
 
 from __future__ import annotations
