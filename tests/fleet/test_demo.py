@@ -46,4 +46,6 @@ def test_the_demo_fleet_sells_and_shows_on_the_status_page() -> None:
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(120)
+        if demo.stdout is not None:
+            demo.stdout.close()
     assert demo.returncode == 0

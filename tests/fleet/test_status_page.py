@@ -4,12 +4,13 @@ refunds, Japanese and English, readable on a phone-sized screen."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import ThreadingHTTPServer
 
 import pytest
 
+from kiosk.engine.clock import JST
 from kiosk.fleet.hub.alerts import check_silent
 from kiosk.fleet.hub.ledger import Ledger
 from kiosk.fleet.hub.migrate import migrate
@@ -18,6 +19,7 @@ from kiosk.fleet.schema import Event
 from tests.fleet.browser import Browser
 
 PASSWORD = "correct horse battery"
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=JST).timestamp()  # noon JST: all sales are "today"
 
 
 def sale(kiosk: str, seq: int, mpid: str, amount: int, state: str, at: float) -> Event:
@@ -35,7 +37,7 @@ def sale(kiosk: str, seq: int, mpid: str, amount: int, state: str, at: float) ->
 @pytest.fixture
 def site(ledger_dsn: str) -> Iterator[str]:
     migrate(ledger_dsn)
-    now = time.time()
+    now = NOW
     ledger = Ledger(ledger_dsn)
     ledger.ingest(sale("tokyo-1", 1, "tokyo-1-a", 150, "SUCCEEDED", now - 60), now - 60)
     ledger.ingest(sale("tokyo-1", 2, "tokyo-1-b", 130, "SUCCEEDED", now - 30), now - 30)
@@ -45,7 +47,9 @@ def site(ledger_dsn: str) -> Iterator[str]:
     ledger.ingest(sale("osaka-2", 1, "osaka-2-a", 200, "SUCCEEDED", now - 500), now - 500)
     check_silent(ledger.db, now, 90)  # osaka-2 was last heard 500 s ago
     ledger.close()
-    app = WebApp(ledger_dsn, hash_password(PASSWORD, b"fixed-salt-1234", iterations=1000))
+    app = WebApp(
+        ledger_dsn, hash_password(PASSWORD, b"fixed-salt-1234", iterations=1000), clock=lambda: NOW
+    )
     server: ThreadingHTTPServer = serve(app, "127.0.0.1", 0)
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
