@@ -23,7 +23,7 @@ ROWS: dict[str, int] = {
     "resources": 2,
     "engine": 3,
     "ops": 3,
-    "fleet": 3,
+    "fleet": 5,  # the optional fleet: builds on engine, ops and config; only commands import it
     "config": 4,
     "ui": 5,
     "commands": 6,

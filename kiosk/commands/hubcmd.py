@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk.commands.common import CommandError, ExitCode, say
 from kiosk.ops.logs import Redactor, setup_logging
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def add_hub_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_hub_parser(sub: argparse._SubParsersAction[Any]) -> None:
     hub = sub.add_parser("hub", help="the fleet hub: ledger, alerts, commands (docs/fleet.md)")
     hsub = hub.add_subparsers(dest="hub_command", required=True, metavar="ACTION")
     for name, text in (
@@ -193,7 +193,7 @@ def reconcile_with(config: HubConfig, client: Client, day: date) -> list[Finding
 def _reconcile_once(
     config: HubConfig, day_text: str | None, demo: Callable[[], DemoAuth], redactor: Redactor
 ) -> int:
-    from kiosk.engine.clock import JST
+    from kiosk.domain import JST
     from kiosk.fleet.hub.reconcile import report
 
     client = paypay_client(config, demo, redactor)

@@ -71,6 +71,9 @@ class SimulatorConfig:
 class JournalConfig:
     archive_after_days: int
     prune_steps_after_days: int
+
+
+@dataclass(frozen=True)
 class FleetConfig:
     url: str
     username: str

@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from kiosk.engine.clock import JST
+from kiosk.domain import JST
 from kiosk.fleet.hub.ledger import Ledger
 from kiosk.fleet.hub.migrate import migrate
 from kiosk.fleet.hub.reconcile import LedgerSale, judge, reconcile_day, report

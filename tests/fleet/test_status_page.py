@@ -10,7 +10,7 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
-from kiosk.engine.clock import JST
+from kiosk.domain import JST
 from kiosk.fleet.hub.alerts import check_silent
 from kiosk.fleet.hub.ledger import Ledger
 from kiosk.fleet.hub.migrate import migrate

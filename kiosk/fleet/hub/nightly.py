@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from kiosk.engine.clock import JST
+from kiosk.domain import JST
 
 log = logging.getLogger(__name__)
 

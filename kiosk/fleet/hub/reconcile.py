@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from kiosk.engine.clock import JST, jst_day_bounds
+from kiosk.domain import JST
+from kiosk.engine.clock import jst_day_bounds
 from kiosk.fleet.hub.ledger import Db, ts
 from kiosk.opa import errors
 

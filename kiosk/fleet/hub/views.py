@@ -12,7 +12,8 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from kiosk.engine.clock import JST, jst_day_bounds
+from kiosk.domain import JST
+from kiosk.engine.clock import jst_day_bounds
 from kiosk.fleet.hub.ledger import Db, ts
 
 TEXT: dict[str, dict[str, str]] = {
