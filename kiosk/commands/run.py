@@ -18,7 +18,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import astuple, dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -32,6 +32,7 @@ from kiosk.commands.common import (
     require_credentials,
     state_source,
 )
+from kiosk.commands.fleetrun import fleet_sink, load_fleet_secret, start_fleet, take_catalogue
 from kiosk.commands.mdb import MdbParts, MdbRunner, StartMachine, open_mdb
 from kiosk.commands.paypay import DemoAuth, make_client
 from kiosk.commands.settings import (
@@ -44,7 +45,7 @@ from kiosk.commands.uisettings import to_ui_settings
 from kiosk.config import Config, Mode, VendAdapter
 from kiosk.domain import ServiceIssue
 from kiosk.engine.clock import ClockGuard, SystemClock
-from kiosk.engine.journal import FactSink, Journal, JournalError
+from kiosk.engine.journal import Journal, JournalError
 from kiosk.engine.retention import Retention
 from kiosk.engine.runner import Runner
 from kiosk.hardware.mdb.feeder import Feeder
@@ -53,7 +54,7 @@ from kiosk.opa import ResponseInfo
 from kiosk.ops.lock import KioskLock
 from kiosk.ops.logs import Redactor, setup_logging
 from kiosk.ops.notify import Notifier
-from kiosk.ops.secrets import Credentials, SecretError, load_fleet_password
+from kiosk.ops.secrets import Credentials
 from kiosk.ops.status import (
     HEARTBEAT_S,
     HealthServer,
@@ -66,7 +67,6 @@ from kiosk.ui.settings import UiSettings
 
 if TYPE_CHECKING:
     from kiosk.fleet.link import FleetLink
-    from kiosk.ui.app import App
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +286,7 @@ def _loop(
     if after_start is not None:
         after_start(runner)
     while not stop.event.is_set():
-        _take_catalogue(app, fleet, runner)
+        take_catalogue(app, fleet, runner)
         code = app.turn()
         if code is not None:
             return code  # the attendant chose "Exit kiosk"
@@ -294,47 +294,6 @@ def _loop(
             log.error("kiosk_engine_stopped fault=%s", runner.worker.fault or "-")
             return int(ExitCode.ENGINE)  # non-zero: systemd restarts the kiosk
     return int(ExitCode.OK)
-
-
-def _take_catalogue(app: App, fleet: FleetLink | None, runner: Runner) -> None:
-    """A catalogue the hub sent takes effect between sales (nothing is being paid)."""
-    if fleet is None or runner.current_sale() is not None:
-        return
-    new = fleet.take_catalogue()
-    if new is not None:
-        app.settings = replace(app.settings, catalogue=new.items)
-        app.controller.settings = app.settings
-        log.info("fleet catalogue in use version=%d items=%d", new.version, len(new.items))
-
-
-def load_fleet_secret(config: Config, env: Mapping[str, str]) -> str:
-    if not config.fleet.url:
-        return ""
-    try:
-        return load_fleet_password(env)
-    except SecretError as exc:
-        raise CommandError(ExitCode.CONFIG, str(exc)) from None
-
-
-def fleet_sink(config: Config) -> FactSink | None:
-    """The outbox when the kiosk belongs to a fleet (kiosk.fleet is imported only then)."""
-    if not config.fleet.url:
-        return None
-    from kiosk.fleet.outbox import OutboxSink
-
-    return OutboxSink()
-
-
-def start_fleet(
-    config: Config, password: str, journal: Journal, runner: Runner, state: Path
-) -> FleetLink:
-    from kiosk.fleet.catalogue import CatalogueStore
-    from kiosk.fleet.link import FleetLink, broker_settings
-
-    store = CatalogueStore(state / "catalogue.json") if config.entry == "catalogue" else None
-    link = FleetLink(broker_settings(config, password), journal, runner, store=store)
-    link.start()  # connects in the background: a broker that is down delays nothing
-    return link
 
 
 def _health(config: Config, keeper: StatusKeeper) -> HealthServer | None:

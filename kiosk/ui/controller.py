@@ -62,6 +62,11 @@ class Controller:
         self._attendant = AttendantFlow(backend, self.gate, hardware=settings.hardware_status)
         self._attendant.service_off = backend.service_issue() is ServiceIssue.ATTENDANT
 
+    def use_settings(self, settings: UiSettings) -> None:
+        """Between sales: settings for the screens from now on (a catalogue from the fleet)."""
+        self.settings = settings
+        self._customer.settings = settings
+
     # ----- answers for the loop ----------------------------------------------------------
     @property
     def strings(self) -> Strings:

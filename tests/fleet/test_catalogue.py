@@ -65,7 +65,7 @@ def test_a_damaged_kept_file_is_named(tmp_path: Path) -> None:
 
 
 def test_the_screen_takes_a_new_catalogue_between_sales(tmp_path: Path) -> None:
-    from kiosk.commands.run import _take_catalogue
+    from kiosk.commands.fleetrun import take_catalogue
     from kiosk.engine.journal import Journal
     from kiosk.fleet.link import FleetLink
     from kiosk.fleet.publisher import BrokerSettings
@@ -81,7 +81,7 @@ def test_the_screen_takes_a_new_catalogue_between_sales(tmp_path: Path) -> None:
         kiosk.backend,  # type: ignore[arg-type]
         store=store,
     )  # never started: no broker needed to hand the screen its catalogue
-    _take_catalogue(kiosk.app, link, kiosk.backend)  # type: ignore[arg-type]
+    take_catalogue(kiosk.app, link, kiosk.backend)  # type: ignore[arg-type]
     assert [i.sku for i in kiosk.app.controller.settings.catalogue] == ["latte", "tea"]
     kiosk.tap("start")
     kiosk.app.step()
