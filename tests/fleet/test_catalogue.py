@@ -84,7 +84,7 @@ def test_the_screen_takes_a_new_catalogue_between_sales(tmp_path: Path) -> None:
     take_catalogue(kiosk.app, link, kiosk.backend)  # type: ignore[arg-type]
     assert [i.sku for i in kiosk.app.controller.settings.catalogue] == ["latte", "tea"]
     kiosk.tap("start")
-    kiosk.app.step()
+    kiosk.app.turn()
     assert sorted(h.arg for h in kiosk.app.hits if h.action == "item") == ["latte", "tea"]
     assert link.take_catalogue() is None  # taken once
     link.publisher.reader.close()
