@@ -51,6 +51,9 @@ def add_hub_parser(sub: argparse._SubParsersAction[Any]) -> None:
             p.add_argument("--document", type=Path, help="catalogue: the JSON price list")
         if name == "reconcile":
             p.add_argument("--day", help="YYYY-MM-DD (JST; default: yesterday)")
+    from kiosk.commands.relaycmd import add_keys_parser
+
+    add_keys_parser(hsub)
 
 
 def run_hub_command(
@@ -70,7 +73,7 @@ def run_hub_command(
         config = load_hub_config(path, os.environ)
     except (HubConfigError, SecretError) as exc:
         raise CommandError(ExitCode.CONFIG, str(exc)) from None
-    for secret in (config.hub.password, *config.hub.alert_urls):
+    for secret in (config.hub.password, *config.hub.alert_urls, config.relay.master_key):
         if secret:
             redactor.add(secret)
     try:
@@ -82,6 +85,10 @@ def run_hub_command(
             return _command(config, args)
         if args.hub_command == "reconcile":
             return _reconcile_once(config, args.day, demo, redactor)
+        if args.hub_command == "keys":
+            from kiosk.commands.relaycmd import run_keys
+
+            return run_keys(config, args)
         setup_logging("info", redactor, env=os.environ)
         return _run(config, demo, redactor)
     except MigrationError as exc:
@@ -245,8 +252,15 @@ def _run(config: HubConfig, demo: Callable[[], DemoAuth], redactor: Redactor) ->
         )
         host, port = server.server_address[:2]
         log.info("hub status page url=http://%s:%s/", host, port)
+    relay = None
+    if config.relay.port:
+        from kiosk.commands.relaycmd import start_relay
+
+        relay = start_relay(config, hub, demo, redactor)
     log.info("hub started broker=%s", config.hub.broker_url)
     stop.wait()
+    if relay is not None:
+        relay.stop()
     if server is not None:
         server.shutdown()
         server.server_close()

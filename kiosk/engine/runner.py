@@ -36,7 +36,7 @@ from kiosk.engine.effects import PayPayClient
 from kiosk.engine.journal import Journal, JournalError
 from kiosk.engine.refunds import RefundRefused, record_refund
 from kiosk.engine.retention import Retention
-from kiosk.engine.worker import Begin, Boundary, Cancel, Message, Settle, Stop, Worker
+from kiosk.engine.worker import Begin, Boundary, Cancel, Message, PollNow, Settle, Stop, Worker
 from kiosk.hardware.vend import Vendor
 from kiosk.sale.machine import new_sale
 from kiosk.sale.model import GRACE_POLL_S, RETRY_MAX_S, Now, Sale, Timing
@@ -225,6 +225,10 @@ class Runner:
 
     def reconcile_now(self) -> None:
         self._inbox.put("reconcile")
+
+    def poll_now(self, merchant_payment_id: str) -> None:
+        """Poll this sale at once if it is the one on screen (the fleet link's nudge)."""
+        self._inbox.put(PollNow(merchant_payment_id))
 
     def last_reconcile_summary(self) -> ReconcileSummary | None:
         return self.worker.summary

@@ -90,7 +90,14 @@ class Settle:
     refunded: bool
 
 
-Message = Begin | Cancel | Stop | Settle | str  # str: "tick", "reconcile", "refunds"
+@dataclass(frozen=True)
+class PollNow:
+    """The hub saw this sale paid (a confirmed webhook): poll it now, not at its next turn."""
+
+    merchant_payment_id: str
+
+
+Message = Begin | Cancel | Stop | Settle | PollNow | str  # str: "tick", "reconcile", "refunds"
 
 
 def _no_boundary(kind: str, sale: Sale | None) -> None:
@@ -309,10 +316,27 @@ class Worker:
             self._event_active(CancelPressed("shutdown"), now)
         elif isinstance(message, Settle):
             self._settle(message.merchant_payment_id, message.refunded, now)
+        elif isinstance(message, PollNow):
+            self._poll_now(message.merchant_payment_id, now)
         elif message == "reconcile" and not self.journal_failed:
             self._reconcile()
         elif message == "refunds" and not self.journal_failed:
             self._follow_refunds(now)
+
+    def _poll_now(self, mpid: str, now: float) -> None:
+        """Bring a showing sale's next poll forward to now (the tick after this message runs
+        it); a nudge for any other sale or state changes nothing. Only the timing moves: the
+        poll's answer, as always, is what decides."""
+        sale = self.active
+        if (
+            sale is not None
+            and sale.merchant_payment_id == mpid
+            and sale.state is State.SHOWING
+            and sale.in_flight is None
+            and sale.next_at is not None
+            and sale.next_at > now
+        ):
+            self.active = replace(sale, next_at=now)
 
     def _stopped(self) -> bool:
         if self.stopping is None:

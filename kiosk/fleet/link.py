@@ -27,6 +27,7 @@ from kiosk.fleet.schema import KIND_REPLY, Command, PayloadError, parse_command
 
 log = logging.getLogger(__name__)
 COMMAND_MAX_AGE_S = 300.0
+POLL_MAX_AGE_S = 30.0  # an older nudge is about a sale long decided
 
 
 class Engine(Protocol):
@@ -39,6 +40,8 @@ class Engine(Protocol):
     def set_out_of_service(self, on: bool, reason: str = ...) -> None: ...
 
     def reconcile_now(self) -> None: ...
+
+    def poll_now(self, merchant_payment_id: str) -> None: ...
 
     def held_sales(self) -> list[Any]: ...
 
@@ -121,8 +124,13 @@ class FleetLink:
             log.warning("fleet command refused error=%s", exc)
             self._reply("?", "rejected", str(exc))
             return
-        log.info("fleet command received id=%s kind=%s", command.command_id, command.kind)
         age = self.clock() - command.issued_at
+        if command.kind == "poll":  # a hint (the hub saw the payment): no reply, mid-sale is fine
+            if age <= POLL_MAX_AGE_S:
+                self.engine.poll_now(command.merchant_payment_id)
+            log.info("fleet nudge mpid=%s age_s=%.1f", command.merchant_payment_id, age)
+            return
+        log.info("fleet command received id=%s kind=%s", command.command_id, command.kind)
         if age > COMMAND_MAX_AGE_S:
             self._reply(command.command_id, "refused", f"stale: issued {age:.0f} s ago")
             return

@@ -170,7 +170,7 @@ def _check_data(kind: str, data: dict[str, Any]) -> None:
             )
 
 
-COMMAND_KINDS = ("out_of_service", "back_in_service", "reconcile", "replay", "catalogue")
+COMMAND_KINDS = ("out_of_service", "back_in_service", "reconcile", "replay", "catalogue", "poll")
 
 
 @dataclass(frozen=True)
@@ -182,6 +182,7 @@ class Command:
     from_seq: int = 0  # replay: the outbox rows to send again
     to_seq: int = 0
     document: Any = None  # catalogue: the versioned price list (checked by kiosk.fleet.catalogue)
+    merchant_payment_id: str = ""  # poll: the sale to poll now (the relay's webhook nudge)
 
 
 def parse_command(payload: bytes) -> Command:
@@ -200,6 +201,9 @@ def parse_command(payload: bytes) -> Command:
         and seqs[0] <= seqs[1]
     ):
         raise PayloadError("replay needs whole numbers 0 < from_seq <= to_seq")
+    mpid = body.get("merchant_payment_id", "")
+    if kind == "poll" and not (isinstance(mpid, str) and 1 <= len(mpid) <= 64):
+        raise PayloadError("poll needs merchant_payment_id (1-64 characters)")
     return Command(
         command_id,
         str(kind),
@@ -208,4 +212,5 @@ def parse_command(payload: bytes) -> Command:
         int(seqs[0]),
         int(seqs[1]),
         body.get("document"),
+        str(mpid) if kind == "poll" else "",
     )

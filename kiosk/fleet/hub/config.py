@@ -42,6 +42,16 @@ KEYS: dict[str, tuple[type, Any, str]] = {
     "paypay_url": (str, "", "simulator mode: the PayPay simulator's URL"),
     "merchant_id": (str, "", "PayPay merchant id (X-ASSUME-MERCHANT)"),
     "reconcile_hour": (int, 2, "hour (JST, 0-23) the day before is reconciled"),
+    "relay_port": (int, 0, "PayPay relay port for kiosks (0: no relay; docs/relay.md)"),
+    "relay_host": (str, "127.0.0.1", "PayPay relay address (0.0.0.0: every interface)"),
+    "relay_rate_per_min": (int, 120, "calls a minute a newly issued kiosk key may make"),
+    "relay_daily_refund_limit_yen": (int, 10000, "yen a newly issued kiosk key may refund a day"),
+    "relay_max_skew_s": (int, 120, "seconds a kiosk's signed epoch may differ from the hub's"),
+    "webhook_sources": (
+        str,
+        "",
+        "PayPay webhook source addresses/networks, comma separated (empty: no webhooks)",
+    ),
 }
 
 
@@ -59,6 +69,18 @@ class HubConfig:
     paypay_url: str = ""
     merchant_id: str = ""
     reconcile_hour: int = 2
+    relay: RelaySettings = field(default_factory=lambda: RelaySettings())
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    host: str = "127.0.0.1"
+    port: int = 0
+    rate_per_min: int = 120
+    daily_refund_limit_yen: int = 10000
+    max_skew_s: int = 120
+    webhook_sources: tuple[str, ...] = ()
+    master_key: str = field(default="", repr=False)  # base64, from the credentials only
 
 
 def _value(key: str, raw: Any) -> Any:
@@ -106,6 +128,9 @@ def load_hub_config(path: Path, env: Mapping[str, str]) -> HubConfig:
     if not 1 <= values["silent_s"] <= 86400:
         raise HubConfigError(f"hub.silent_s = {values['silent_s']} is not 1 to 86400")
     credentials = _credentials_dir(env)
+    relay = _relay(
+        path, values, _secret(env, "HUB_RELAY_MASTER_KEY", credentials, "relay_master_key")
+    )
     settings = HubSettings(
         broker_url=values["broker_url"],
         database=values["database"],
@@ -130,6 +155,36 @@ def load_hub_config(path: Path, env: Mapping[str, str]) -> HubConfig:
         values["paypay_url"],
         values["merchant_id"],
         values["reconcile_hour"],
+        relay,
+    )
+
+
+def _relay(path: Path, values: dict[str, Any], master_key: str) -> RelaySettings:
+    from kiosk.fleet.relay.webhooks import parse_sources
+
+    for key, low, high in (
+        ("relay_port", 0, 65535),
+        ("relay_rate_per_min", 1, 100000),
+        ("relay_daily_refund_limit_yen", 0, 10**9),
+        ("relay_max_skew_s", 1, 3600),
+    ):
+        if not low <= values[key] <= high:
+            raise HubConfigError(f"hub.{key} = {values[key]} is not {low} to {high}")
+    sources = tuple(s.strip() for s in values["webhook_sources"].split(",") if s.strip())
+    try:
+        parse_sources(sources)
+    except ValueError as exc:
+        raise HubConfigError(f"hub.webhook_sources: {exc}") from None
+    if values["relay_port"] and not values["paypay_mode"]:
+        raise HubConfigError("hub.relay_port is set but hub.paypay_mode is empty (relay to where?)")
+    return RelaySettings(
+        values["relay_host"],
+        values["relay_port"],
+        values["relay_rate_per_min"],
+        values["relay_daily_refund_limit_yen"],
+        values["relay_max_skew_s"],
+        sources,
+        master_key,
     )
 
 

@@ -275,6 +275,19 @@ class Hub:
         log.info("hub command sent id=%s kiosk=%s kind=%s", command_id, kiosk, kind)
         return command_id
 
+    def nudge(self, kiosk: str, merchant_payment_id: str) -> None:
+        """Tell a kiosk to poll this sale now (the relay confirmed a webhook). A hint only:
+        not recorded, never waited for; a lost nudge costs the kiosk one poll interval."""
+        body = {
+            "schema": SCHEMA,
+            "command_id": uuid.uuid4().hex,
+            "kind": "poll",
+            "issued_at": self.clock(),
+            "merchant_payment_id": merchant_payment_id,
+        }
+        self._client.publish(self.topics.of(kiosk, "commands"), json.dumps(body), qos=1)
+        log.info("hub nudge sent kiosk=%s mpid=%s", kiosk, merchant_payment_id)
+
     # ---- missing facts ----------------------------------------------------------------------
 
     def _repair(self, db: psycopg.Connection[Any], now: float) -> None:

@@ -1,0 +1,227 @@
+"""The PayPay relay through a real `kiosk hub run` process in front of the real simulator:
+kiosks hold only their own key; scope violations are refused (PayPay-style) and logged."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from kiosk.domain import Phase
+from kiosk.opa import Client, errors
+from kiosk.opa.signing import auth_header
+from kiosk.simulator import Simulator, SimulatorConfig, SimulatorControl, start_simulator
+from tests.fleet.helpers import wait_until
+from tests.fleet.relayhub import (
+    HubProcess,
+    hub_env,
+    relay_client,
+    relay_kiosk,
+    write_hub_config,
+)
+from tools.fleetservers import Mosquitto, Postgres, free_port
+
+_dbs = itertools.count(1)
+_ids = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def sim_and_hub(
+    broker: Mosquitto, postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Simulator, HubProcess]]:
+    tmp = tmp_path_factory.mktemp("relay")
+    port = free_port()
+    relay_url = f"http://127.0.0.1:{port}"
+    sim = start_simulator(
+        SimulatorConfig(control=True, seed=7, webhook_url=relay_url + "/webhooks/paypay"), port=0
+    )
+    dsn = postgres.create_db(f"relay_{next(_dbs)}")
+    config = tmp / "hub.toml"
+    write_hub_config(config, broker, dsn, sim.base_url, port, "127.0.0.1/32")
+    hub = HubProcess(config, dsn, relay_url, tmp / "hub.log", hub_env())
+    hub.start()
+    try:
+        yield sim, hub
+    finally:
+        hub.stop()
+        sim.stop()
+
+
+def mpid(kiosk: str) -> str:
+    return f"{kiosk}-20261130120000-{next(_ids):010x}"
+
+
+def create_body(merchant_payment_id: str, amount: int = 300) -> dict[str, Any]:
+    return {
+        "merchantPaymentId": merchant_payment_id,
+        "amount": {"amount": amount, "currency": "JPY"},
+        "codeType": "ORDER_QR",
+        "orderDescription": "Tea",
+        "requestedAt": int(time.time()),
+    }
+
+
+def refund_body(refund_id: str, payment_id: str, amount: int) -> dict[str, Any]:
+    return {
+        "merchantRefundId": refund_id,
+        "paymentId": payment_id,
+        "amount": {"amount": amount, "currency": "JPY"},
+        "requestedAt": int(time.time()),
+    }
+
+
+def paid_sale(client: Client, sim: Simulator, kiosk: str, amount: int = 300) -> tuple[str, str]:
+    """Create, pay (the simulator's customer) and read a sale through the relay."""
+    ident = mpid(kiosk)
+    code = client.Code.create_qr_code(create_body(ident, amount))["data"]
+    with SimulatorControl(sim.base_url) as ctl:
+        ctl.pay(code["codeId"])
+    data = client.Code.get_payment_details(ident)["data"]
+    assert data["status"] == "COMPLETED"
+    return ident, str(data["paymentId"])
+
+
+def test_a_kiosk_sells_through_the_relay_with_only_its_own_key(
+    sim_and_hub: tuple[Simulator, HubProcess], tmp_path: Path
+) -> None:
+    sim, hub = sim_and_hub
+    key, secret = hub.issue("RA")
+    client = relay_client(hub.relay_url, key, secret)
+    with relay_kiosk(tmp_path, sim, client, "RA") as (k, _):
+        k.sell(400)
+        view = k.drive(pay=True)
+        assert view.phase is Phase.SUCCEEDED
+        assert len(k.vendor.requests) == 1
+        report = k.audit()
+        assert report.clean, report.problems
+    # the simulator knows only the merchant's key: it accepted the relay's re-signed calls
+    direct = relay_client(sim.base_url, key, secret)
+    with pytest.raises(errors.AuthError):
+        direct.Code.get_payment_details(view.merchant_payment_id)
+    direct.close()
+    assert key in hub.cli("keys", "list").stdout
+    assert secret not in hub.log() and secret not in hub.cli("keys", "list").stdout
+
+
+def test_another_kiosks_ids_are_refused_and_logged(
+    sim_and_hub: tuple[Simulator, HubProcess],
+) -> None:
+    sim, hub = sim_and_hub
+    mine = relay_client(hub.relay_url, *hub.issue("RB"))
+    other = relay_client(hub.relay_url, *hub.issue("RC"))
+    ident, payment_id = paid_sale(mine, sim, "RB")
+    with pytest.raises(errors.AuthError) as read:
+        other.Code.get_payment_details(ident)
+    assert read.value.code == "OP_OUT_OF_SCOPE"
+    with pytest.raises(errors.AuthError):
+        other.Payment.cancel_payment(ident)
+    with pytest.raises(errors.AuthError):  # a code for someone else's id
+        other.Code.create_qr_code(create_body(mpid("RB")))
+    with pytest.raises(errors.AuthError):  # "RB-1..." is not RB's: not a terminal stamp
+        mine.Code.create_qr_code(create_body("RB-1-20261130120000-x"))
+    code = mine.Code.create_qr_code(create_body(mpid("RB")))["data"]
+    with pytest.raises(errors.AuthError):
+        other.Code.delete_qr_code(code["codeId"])
+    mine.Code.delete_qr_code(code["codeId"])  # its own: forwarded, PayPay's answer
+    with pytest.raises(errors.AuthError):
+        other.Payment.refund_payment(refund_body(f"{mpid('RC')}-R0", payment_id, 10))
+    with pytest.raises(errors.AuthError):  # an id that is no kiosk's
+        other.Payment.get_payment_details("anything")
+    with pytest.raises(errors.AuthError):  # an endpoint kiosks have no use for
+        other.User.get_authorization_status("someone")
+    refused = [r for r in hub.refusals() if r[0] == "RC"]
+    assert len(refused) >= 5
+    assert {c for _, c, _ in refused} == {"OP_OUT_OF_SCOPE"}
+    assert f"relay refused kiosk=RC" in hub.log()
+    mine.close()
+    other.close()
+
+
+def test_refunds_only_within_what_is_left_and_the_daily_limit(
+    sim_and_hub: tuple[Simulator, HubProcess],
+) -> None:
+    sim, hub = sim_and_hub
+    client = relay_client(hub.relay_url, *hub.issue("RD", "--refund-limit-yen", "700"))
+    ident, payment_id = paid_sale(client, sim, "RD", amount=500)
+    client.Payment.refund_payment(refund_body(f"{ident}-R0", payment_id, 300))
+    # the same refund again (a kiosk's retry): not counted twice, PayPay answers it as before
+    again = client.Payment.refund_payment(refund_body(f"{ident}-R0", payment_id, 300))
+    assert again["resultInfo"]["code"] == "SUCCESS"
+    with pytest.raises(errors.OperationNotAllowed):
+        client.Payment.refund_payment(refund_body(f"{ident}-R1", payment_id, 201))
+    assert "refund 201 yen is more than the 200 yen left" in hub.refusals()[-1][2]
+    client.Payment.refund_payment(refund_body(f"{ident}-R1", payment_id, 200))
+    second, payment2 = paid_sale(client, sim, "RD", amount=500)
+    with pytest.raises(errors.OperationNotAllowed):  # 500 today + 201 > 700
+        client.Payment.refund_payment(refund_body(f"{second}-R0", payment2, 201))
+    assert "daily limit of 700 yen (500 yen refunded today)" in hub.refusals()[-1][2]
+    client.Payment.refund_payment(refund_body(f"{second}-R0", payment2, 200))
+    codes = [c for k, c, _ in hub.refusals() if k == "RD"]
+    assert codes == ["REFUND_LIMIT_EXCEEDED", "REFUND_LIMIT_EXCEEDED"]
+    client.close()
+
+
+def raw_call(hub: HubProcess, key: str, secret: str, nonce: str, epoch: int) -> requests.Response:
+    path = f"/v2/codes/payments/{mpid('RE')}"
+    header = auth_header(
+        api_key=key, api_secret=secret, method="GET", path=path, nonce=nonce, epoch=epoch
+    )
+    return requests.get(hub.relay_url + path, headers={"Authorization": header}, timeout=5)
+
+
+def test_bad_signature_replayed_nonce_skew_and_revoked_key_are_refused(
+    sim_and_hub: tuple[Simulator, HubProcess],
+) -> None:
+    _sim, hub = sim_and_hub
+    key, secret = hub.issue("RE")
+    now = int(time.time())
+    first = raw_call(hub, key, secret, "nonce-1", now)
+    assert first.json()["resultInfo"]["code"] == "DYNAMIC_QR_PAYMENT_NOT_FOUND"  # PayPay's
+    replay = raw_call(hub, key, secret, "nonce-1", now)
+    assert replay.status_code == 401 and replay.json()["resultInfo"]["code"] == "UNAUTHORIZED"
+    assert raw_call(hub, key, "wrong-secret", "nonce-2", now).status_code == 401
+    assert raw_call(hub, key, secret, "nonce-3", now - 1000).status_code == 401
+    assert raw_call(hub, "rk_nobody", secret, "nonce-4", now).status_code == 401
+    client = relay_client(hub.relay_url, key, secret)
+    with pytest.raises(errors.NotFound):
+        client.Code.get_payment_details(mpid("RE"))
+    assert hub.cli("keys", "revoke", key).returncode == 0
+    with pytest.raises(errors.AuthError):  # at once: the next call
+        client.Code.get_payment_details(mpid("RE"))
+    reasons = [r for k, _, r in hub.refusals() if k in ("RE", "None")]
+    assert any("nonce was used before" in r for r in reasons)
+    assert any("signature does not match" in r for r in reasons)
+    assert any("epoch is more than" in r for r in reasons)
+    assert any("revoked" in r for r in reasons)
+    assert "unknown API key" in hub.log()
+    client.close()
+
+
+def test_rotate_replaces_the_key_and_a_rate_limit_refuses_the_excess(
+    sim_and_hub: tuple[Simulator, HubProcess],
+) -> None:
+    _sim, hub = sim_and_hub
+    key, secret = hub.issue("RF", "--rate-per-min", "3")
+    out = hub.cli("keys", "rotate", key)
+    assert out.returncode == 0, out.stderr
+    new_key = out.stdout.split("PAYPAY_API_KEY=")[1].split()[0]
+    new_secret = out.stdout.split("PAYPAY_API_SECRET=")[1].split()[0]
+    with pytest.raises(errors.AuthError):
+        relay_client(hub.relay_url, key, secret).Code.get_payment_details(mpid("RF"))
+    client = relay_client(hub.relay_url, new_key, new_secret)
+    window = int(time.time() // 60)
+    seen: list[type[errors.OpaError]] = []
+    for _ in range(4):
+        with pytest.raises(errors.OpaError) as answer:
+            client.Code.get_payment_details(mpid("RF"))
+        seen.append(type(answer.value))
+    if int(time.time() // 60) == window:  # all four in one minute window
+        assert seen == [errors.NotFound] * 3 + [errors.RateLimited]
+    assert "rate_per_min=3" in hub.cli("keys", "list").stdout
+    client.close()
