@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import os
 import re
 import signal
@@ -26,10 +27,10 @@ from kiosk.fleet.link import FleetLink
 from kiosk.fleet.outbox import OutboxSink
 from kiosk.fleet.publisher import BrokerSettings
 from kiosk.opa import Client, RetryPolicy
-from kiosk.simulator import Simulator, SimulatorControl
+from kiosk.simulator import Simulator, SimulatorConfig, SimulatorControl, start_simulator
 from tests.engine.harness import Kiosk, RecordingVendor
 from tests.fleet.helpers import counter_keys, wait_until
-from tools.fleetservers import Mosquitto, free_port
+from tools.fleetservers import Mosquitto, Postgres, free_port
 
 KIOSK = [sys.executable, "-m", "kiosk"]
 MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
@@ -100,6 +101,37 @@ class HubProcess:
         with psycopg.connect(self.dsn) as db:
             rows = db.execute("SELECT kiosk, code, reason FROM relay_refusals ORDER BY id")
             return [(str(k), str(c), str(r)) for k, c, r in rows.fetchall()]
+
+
+_dbs = itertools.count(1)
+_ids = itertools.count(1)
+
+
+def mpid(kiosk: str) -> str:
+    """A merchantPaymentId of this kiosk's form (terminal id, JST stamp, random part)."""
+    return f"{kiosk}-20261130120000-{next(_ids):010x}"
+
+
+@contextmanager
+def running_hub(
+    broker: Mosquitto, postgres: Postgres, tmp: Path, sources: str = "127.0.0.1/32"
+) -> Iterator[tuple[Simulator, HubProcess]]:
+    """A simulator whose webhooks go to the relay of a running `kiosk hub run`."""
+    port = free_port()
+    relay_url = f"http://127.0.0.1:{port}"
+    sim = start_simulator(
+        SimulatorConfig(control=True, seed=7, webhook_url=relay_url + "/webhooks/paypay"), port=0
+    )
+    dsn = postgres.create_db(f"relay_{next(_dbs)}")
+    config = tmp / "hub.toml"
+    write_hub_config(config, broker, dsn, sim.base_url, port, sources)
+    hub = HubProcess(config, dsn, relay_url, tmp / "hub.log", hub_env())
+    hub.start()
+    try:
+        yield sim, hub
+    finally:
+        hub.stop()
+        sim.stop()
 
 
 def write_hub_config(

@@ -3,8 +3,6 @@ kiosks hold only their own key; scope violations are refused (PayPay-style) and 
 
 from __future__ import annotations
 
-import itertools
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,45 +14,17 @@ import requests
 from kiosk.domain import Phase
 from kiosk.opa import Client, errors
 from kiosk.opa.signing import auth_header
-from kiosk.simulator import Simulator, SimulatorConfig, SimulatorControl, start_simulator
-from tests.fleet.helpers import wait_until
-from tests.fleet.relayhub import (
-    HubProcess,
-    hub_env,
-    relay_client,
-    relay_kiosk,
-    write_hub_config,
-)
-from tools.fleetservers import Mosquitto, Postgres, free_port
-
-_dbs = itertools.count(1)
-_ids = itertools.count(1)
+from kiosk.simulator import Simulator, SimulatorControl
+from tests.fleet.relayhub import HubProcess, mpid, relay_client, relay_kiosk, running_hub
+from tools.fleetservers import Mosquitto, Postgres
 
 
 @pytest.fixture(scope="module")
 def sim_and_hub(
     broker: Mosquitto, postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Simulator, HubProcess]]:
-    tmp = tmp_path_factory.mktemp("relay")
-    port = free_port()
-    relay_url = f"http://127.0.0.1:{port}"
-    sim = start_simulator(
-        SimulatorConfig(control=True, seed=7, webhook_url=relay_url + "/webhooks/paypay"), port=0
-    )
-    dsn = postgres.create_db(f"relay_{next(_dbs)}")
-    config = tmp / "hub.toml"
-    write_hub_config(config, broker, dsn, sim.base_url, port, "127.0.0.1/32")
-    hub = HubProcess(config, dsn, relay_url, tmp / "hub.log", hub_env())
-    hub.start()
-    try:
-        yield sim, hub
-    finally:
-        hub.stop()
-        sim.stop()
-
-
-def mpid(kiosk: str) -> str:
-    return f"{kiosk}-20261130120000-{next(_ids):010x}"
+    with running_hub(broker, postgres, tmp_path_factory.mktemp("relay")) as both:
+        yield both
 
 
 def create_body(merchant_payment_id: str, amount: int = 300) -> dict[str, Any]:
@@ -138,7 +108,7 @@ def test_another_kiosks_ids_are_refused_and_logged(
     refused = [r for r in hub.refusals() if r[0] == "RC"]
     assert len(refused) >= 5
     assert {c for _, c, _ in refused} == {"OP_OUT_OF_SCOPE"}
-    assert f"relay refused kiosk=RC" in hub.log()
+    assert "relay refused kiosk=RC" in hub.log()
     mine.close()
     other.close()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from kiosk.fleet.relay.scope import (
 )
 from kiosk.fleet.relay.sealing import Sealer, SealError
 from kiosk.fleet.relay.store import KeyRow, Store
+from kiosk.opa.endpoints import GET_QR_PAYMENT
 from kiosk.opa.signing import parse_auth_header, verify
 
 log = logging.getLogger(__name__)
@@ -141,6 +143,8 @@ class Relay:
         if call.action == "revert" and self.store.payment_owner(call.payment_id) != key.kiosk:
             raise out_of_scope(f"payment {call.payment_id} is not a {key.kiosk} sale")
         if call.action == "refund":
+            if self.store.payment_owner(call.payment_id) is None:
+                self._learn_sale_of(call.owned_id, key.kiosk)
             day_start, _ = jst_day_bounds(self.clock())
             self.store.reserve_refund(call, key, day_start)
         return call
@@ -179,28 +183,45 @@ class Relay:
         )
         if answer is None:
             return failure("no answer from PayPay (the outcome is unknown: ask again)")
-        self._learn(key, call, answer.status, answer.body)
+        if not self._learn(key, call, answer.status, answer.body):
+            # a code id the relay could not record would be one its kiosk can never delete
+            return failure("the answer could not be recorded (the outcome is unknown: ask again)")
         extra = tuple(
             (name, answer.headers[name]) for name in ("Retry-After",) if name in answer.headers
         )
         return Reply(answer.status, answer.headers.get("Content-Type", ""), answer.body, extra)
 
-    def _learn(self, key: KeyRow, call: Call, status: int, body: bytes) -> None:
-        """Write down what PayPay's answer proves (for later scope checks)."""
+    def _learn(self, key: KeyRow, call: Call, status: int, body: bytes) -> bool:
+        """Write down what PayPay's answer proves (for later scope checks). False only when a
+        created code could not be recorded."""
         try:
             if call.action == "refund" and 400 <= status < 500 and _envelope(body):
                 self.store.release_refund(call.owned_id)  # PayPay said no: nothing moved
-            if not 200 <= status < 300:
-                return
-            data = _envelope(body).get("data")
+            data = _envelope(body).get("data") if 200 <= status < 300 else None
             if not isinstance(data, dict):
-                return
+                return True
             if call.action == "create_code" and isinstance(data.get("codeId"), str):
                 self.store.record_code(data["codeId"], call.owned_id, key.kiosk)
             elif call.action in ("read_code", "read_payment"):
                 self.learn_payment(key.kiosk, data)
         except psycopg.Error as exc:
             log.error("relay: could not record %s error=%s", call.action, type(exc).__name__)
+            return call.action != "create_code"
+        return True
+
+    def _learn_sale_of(self, refund_id: str, kiosk: str) -> None:
+        """A refund of a sale the relay has not seen paid (sold before the kiosk used the
+        relay, or its poll's record was lost): the kiosk's refund ids are "<mpid>-R<n>", so
+        ask PayPay about that sale, as the merchant, once."""
+        match = re.match(r"^(.+)-R\d+$", refund_id)
+        if match is None:
+            return
+        path = GET_QR_PAYMENT.path_for(match[1])
+        answer = self.forwarder.send("GET", path, "", b"", GET_QR_PAYMENT.read_timeout_s)
+        if answer is not None and 200 <= answer.status < 300:
+            data = _envelope(answer.body).get("data")
+            if isinstance(data, dict):
+                self.learn_payment(kiosk, data)
 
     def owner_of(self, mpid: str) -> str | None:
         """The kiosk (with a key, even revoked) whose id this merchantPaymentId is."""
