@@ -54,7 +54,7 @@ def make_client(
     client = Client(
         (credentials.api_key, credentials.api_secret),
         production_mode=production,
-        base_url=base_url,
+        base_url=base_url or config.paypay_url or None,
         on_response=on_response,
     )
     client.set_assume_merchant(config.merchant_id)

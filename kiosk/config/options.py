@@ -119,6 +119,12 @@ def _check_url(value: str) -> str | None:
     return None
 
 
+def _check_http_url(value: str) -> str | None:
+    if value and not value.startswith(("http://", "https://")):
+        return "not an http:// or https:// URL"
+    return None
+
+
 def _check_broker_url(value: str) -> str | None:
     if value and not value.startswith(("mqtt://", "mqtts://")):
         return "not an mqtt:// or mqtts:// URL"
@@ -183,6 +189,10 @@ OPTIONS: tuple[Option, ...] = (
            choices=tuple(m.value for m in Mode)),
     Option("merchant_id", Kind.STR, "", "PayPay merchant id (X-ASSUME-MERCHANT); required in "
            "sandbox and production", check=_check_id),
+    Option("paypay_url", Kind.STR, "", "sandbox and production: send the PayPay calls here "
+           "instead, the fleet hub's relay (https://hub:8443; its kiosk key as PAYPAY_API_KEY/"
+           "SECRET, docs/relay.md); empty: PayPay itself", check=_check_http_url,
+           allowed_text="empty or an http(s):// URL"),
     Option("terminal_id", Kind.STR, "kiosk-1", "this kiosk's name; prefixes merchantPaymentIds "
            "and appears in the journal", check=_check_terminal_id,
            allowed_text="1 to 24 letters, digits, - or _"),

@@ -110,6 +110,7 @@ class Config:
     journal: JournalConfig
     fleet: FleetConfig
     sources: tuple[str, ...] = ()  # where the values came from, for `check-config`
+    paypay_url: str = ""  # the hub's relay instead of PayPay (sandbox, production)
 
 
 def build(values: Mapping[str, Any], sources: tuple[str, ...] = ()) -> Config:
@@ -151,6 +152,7 @@ def build(values: Mapping[str, Any], sources: tuple[str, ...] = ()) -> Config:
         journal=section(JournalConfig, "journal"),
         fleet=section(FleetConfig, "fleet"),
         sources=sources,
+        paypay_url=values["paypay_url"],
     )
 
 

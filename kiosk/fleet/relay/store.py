@@ -55,6 +55,7 @@ class Store:
         self.dsn = dsn
         self._pool: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue()
         self._size = size
+        self._recorded: set[str] = set()  # payment ids written (a cache of facts, not state)
 
     def close(self) -> None:
         while not self._pool.empty():
@@ -144,20 +145,18 @@ class Store:
     def admit(self, key_id: str, nonce: str, now: float) -> tuple[bool, int]:
         """Record the nonce (False: seen before) and count the call in its minute window."""
         window = int(now // 60)
-        with self.db() as db, db.transaction():
-            fresh = db.execute(
-                "INSERT INTO relay_nonces (key_id, nonce, seen_at) VALUES (%s,%s,%s)"
-                " ON CONFLICT DO NOTHING RETURNING 1",
-                (key_id, nonce, _ts(now)),
+        with self.db() as db:  # one statement: one round trip, atomic
+            row = db.execute(
+                "WITH n AS (INSERT INTO relay_nonces (key_id, nonce, seen_at) VALUES (%s,%s,%s)"
+                " ON CONFLICT DO NOTHING RETURNING 1),"
+                " r AS (INSERT INTO relay_rate (key_id, window_start, calls) VALUES (%s,%s,1)"
+                " ON CONFLICT (key_id, window_start) DO UPDATE"
+                " SET calls = relay_rate.calls + 1 RETURNING calls)"
+                " SELECT (SELECT count(*) FROM n), (SELECT calls FROM r)",
+                (key_id, nonce, _ts(now), key_id, window),
             ).fetchone()
-            calls = db.execute(
-                "INSERT INTO relay_rate (key_id, window_start, calls) VALUES (%s,%s,1)"
-                " ON CONFLICT (key_id, window_start) DO UPDATE SET calls = relay_rate.calls + 1"
-                " RETURNING calls",
-                (key_id, window),
-            ).fetchone()
-        assert calls is not None
-        return fresh is not None, int(calls[0])
+        assert row is not None
+        return int(row[0]) == 1, int(row[1])
 
     def prune(self, now: float) -> None:
         with self.db() as db:
@@ -189,12 +188,17 @@ class Store:
         return str(found[0]) if found else None
 
     def record_payment(self, payment_id: str, mpid: str, kiosk: str, amount: int) -> None:
+        if payment_id in self._recorded:  # a paid sale is polled again: written once is enough
+            return
         with self.db() as db:
             db.execute(
                 "INSERT INTO relay_payments (payment_id, merchant_payment_id, kiosk, amount_yen)"
                 " VALUES (%s,%s,%s,%s) ON CONFLICT DO NOTHING",
                 (payment_id, mpid, kiosk, amount),
             )
+        if len(self._recorded) > 10000:
+            self._recorded.clear()
+        self._recorded.add(payment_id)
 
     def payment_owner(self, payment_id: str) -> str | None:
         with self.db() as db:
