@@ -64,7 +64,7 @@ def test_bodies_name_the_ids_and_amounts() -> None:
             "amount": {"amount": 120, "currency": "JPY"}}  # fmt: skip
     call = classify("POST", "/v2/refunds", json.dumps(body).encode())
     assert (call.action, call.payment_id, call.amount) == ("refund", "p1", 120)
-    with pytest.raises(Refusal, match="amount.amount"):
+    with pytest.raises(Refusal, match=r"amount\.amount"):
         classify("POST", "/v2/refunds", json.dumps({**body, "amount": {"amount": -1}}).encode())
     with pytest.raises(Refusal, match="not JSON"):
         classify("POST", "/v2/codes", b"{")
@@ -123,7 +123,7 @@ def test_hub_relay_settings_are_checked(tmp_path: Path) -> None:
     with pytest.raises(HubConfigError, match="paypay_mode is empty"):
         load_hub_config(config, {})
     config.write_text('[hub]\npaypay_mode = "sandbox"\nwebhook_sources = "1.2.3.x"\n')
-    with pytest.raises(HubConfigError, match="webhook_sources: webhook source '1.2.3.x'"):
+    with pytest.raises(HubConfigError, match=r"webhook_sources: webhook source .1\.2\.3\.x."):
         load_hub_config(config, {})
     config.write_text("[hub]\nrelay_rate_per_min = 0\n")
     with pytest.raises(HubConfigError, match="relay_rate_per_min = 0 is not 1 to 100000"):
