@@ -14,8 +14,15 @@ import requests
 from kiosk.domain import Phase
 from kiosk.opa import Client, errors
 from kiosk.opa.signing import auth_header
-from kiosk.simulator import Simulator, SimulatorControl
-from tests.fleet.relayhub import HubProcess, mpid, relay_client, relay_kiosk, running_hub
+from kiosk.simulator import DEMO_API_SECRET, Simulator, SimulatorControl
+from tests.fleet.relayhub import (
+    MASTER_KEY,
+    HubProcess,
+    mpid,
+    relay_client,
+    relay_kiosk,
+    running_hub,
+)
 from tools.fleetservers import Mosquitto, Postgres
 
 
@@ -77,6 +84,8 @@ def test_a_kiosk_sells_through_the_relay_with_only_its_own_key(
     direct.close()
     assert key in hub.cli("keys", "list").stdout
     assert secret not in hub.log() and secret not in hub.cli("keys", "list").stdout
+    assert DEMO_API_SECRET not in hub.log()  # the merchant's secret (the simulator's)
+    assert MASTER_KEY not in hub.log()
 
 
 def test_another_kiosks_ids_are_refused_and_logged(
@@ -194,4 +203,42 @@ def test_rotate_replaces_the_key_and_a_rate_limit_refuses_the_excess(
     if int(time.time() // 60) == window:  # all four in one minute window
         assert seen == [errors.NotFound] * 3 + [errors.RateLimited]
     assert "rate_per_min=3" in hub.cli("keys", "list").stdout
+    client.close()
+
+
+def test_a_refund_of_a_sale_the_relay_never_saw_paid_is_checked_with_paypay(
+    sim_and_hub: tuple[Simulator, HubProcess],
+) -> None:
+    sim, hub = sim_and_hub
+    client = relay_client(hub.relay_url, *hub.issue("RG"))
+    other = relay_client(hub.relay_url, *hub.issue("RH"))
+    ident = mpid("RG")
+    code = client.Code.create_qr_code(create_body(ident, 400))["data"]
+    with SimulatorControl(sim.base_url) as ctl:  # paid, and never polled through the relay
+        ctl.pay(code["codeId"])
+        payment = next(p for p in ctl.ledger()["payments"] if p["merchant_payment_id"] == ident)
+    with pytest.raises(errors.AuthError):  # another kiosk naming RG's refund id: not its own
+        other.Payment.refund_payment(refund_body(f"{ident}-R0", payment["payment_id"], 100))
+    with pytest.raises(errors.AuthError):  # its own id form, someone else's payment
+        other.Payment.refund_payment(refund_body(f"{mpid('RH')}-R0", payment["payment_id"], 1))
+    refunded = client.Payment.refund_payment(refund_body(f"{ident}-R0", payment["payment_id"], 400))
+    assert refunded["resultInfo"]["code"] == "SUCCESS"
+    client.close()
+    other.close()
+
+
+def test_paypay_lost_answer_is_an_unknown_outcome_and_the_retry_reaches_paypay_as_is(
+    sim_and_hub: tuple[Simulator, HubProcess],
+) -> None:
+    sim, hub = sim_and_hub
+    client = relay_client(hub.relay_url, *hub.issue("RI"))
+    ident = mpid("RI")
+    with SimulatorControl(sim.base_url) as ctl:
+        ctl.add_fault("create_code", drop_response=True)  # applied, then the answer is lost
+        with pytest.raises(errors.OutcomeUnknown):  # never a refusal
+            client.Code.create_qr_code(create_body(ident))
+        with pytest.raises(errors.Duplicate):  # the kiosk's retry: the same id reached PayPay
+            client.Code.create_qr_code(create_body(ident))
+        assert ctl.ledger()["creates_applied"][ident] == 1
+    assert "relay: no answer from PayPay" in hub.log()
     client.close()

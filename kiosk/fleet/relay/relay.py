@@ -109,6 +109,10 @@ class Relay:
             raise unauthorized("unknown API key")
         if key.revoked_at is not None:
             raise unauthorized("this API key was revoked")
+        try:
+            text = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Refusal(400, "INVALID_REQUEST_PARAMS", "the body is not UTF-8") from None
         now = self.clock()
         try:
             verify(
@@ -117,7 +121,7 @@ class Relay:
                 method=request.method,
                 path=request.path,
                 content_type_header=request.headers.get("content-type"),
-                body=request.body.decode("utf-8", errors="replace"),
+                body=text,
                 now_epoch=int(now),
                 max_skew_s=self.max_skew_s,
             )
