@@ -235,6 +235,10 @@ def _run(config: HubConfig, demo: Callable[[], DemoAuth], redactor: Redactor) ->
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if config.relay.port:  # a missing or bad master key stops the start, before anything runs
+        from kiosk.commands.relaycmd import sealer_for
+
+        sealer_for(config)
     hub = Hub(config.hub)
     hub.start()
     client = paypay_client(config, demo, redactor)

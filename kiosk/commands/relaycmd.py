@@ -70,11 +70,23 @@ def sealer_for(config: HubConfig) -> Sealer:
 
 
 def run_keys(config: HubConfig, args: argparse.Namespace) -> int:
+    import psycopg
+
     from kiosk.fleet.hub.migrate import migrate
+
+    sealer = sealer_for(config) if args.keys_command in ("issue", "rotate") else None
+    try:
+        migrate(config.hub.database)
+        return _keys(config, args, sealer)
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CommandError(ExitCode.FAILED, f"the ledger database: {first}") from None
+
+
+def _keys(config: HubConfig, args: argparse.Namespace, sealer: Sealer | None) -> int:
     from kiosk.fleet.relay.store import Store
     from kiosk.fleet.schema import PayloadError, check_kiosk_id
 
-    migrate(config.hub.database)
     store = Store(config.hub.database, size=1)
     try:
         if args.keys_command == "list":
@@ -97,7 +109,7 @@ def run_keys(config: HubConfig, args: argparse.Namespace) -> int:
                 raise CommandError(ExitCode.FAILED, f"no key or kiosk {args.key}")
             say(f"limits changed for {args.key}")
             return int(ExitCode.OK)
-        sealer = sealer_for(config)
+        assert sealer is not None
         if args.keys_command == "rotate":
             issued = store.rotate(sealer, args.key, time.time())
             if issued is None:

@@ -3,6 +3,7 @@ kiosks hold only their own key; scope violations are refused (PayPay-style) and 
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from kiosk.opa import Client, errors
 from kiosk.opa.signing import auth_header
 from kiosk.simulator import DEMO_API_SECRET, Simulator, SimulatorControl
 from tests.fleet.relayhub import (
+    KIOSK,
     MASTER_KEY,
     HubProcess,
     mpid,
@@ -242,3 +244,22 @@ def test_paypay_lost_answer_is_an_unknown_outcome_and_the_retry_reaches_paypay_a
         assert ctl.ledger()["creates_applied"][ident] == 1
     assert "relay: no answer from PayPay" in hub.log()
     client.close()
+
+
+def test_keys_and_relay_usage_errors_are_named(
+    sim_and_hub: tuple[Simulator, HubProcess],
+) -> None:
+    _sim, hub = sim_and_hub
+    bad_id = hub.cli("keys", "issue", "kiosk/../x")
+    assert bad_id.returncode != 0 and "kiosk id 'kiosk/../x' is not" in bad_id.stderr
+    assert "no active key or kiosk rk_none" in hub.cli("keys", "revoke", "rk_none").stderr
+    limits = hub.cli("keys", "limits", "RA", "--rate-per-min", "0")
+    assert "--rate-per-min 0 is not 1 to 100000" in limits.stderr
+    no_master = {k: v for k, v in hub.env.items() if k != "HUB_RELAY_MASTER_KEY"}
+    for action in (["keys", "issue", "RZ"], ["run"]):
+        out = subprocess.run(
+            [*KIOSK, "hub", *action, "--config", str(hub.config)],
+            capture_output=True, text=True, env=no_master, timeout=60, check=False,
+        )  # fmt: skip
+        assert out.returncode == 3
+        assert "no relay master key" in out.stderr

@@ -72,10 +72,11 @@ class Store:
         except psycopg.OperationalError:
             conn.close()
             raise
-        if conn.closed or conn.broken or self._pool.qsize() >= self._size:
-            conn.close()
-        else:
-            self._pool.put(conn)
+        finally:  # also after a Refusal raised inside a transaction (rolled back by then)
+            if conn.closed or conn.broken or self._pool.qsize() >= self._size:
+                conn.close()
+            else:
+                self._pool.put(conn)
 
     # ---- keys (kiosk hub keys ...) --------------------------------------------------------
 
