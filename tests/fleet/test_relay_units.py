@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
+from kiosk.domain import Phase
 from kiosk.fleet.hub.config import HubConfigError, load_hub_config
 from kiosk.fleet.relay.scope import Refusal, check_owned, classify, owns, refund_limit
 from kiosk.fleet.relay.sealing import Sealer, SealError, parse_master_key
 from kiosk.fleet.relay.webhooks import allowed, merchant_order_id, parse_sources
 from kiosk.fleet.schema import PayloadError, parse_command
 from kiosk.opa import errors
+from tests.engine.harness import kiosk
 
 KEY = bytes(range(32))
 
@@ -140,3 +142,17 @@ def test_a_poll_command_needs_its_sale() -> None:
     assert parse_command(json.dumps(body).encode()).merchant_payment_id == "K-1"
     with pytest.raises(PayloadError, match="poll needs merchant_payment_id"):
         parse_command(json.dumps({**body, "merchant_payment_id": ""}).encode())
+
+
+def test_poll_now_polls_only_the_sale_on_screen(tmp_path: Path) -> None:
+    """The engine hook: a nudge brings the showing sale's poll forward (the kiosk's clock does
+    not move here, so without it no poll would run); any other id changes nothing."""
+    with kiosk(tmp_path) as k:
+        view = k.sell(300)
+        k.ctl.pay(k.code_of(view.merchant_payment_id)["code_id"])
+        k.runner.poll_now("K1-20261130120000-other")
+        k.settle()
+        k.settle()
+        assert k.runner.current_sale().phase is Phase.AWAITING_PAYMENT  # type: ignore[union-attr]
+        k.runner.poll_now(view.merchant_payment_id)
+        assert k.wait_phase(Phase.SUCCEEDED).merchant_payment_id == view.merchant_payment_id
