@@ -263,3 +263,23 @@ def test_keys_and_relay_usage_errors_are_named(
         )  # fmt: skip
         assert out.returncode == 3
         assert "no relay master key" in out.stderr
+
+
+def test_a_refund_paypay_refused_gives_its_amount_back_an_unknown_one_keeps_it(
+    sim_and_hub: tuple[Simulator, HubProcess],
+) -> None:
+    sim, hub = sim_and_hub
+    client = relay_client(hub.relay_url, *hub.issue("RJ"))
+    ident, payment_id = paid_sale(client, sim, "RJ", amount=300)
+    with SimulatorControl(sim.base_url) as ctl:
+        ctl.add_fault("refund", status=400, code="INVALID_PARAMS")  # a definite "no"
+        with pytest.raises(errors.InvalidParams):
+            client.Payment.refund_payment(refund_body(f"{ident}-R0", payment_id, 300))
+        ctl.add_fault("refund", drop_response=True)  # applied, answer lost: unknown
+        with pytest.raises(errors.OutcomeUnknown):
+            client.Payment.refund_payment(refund_body(f"{ident}-R1", payment_id, 300))
+    with pytest.raises(errors.OperationNotAllowed):  # R1 may have moved the 300 yen
+        client.Payment.refund_payment(refund_body(f"{ident}-R2", payment_id, 1))
+    again = client.Payment.refund_payment(refund_body(f"{ident}-R1", payment_id, 300))
+    assert again["resultInfo"]["code"] == "SUCCESS"  # the retry of R1: PayPay's answer
+    client.close()

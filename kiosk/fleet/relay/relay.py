@@ -199,8 +199,14 @@ class Relay:
         """Write down what PayPay's answer proves (for later scope checks). False only when a
         created code could not be recorded."""
         try:
-            if call.action == "refund" and 400 <= status < 500 and _envelope(body):
-                self.store.release_refund(call.owned_id)  # PayPay said no: nothing moved
+            code = str(_envelope(body).get("resultInfo", {}).get("code", ""))
+            if (
+                call.action == "refund"
+                and 400 <= status < 500
+                and code
+                and not code.startswith("DUPLICATE")
+            ):  # PayPay said no: nothing moved (a duplicate may be an earlier one that did)
+                self.store.release_refund(call.owned_id)
             data = _envelope(body).get("data") if 200 <= status < 300 else None
             if not isinstance(data, dict):
                 return True
