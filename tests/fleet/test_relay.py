@@ -3,6 +3,7 @@ kiosks hold only their own key; scope violations are refused (PayPay-style) and 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from tests.fleet.relayhub import (
     relay_kiosk,
     running_hub,
 )
-from tools.fleetservers import Mosquitto, Postgres
+from tools.fleetservers import Mosquitto, Postgres, free_port
 
 
 @pytest.fixture(scope="module")
@@ -148,8 +149,10 @@ def test_refunds_only_within_what_is_left_and_the_daily_limit(
     client.close()
 
 
-def raw_call(hub: HubProcess, key: str, secret: str, nonce: str, epoch: int) -> requests.Response:
-    path = f"/v2/codes/payments/{mpid('RE')}"
+def raw_call(
+    hub: HubProcess, key: str, secret: str, nonce: str, epoch: int, kiosk: str = "RE"
+) -> requests.Response:
+    path = f"/v2/codes/payments/{mpid(kiosk)}"
     header = auth_header(
         api_key=key, api_secret=secret, method="GET", path=path, nonce=nonce, epoch=epoch
     )
@@ -283,3 +286,31 @@ def test_a_refund_paypay_refused_gives_its_amount_back_an_unknown_one_keeps_it(
     again = client.Payment.refund_payment(refund_body(f"{ident}-R1", payment_id, 300))
     assert again["resultInfo"]["code"] == "SUCCESS"  # the retry of R1: PayPay's answer
     client.close()
+
+
+def test_two_relays_share_keys_nonces_and_limits(
+    sim_and_hub: tuple[Simulator, HubProcess], tmp_path: Path
+) -> None:
+    """A second hub on the same database (behind a load balancer): a nonce used at one relay
+    is refused at the other, and a key revoked through one stops at both."""
+    _sim, hub = sim_and_hub
+    port = free_port()
+    config = tmp_path / "hub2.toml"
+    text = hub.config.read_text().replace('client_id = "relay-hub"', 'client_id = "relay-hub-2"')
+    config.write_text(re.sub(r"relay_port = \d+", f"relay_port = {port}", text))
+    second = HubProcess(config, hub.dsn, f"http://127.0.0.1:{port}", tmp_path / "h2.log", hub.env)
+    second.start()
+    try:
+        key, secret = hub.issue("RK")
+        now = int(time.time())
+        first = raw_call(hub, key, secret, "shared-1", now, "RK")
+        assert first.json()["resultInfo"]["code"] == "DYNAMIC_QR_PAYMENT_NOT_FOUND"  # PayPay's
+        replay = raw_call(second, key, secret, "shared-1", now, "RK")
+        assert replay.status_code == 401 and "relay refused kiosk=RK" in second.log()
+        other = raw_call(second, key, secret, "shared-2", now, "RK")
+        assert other.json()["resultInfo"]["code"] == "DYNAMIC_QR_PAYMENT_NOT_FOUND"
+        assert second.cli("keys", "revoke", "RK").returncode == 0
+        assert raw_call(hub, key, secret, "shared-3", now, "RK").status_code == 401
+        assert raw_call(second, key, secret, "shared-4", now, "RK").status_code == 401
+    finally:
+        second.stop()

@@ -107,17 +107,25 @@ class Relay:
         key = self.store.key(fields.api_key)
         if key is None:
             raise unauthorized("unknown API key")
+        try:
+            return self._check(request, fields.nonce, header, key)
+        except Refusal as refusal:  # the refusal is logged with the key that made it
+            refusal.key_id, refusal.kiosk = key.key_id, key.kiosk
+            raise
+
+    def _check(self, request: Incoming, nonce: str, header: str, key: KeyRow) -> KeyRow:
         if key.revoked_at is not None:
             raise unauthorized("this API key was revoked")
         try:
             text = request.body.decode("utf-8")
         except UnicodeDecodeError:
             raise Refusal(400, "INVALID_REQUEST_PARAMS", "the body is not UTF-8") from None
+        secret = self.sealer.open(key.key_id, key.sealed)  # SealError: the hub's fault, 5xx
         now = self.clock()
         try:
             verify(
                 header=header,
-                secret_for_key={key.key_id: self.sealer.open(key.key_id, key.sealed)},
+                secret_for_key={key.key_id: secret},
                 method=request.method,
                 path=request.path,
                 content_type_header=request.headers.get("content-type"),
@@ -127,7 +135,7 @@ class Relay:
             )
         except ValueError as exc:
             raise unauthorized(str(exc)) from None
-        fresh, calls = self.store.admit(key.key_id, fields.nonce, now)
+        fresh, calls = self.store.admit(key.key_id, nonce, now)
         if not fresh:
             raise unauthorized("this nonce was used before (a replayed request)")
         if calls > key.rate_per_min:
@@ -154,26 +162,20 @@ class Relay:
         return call
 
     def _refuse(self, request: Incoming, key: KeyRow | None, refusal: Refusal) -> Reply:
-        kiosk = key.kiosk if key else ""
+        key_id = key.key_id if key else refusal.key_id
+        kiosk = key.kiosk if key else refusal.kiosk
         path = request.path.split("?", 1)[0]
         log.warning(
             "relay refused kiosk=%s key=%s call=%s %s code=%s reason=%s",
             kiosk or "-",
-            key.key_id if key else "-",
+            key_id or "-",
             request.method,
             path,
             refusal.code,
             refusal.message,
         )
         try:
-            self.store.refused(
-                key.key_id if key else "",
-                kiosk,
-                request.method,
-                path,
-                refusal.code,
-                refusal.message,
-            )
+            self.store.refused(key_id, kiosk, request.method, path, refusal.code, refusal.message)
         except psycopg.Error as exc:
             log.error("relay: refusal not kept error=%s", type(exc).__name__)
         return Reply(refusal.status, "application/json", refusal.envelope())

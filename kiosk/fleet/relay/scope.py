@@ -22,6 +22,7 @@ class Refusal(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.key_id = self.kiosk = ""  # who asked, once known (for the log)
 
     def envelope(self) -> bytes:
         info = {"code": self.code, "message": self.message, "codeId": f"RELAY_{self.code}"}
