@@ -323,7 +323,7 @@ class Worker:
         elif message == "refunds" and not self.journal_failed:
             self._follow_refunds(now)
 
-    def _poll_now(self, mpid: str, now: float) -> None:
+    def _poll_now(self, mpid: str, now: Now) -> None:
         """Bring a showing sale's next poll forward to now (the tick after this message runs
         it); a nudge for any other sale or state changes nothing. Only the timing moves: the
         poll's answer, as always, is what decides."""
@@ -334,9 +334,9 @@ class Worker:
             and sale.state is State.SHOWING
             and sale.in_flight is None
             and sale.next_at is not None
-            and sale.next_at > now
+            and sale.next_at > now.mono
         ):
-            self.active = replace(sale, next_at=now)
+            self.active = replace(sale, next_at=now.mono)
 
     def _stopped(self) -> bool:
         if self.stopping is None:
