@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Install, update or roll back the PayPay QR kiosk on Raspberry Pi OS Lite 64-bit (Bookworm).
 #
-#   sudo systemd/install.sh [--dry-run] [--wheelhouse DIR] [--with-simulator] [--no-start]
+#   sudo systemd/install.sh [--dry-run] [--wheelhouse DIR] [--fleet] [--with-simulator] [--no-start]
 #   sudo systemd/install.sh --rollback
 #
 # Idempotent: every step first checks whether it is already done and prints "= ..." if so,
 # "+ ..." for what it does. --dry-run prints the same lines and changes nothing; --root DIR
 # (with --dry-run only) inspects a copy of a system under DIR instead of /, for tests.
 # --wheelhouse DIR installs offline from wheels made by `make wheelhouse`. Exits 0 only when
-# kiosk.service is running (unless --no-start).
+# kiosk.service is running (unless --no-start). --fleet adds the fleet extra (MQTT reporting).
 #
 # Layout: each release is a venv with a root-owned copy of the source in
 # /opt/kiosk/releases/<version>-g<commit> (or <version>-s<source hash> without git or with
@@ -26,6 +26,7 @@ START=1
 ROLLBACK=0
 RELEASE=""
 WHEELHOUSE=""
+EXTRAS=gpio
 USER_NAME=kiosk
 GROUPS_WANTED=(video render input audio gpio)
 GROUPS_OF_UNIT=(video render input audio) # kiosk.service's SupplementaryGroups: must exist
@@ -55,6 +56,7 @@ while (($#)); do
     --source) SOURCE="${2:?--source needs a directory}"; shift ;;
     --release) RELEASE="${2:?--release needs a name}"; shift ;;
     --wheelhouse) WHEELHOUSE="$(cd "${2:?--wheelhouse needs a directory}" && pwd)"; shift ;;
+    --fleet) EXTRAS=gpio,fleet ;;
     --with-simulator) WITH_SIMULATOR=1 ;;
     --no-start) START=0 ;;
     --rollback) ROLLBACK=1 ;;
@@ -173,10 +175,12 @@ release_name() {
     [[ -z "$("${git[@]}" status --porcelain -- kiosk pyproject.toml requirements.lock)" ]]; then
     commit="$("${git[@]}" rev-parse --short=10 HEAD)"
   fi
+  local extras="" # a release with other extras is another release
+  if [[ "$EXTRAS" != gpio ]]; then extras="-${EXTRAS#gpio,}"; fi
   if [[ -n "$commit" ]]; then
-    printf '%s-g%s' "${version:-0}" "$commit"
+    printf '%s-g%s%s' "${version:-0}" "$commit" "$extras"
   else
-    printf '%s-s%s' "${version:-0}" "$(source_hash)" # no git, or local changes: the content
+    printf '%s-s%s%s' "${version:-0}" "$(source_hash)" "$extras" # no git, or local changes
   fi
 }
 
@@ -198,7 +202,7 @@ build_release() { # dir: a venv owned by root, the source copied beside it, pinn
   act python3 -m venv "$dir"
   # the build backend and every dependency at the versions in requirements.lock
   act "${pip[@]}" --constraint "$dir/app/requirements.lock" setuptools
-  act "${pip[@]}" --no-build-isolation --constraint "$dir/app/requirements.lock" "$dir/app[gpio]"
+  act "${pip[@]}" --no-build-isolation --constraint "$dir/app/requirements.lock" "$dir/app[$EXTRAS]"
   act "$dir/bin/pip" check --disable-pip-version-check
   # it imports, and its package data (font, example config) is there
   act "$dir/bin/python" -c "$SMOKE"

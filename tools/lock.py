@@ -3,7 +3,8 @@
 Why: install.sh installs a release with `--constraint requirements.lock`, so every kiosk of a
 fleet (and every reinstall of one) runs the same versions of pygame-ce, Pillow, urllib3 and the
 rest, and a wheelhouse made from the lock installs offline. The versions are pip's own
-resolution of the runtime dependencies (with the gpio extra) plus the build backend, read from
+resolution of the runtime dependencies (with the gpio and fleet extras: install.sh --fleet
+installs the latter) plus the build backend, read from
 `pip install --dry-run --report`, so nothing here re-implements resolution.
 """
 
@@ -19,7 +20,7 @@ LOCK = ROOT / "requirements.lock"
 BUILD = "setuptools"  # the build backend: install.sh builds the release without isolation
 HEADER = (
     "# The versions install.sh installs (pip --constraint). Regenerate with `make lock`;\n"
-    "# runtime dependencies with the gpio extra, and the build backend.\n"
+    "# runtime dependencies with the gpio and fleet extras, and the build backend.\n"
 )
 
 
@@ -38,7 +39,7 @@ def resolved(report: dict[str, object]) -> list[str]:
 def main() -> int:
     done = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--ignore-installed",
-         "--report", "-", f"{ROOT}[gpio]", BUILD],
+         "--report", "-", f"{ROOT}[gpio,fleet]", BUILD],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     LOCK.write_text(HEADER + "\n".join(resolved(json.loads(done.stdout))) + "\n", "utf-8")

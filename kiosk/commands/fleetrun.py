@@ -45,7 +45,8 @@ def load_fleet_secret(config: Config, env: Mapping[str, str]) -> str:
     if importlib.util.find_spec("paho") is None:
         raise CommandError(
             ExitCode.CONFIG,
-            "fleet.url is set but paho-mqtt is not installed: pip install 'paypay-kiosk[fleet]'",
+            "fleet.url is set but paho-mqtt is not installed: sudo systemd/install.sh --fleet "
+            "(or pip install 'paypay-kiosk[fleet]')",
         )
     try:
         return load_fleet_password(env)

@@ -291,7 +291,8 @@ def test_the_lock_pins_every_dependency_and_the_build_backend() -> None:
     """install.sh installs with --constraint requirements.lock: a dependency missing from it
     would float, so every kiosk of a fleet could run a different version."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    wanted = [*project["dependencies"], *project["optional-dependencies"]["gpio"], "setuptools"]
+    extras = project["optional-dependencies"]
+    wanted = [*project["dependencies"], *extras["gpio"], *extras["fleet"], "setuptools"]
     names = {re.split(r"[<>=!~ \[;]", spec, maxsplit=1)[0].lower() for spec in wanted}
     pinned = dict(
         line.split("==")
@@ -300,3 +301,11 @@ def test_the_lock_pins_every_dependency_and_the_build_backend() -> None:
     )
     assert names <= set(pinned), f"{names - set(pinned)} not pinned: run make lock"
     assert all(re.fullmatch(r"[0-9][0-9a-z.+]*", version) for version in pinned.values())
+
+
+def test_fleet_installs_the_fleet_extra_as_a_release_of_its_own(tmp_path: Path) -> None:
+    root = fresh_root(tmp_path)
+    done = actions(run("--dry-run", "--root", str(root), "--fleet").stdout)
+    name = release_dir("\n".join(f"+ {a}" for a in done))
+    assert name.endswith("-fleet")
+    assert any(a.endswith(f"'/opt/kiosk/releases/{name}/app[gpio,fleet]'") for a in done)

@@ -168,5 +168,13 @@ class Booted:
                 os.killpg(self.nspawn.pid, signal.SIGKILL)
                 self.nspawn.wait(timeout=30)
         if self.overlay:
-            subprocess.run(["umount", str(self.root)], check=False)
-        shutil.rmtree(self.work, ignore_errors=True)
+            self._unmount()
+        subprocess.run(["rm", "-rf", "--one-file-system", str(self.work)], check=False)
+
+    def _unmount(self) -> None:
+        """Never delete through a live overlay: wait for the container's last users to go."""
+        for _ in range(50):
+            if subprocess.run(["umount", str(self.root)], capture_output=True).returncode == 0:
+                return
+            time.sleep(0.2)
+        subprocess.run(["umount", "--lazy", str(self.root)], check=False)
