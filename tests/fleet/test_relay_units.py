@@ -156,3 +156,25 @@ def test_poll_now_polls_only_the_sale_on_screen(tmp_path: Path) -> None:
         assert k.runner.current_sale().phase is Phase.AWAITING_PAYMENT  # type: ignore[union-attr]
         k.runner.poll_now(view.merchant_payment_id)
         assert k.wait_phase(Phase.SUCCEEDED).merchant_payment_id == view.merchant_payment_id
+
+
+def test_a_kiosk_reaches_the_relay_by_its_url_and_its_own_key(tmp_path: Path) -> None:
+    """Sandbox and production: `paypay_url` and the kiosk's key are all that change."""
+    from kiosk.commands.paypay import make_client
+    from kiosk.config.load import ConfigError, load_config
+    from kiosk.ops.secrets import Credentials
+
+    path = tmp_path / "kiosk.toml"
+    path.write_text(
+        'mode = "sandbox"\nmerchant_id = "m1"\npaypay_url = "https://hub.example:8443"\n'
+        f'state_dir = "{tmp_path}"\n'
+    )
+    config = load_config(path, {})
+    client, target = make_client(config, Credentials("rk_1", "kiosk-secret", "test"), None)
+    assert client is not None
+    assert client.base_url == "https://hub.example:8443"
+    assert "hub.example:8443" in target and "kiosk-secret" not in repr(client)
+    client.close()
+    path.write_text('paypay_url = "ftp://hub"\n')
+    with pytest.raises(ConfigError, match="paypay_url"):
+        load_config(path, {})
