@@ -3,6 +3,7 @@ kiosks hold only their own key; scope violations are refused (PayPay-style) and 
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 import time
@@ -314,3 +315,27 @@ def test_two_relays_share_keys_nonces_and_limits(
         assert raw_call(second, key, secret, "shared-4", now, "RK").status_code == 401
     finally:
         second.stop()
+
+
+def test_a_relay_with_the_wrong_master_key_answers_unknown_never_no(
+    sim_and_hub: tuple[Simulator, HubProcess], tmp_path: Path
+) -> None:
+    """The hub's own fault (a master key that does not open the kiosk secrets) must not look
+    like PayPay refusing: a 5xx without an envelope, which the kiosk asks again about."""
+    _sim, hub = sim_and_hub
+    port = free_port()
+    config = tmp_path / "hub3.toml"
+    text = hub.config.read_text().replace('client_id = "relay-hub"', 'client_id = "relay-hub-3"')
+    config.write_text(re.sub(r"relay_port = \d+", f"relay_port = {port}", text))
+    env = {**hub.env, "HUB_RELAY_MASTER_KEY": base64.b64encode(bytes(32)).decode()}
+    wrong = HubProcess(config, hub.dsn, f"http://127.0.0.1:{port}", tmp_path / "h3.log", env)
+    wrong.start()
+    try:
+        client = relay_client(wrong.relay_url, *hub.issue("RL"))
+        with pytest.raises(errors.OutcomeUnknown):
+            client.Code.get_payment_details(mpid("RL"))
+        assert "does not open with this master key" in wrong.log()
+        assert not [r for r in hub.refusals() if r[0] == "RL"]
+        client.close()
+    finally:
+        wrong.stop()
