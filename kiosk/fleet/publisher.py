@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 import threading
 import time
@@ -122,6 +123,7 @@ class Publisher:
         self._inflight: dict[int, int] = {}  # mid -> seq, publisher thread only
         self._cursor = 0  # highest seq handed to the client
         self._stop = threading.Event()
+        self._wake = threading.Event()  # an acknowledgement arrived
         self._closing = threading.Event()  # no more snapshots: stopping
         self._drained = threading.Event()  # closing, and nothing left unsent
         self._bucket = TokenBucket(settings.max_rate_per_s, monotonic())
@@ -145,6 +147,7 @@ class Publisher:
         if drain_s > 0 and self.connected.is_set():
             self._drained.wait(drain_s)
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout_s)
         if self.connected.is_set():
             status = self.topics.of(self.settings.kiosk, "status")
@@ -162,6 +165,7 @@ class Publisher:
     def kill(self) -> None:
         """Stop without a goodbye (tests: the broker sends the last will)."""
         self._stop.set()
+        self._wake.set()
         self._thread.join(5)
         self._client.loop_stop()
         sock = self._client.socket()
@@ -232,6 +236,7 @@ class Publisher:
         properties: Properties | None,
     ) -> None:
         self._acks.put(mid)
+        self._wake.set()  # the row is marked sent now, not at the next pass
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         payload = bytes(message.payload)
@@ -263,7 +268,8 @@ class Publisher:
             except Exception:  # never stop publishing for good; the rows are still there
                 log.exception("fleet publisher pass failed")
                 self._stop.wait(1.0)
-            self._stop.wait(self.tick_s)
+            self._wake.wait(self.tick_s)
+            self._wake.clear()
 
     def replay(self, from_seq: int, to_seq: int) -> None:
         """Send rows [from_seq, to_seq] again, acknowledged or not (asked by the hub)."""
@@ -307,7 +313,10 @@ class Publisher:
             self.sent += len(seqs)
 
     def _send(self, mono: float) -> None:
-        room = self.settings.inflight - len(self._inflight)
+        # at most one second's worth unacknowledged: after a reconnect paho resends all of
+        # them at once, and that burst must stay within the rate cap too
+        cap = min(self.settings.inflight, max(1, math.ceil(self.settings.max_rate_per_s)))
+        room = cap - len(self._inflight)
         if room <= 0:
             return
         granted = self._bucket.take(mono, room)
