@@ -101,7 +101,12 @@ def apprise_sender(urls: Sequence[str]) -> Send | None:
     """An apprise notifier for the operator's targets (mail, chat, ...); None without any."""
     if not urls:
         return None
-    import apprise
+    import warnings
+
+    with warnings.catch_warnings():  # apprise's PGP helper imports the deprecated imghdr
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise
+        import apprise.utils.pgp
 
     targets = apprise.Apprise()
     for url in urls:
