@@ -127,6 +127,9 @@ def test_hub_relay_settings_are_checked(tmp_path: Path) -> None:
     config.write_text('[hub]\npaypay_mode = "sandbox"\nwebhook_sources = "1.2.3.x"\n')
     with pytest.raises(HubConfigError, match=r"webhook_sources: webhook source .1\.2\.3\.x."):
         load_hub_config(config, {})
+    config.write_text("[hub]\nrelay_max_skew_s = 601\n")  # nonces are kept 2 x 600 s
+    with pytest.raises(HubConfigError, match="relay_max_skew_s = 601 is not 1 to 600"):
+        load_hub_config(config, {})
     config.write_text("[hub]\nrelay_rate_per_min = 0\n")
     with pytest.raises(HubConfigError, match="relay_rate_per_min = 0 is not 1 to 100000"):
         load_hub_config(config, {})

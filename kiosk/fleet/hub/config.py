@@ -46,7 +46,11 @@ KEYS: dict[str, tuple[type, Any, str]] = {
     "relay_host": (str, "127.0.0.1", "PayPay relay address (0.0.0.0: every interface)"),
     "relay_rate_per_min": (int, 120, "calls a minute a newly issued kiosk key may make"),
     "relay_daily_refund_limit_yen": (int, 10000, "yen a newly issued kiosk key may refund a day"),
-    "relay_max_skew_s": (int, 120, "seconds a kiosk's signed epoch may differ from the hub's"),
+    "relay_max_skew_s": (
+        int,
+        120,
+        "seconds a kiosk's signed epoch may differ from the hub's (1-600)",
+    ),
     "webhook_sources": (
         str,
         "",
@@ -166,7 +170,7 @@ def _relay(path: Path, values: dict[str, Any], master_key: str) -> RelaySettings
         ("relay_port", 0, 65535),
         ("relay_rate_per_min", 1, 100000),
         ("relay_daily_refund_limit_yen", 0, 10**9),
-        ("relay_max_skew_s", 1, 3600),
+        ("relay_max_skew_s", 1, 600),  # nonces are kept for twice this (store.NONCE_KEEP_S)
     ):
         if not low <= values[key] <= high:
             raise HubConfigError(f"hub.{key} = {values[key]} is not {low} to {high}")

@@ -23,7 +23,9 @@ import psycopg
 from kiosk.fleet.relay.scope import Call, out_of_scope, refund_limit
 from kiosk.fleet.relay.sealing import Sealer
 
-NONCE_KEEP_S = 900  # longer than any epoch skew the relay accepts
+NONCE_KEEP_S = (
+    1260  # a nonce may be replayed until its epoch is max skew (<= 600 s) behind: 2 x 600 + prune
+)
 
 
 @dataclass(frozen=True)
