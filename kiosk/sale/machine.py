@@ -22,16 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from kiosk.sale.handlers import (
-    Result,
-    cancel_cutoff_at,
     checked,
     on_anomaly,
     on_cancel_early,
-    on_cancel_failed,
     on_cancel_showing,
-    on_cancelled,
-    on_capture_failed,
-    on_captured,
     on_create_failed,
     on_created,
     on_delete_failed,
@@ -39,21 +33,13 @@ from kiosk.sale.handlers import (
     on_poll_failed_grace,
     on_poll_failed_showing,
     on_poll_failed_unknown_create,
-    on_polled_capturing,
     on_polled_deleting,
     on_polled_grace,
-    on_polled_reverting,
     on_polled_showing,
     on_polled_unknown_create,
     on_recovered,
-    on_refund_accepted,
-    on_refund_failed,
-    on_revert_failed,
-    on_reverted,
-    on_settled,
     on_tick,
     on_tick_nothing,
-    on_vend_finished,
 )
 from kiosk.sale.model import (
     RESULT_OF,
@@ -81,6 +67,21 @@ from kiosk.sale.model import (
     VendFinished,
     as_now,
 )
+from kiosk.sale.money import (
+    on_cancel_failed,
+    on_cancelled,
+    on_capture_failed,
+    on_captured,
+    on_polled_capturing,
+    on_polled_reverting,
+    on_refund_accepted,
+    on_refund_failed,
+    on_revert_failed,
+    on_reverted,
+    on_settled,
+    on_vend_finished,
+)
+from kiosk.sale.moves import Result, cancel_cutoff_at
 
 Handler = Callable[[Sale, Event, Now], Result]
 

@@ -629,3 +629,22 @@ def test_a_restart_rebases_every_deadline_on_the_new_monotonic_clock() -> None:
     sale, calls = step(d.sale, Recovered(), Now(3.0, T0 + 900))
     assert calls == [CancelPayment(MPID)]
     assert sale.deadline_at == 3.0 + sale.timing.confirm_s
+
+
+def test_an_anomaly_while_a_refused_delete_is_watched_keeps_watching_until_expiry() -> None:
+    d = Driver()
+    created(d, T0)  # expiryDate T0 + 300
+    d.feed(CancelPressed(), at=T0 + 1)
+    d.feed(CallFailed(Call.DELETE, Failure.INVALID, "DYNAMIC_QR_BAD_REQUEST"))
+    d.tick(T0 + 10)
+    d.feed(CallFailed(Call.POLL, Failure.ANOMALY, "unknown payment status 'X'"))
+    assert d.sale.state is State.DELETING  # the code is still payable: never unwatched
+    assert d.tick(T0 + 14) == [PollStatus(MPID)]
+    d.feed(StatusPolled(PaymentStatus.CREATED))
+    at = T0 + 14
+    while not d.sale.finished:
+        at += 4
+        if d.tick(at):
+            d.feed(StatusPolled(PaymentStatus.CREATED))
+    assert (d.sale.state, d.sale.end_reason) == (State.HELD, "anomaly")
+    assert at >= T0 + 300
