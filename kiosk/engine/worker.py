@@ -365,9 +365,10 @@ class Worker:
         intent = _intent(_first(commands))
         try:  # the sale and its first call's intent, in one transaction, before anything is sent
             self.journal.save_sale(sale, now.wall, after=intent)
-        except JournalError:
+        except JournalError as exc:  # out of service first, then the screen hears of it
+            self._journal_down(exc)
             self.publish(replace(sale, state=State.FAILED, in_flight=None, end_reason="journal"))
-            raise
+            return
         self.saved[sale.merchant_payment_id] = sale
         self.active = sale
         self.boundary("saved", sale)
