@@ -145,7 +145,12 @@ def _when(epoch: float | None, now: float) -> str:
 def describe(status: Status, now: float) -> list[str]:
     """The lines `kiosk status` prints."""
     age = now - status.updated_at
-    running = "running" if age <= STALE_AFTER_S else f"NOT RUNNING (no update for {int(age)} s)"
+    if status.state == "stopped":
+        running = "NOT RUNNING (stopped)"
+    elif age > STALE_AFTER_S:
+        running = f"NOT RUNNING (no update for {int(age)} s)"
+    else:
+        running = "running"
     t = status.totals
     lines = [
         f"kiosk:            {running}, pid {status.pid}, mode {status.mode}",

@@ -84,6 +84,13 @@ def test_describe_running_and_stale() -> None:
     assert describe(s, now=T0 + 600)[0].startswith("kiosk:            NOT RUNNING (no update")
 
 
+def test_describe_a_cleanly_stopped_kiosk_is_not_running() -> None:
+    """Right after a SIGTERM the file is fresh but says "stopped": the first line must not
+    claim "running" (is_running, the exit code and stderr already say it is not)."""
+    lines = describe(status(state="stopped"), now=T0 + 2)
+    assert lines[0] == "kiosk:            NOT RUNNING (stopped), pid 4242, mode demo"
+
+
 def test_keeper_writes_on_change_and_heartbeat(tmp_path: Path) -> None:
     now = [T0]
     path = tmp_path / "status.json"
