@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from kiosk.domain import FINAL_PHASES, Totals
+from kiosk.domain import FINAL_PHASES, JST, Totals
 from kiosk.ui.actions import KEYPAD_EDITS, Action, edit_digits
 from kiosk.ui.backend import HeldSaleLike, KioskBackend, SaleRecordLike
 from kiosk.ui.i18n import Strings, format_yen
@@ -64,16 +64,18 @@ class Question:
 
 
 def time_text(created_at: object) -> str:
-    """HH:MM from a datetime, an epoch number or an ISO string."""
-    if isinstance(created_at, datetime):
-        return created_at.strftime("%H:%M")
+    """HH:MM in Japan time (like `kiosk journal list` and the totals, whatever the host's zone)
+    from a datetime, an epoch number or an ISO string; one without a zone is taken as is."""
     if isinstance(created_at, int | float):
-        return datetime.fromtimestamp(created_at).strftime("%H:%M")
-    text = str(created_at)
-    try:
-        return datetime.fromisoformat(text).strftime("%H:%M")
-    except ValueError:
-        return text[:5]
+        return datetime.fromtimestamp(created_at, JST).strftime("%H:%M")
+    if not isinstance(created_at, datetime):
+        try:
+            created_at = datetime.fromisoformat(str(created_at))
+        except ValueError:
+            return str(created_at)[:5]
+    if created_at.tzinfo is not None:
+        created_at = created_at.astimezone(JST)
+    return created_at.strftime("%H:%M")
 
 
 def held_row(sale: HeldSaleLike) -> HeldRow:

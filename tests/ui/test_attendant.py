@@ -314,3 +314,20 @@ def test_the_attendant_menu_closes_itself_when_left_alone() -> None:
     kiosk.clock.now += 121
     kiosk.turn()
     assert isinstance(kiosk.screen, AttractView)
+
+
+def test_sale_times_are_japan_time_whatever_the_host_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The journal keeps epoch seconds; the attendant reads them in JST like `kiosk journal list`
+    and today's totals do, even on a host left on UTC (found by QA: 16:06 on screen, 01:06 in
+    the journal list for the same sale)."""
+    from kiosk.ui.attendant import time_text
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        assert time_text(1_800_000_000.0) == "17:00"  # 2027-01-15T08:00Z
+        assert time_text("2027-01-15T08:00:00+00:00") == "17:00"
+        assert time_text("2026-11-28T15:00:00") == "15:00"  # no zone: already wall time
+    finally:
+        monkeypatch.undo()
+        time.tzset()
