@@ -63,6 +63,9 @@ class Question:
     amount_yen: int | None = None
 
 
+PAID_STATUSES = frozenset({"SUCCEEDED", "COMPLETED"})
+
+
 def time_text(created_at: object) -> str:
     """HH:MM in Japan time (like `kiosk journal list` and the totals, whatever the host's zone)
     from a datetime, an epoch number or an ISO string; one without a zone is taken as is."""
@@ -85,11 +88,15 @@ def held_row(sale: HeldSaleLike) -> HeldRow:
 
 
 def sale_row(record: SaleRecordLike) -> SaleRow:
+    status = str(record.status)
+    if status.upper() in PAID_STATUSES and record.refunded_yen > 0:
+        # refunds live beside the sale, which stays SUCCEEDED: say what happened to the money
+        status = "PARTLY_REFUNDED" if record.refundable_yen > 0 else "REFUNDED"
     return SaleRow(
         merchant_payment_id=record.merchant_payment_id,
         time_text=time_text(record.created_at),
         amount_yen=record.amount_yen,
-        status=str(record.status),
+        status=status,
         refundable_yen=record.refundable_yen,
     )
 

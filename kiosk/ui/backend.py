@@ -24,6 +24,8 @@ class SaleRecordLike(Protocol):
     def created_at(self) -> object: ...  # a datetime, an epoch float or an ISO string
     @property
     def refundable_yen(self) -> int: ...
+    @property
+    def refunded_yen(self) -> int: ...
 
 
 class HeldSaleLike(Protocol):

@@ -26,6 +26,7 @@ class Record:
     status: str
     created_at: object
     refundable_yen: int
+    refunded_yen: int = 0
 
 
 @dataclass(frozen=True)

@@ -331,3 +331,21 @@ def test_sale_times_are_japan_time_whatever_the_host_zone(monkeypatch: pytest.Mo
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_refunded_sale_reads_refunded_in_the_list() -> None:
+    """The journal keeps a refunded sale SUCCEEDED with its refunds beside it; the attendant's
+    list must not go on saying "Paid" after a full refund (found by QA), and says a partial one."""
+    from kiosk.domain import SaleRecord
+    from kiosk.ui.attendant import sale_row
+    from kiosk.ui.i18n import Strings
+
+    def status(refundable: int, refunded: int) -> str:
+        row = sale_row(
+            SaleRecord("kiosk-1-x", 150, "SUCCEEDED", 1_800_000_000.0, refundable, "", refunded)
+        )
+        return Strings("en").status(row.status)
+
+    assert status(150, 0) == "Paid"
+    assert status(0, 150) == "Refunded"
+    assert status(100, 50) == "Part refunded"
