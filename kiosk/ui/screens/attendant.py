@@ -157,11 +157,12 @@ def sales_list(
 ) -> list[Hit]:
     inner, hits = _body(surface, chrome, theme, strings, strings("recent_sales"))
     back = _back(surface, theme, inner, strings, hits)
-    per_page = rows_per_page(theme, back.top - inner.top - theme.px(8))
+    bottom = back.top - (theme.px(34) if view.message else 0)  # the message's strip, below rows
+    per_page = rows_per_page(theme, bottom - inner.top - theme.px(8))
     pages = max(1, -(-len(view.rows) // per_page))
     page = min(view.page, pages - 1)
     gap = theme.px(8)
-    row_h = max(theme.touch + theme.px(8), (back.top - inner.top - gap * per_page) // per_page)
+    row_h = max(theme.touch + theme.px(8), (bottom - inner.top - gap * per_page) // per_page)
     if not view.rows:
         blit_text(surface, theme, strings("no_sales"), theme.px(26), MUTED, "center", inner.center)
     size = theme.px(22)
@@ -221,7 +222,7 @@ def sales_list(
                 kind="secondary" if page < pages - 1 else "disabled",
             ),
         )
-    _message(surface, theme, view.message, (inner.centerx, back.top - theme.px(30)), inner.width)
+    _message(surface, theme, view.message, (inner.centerx, bottom), inner.width)
     return hits
 
 
