@@ -390,10 +390,22 @@ def _doctor(args: argparse.Namespace, redactor: Redactor) -> int:
     return run_doctor(args, redactor, demo_auth)
 
 
+FLEET_EXTRA_MODULES = frozenset({"paho", "psycopg", "apprise", "cryptography"})
+
+
 def _hub(args: argparse.Namespace, redactor: Redactor) -> int:
     from kiosk.commands.hubcmd import run_hub_command
 
-    return run_hub_command(args, redactor, demo_auth)
+    try:
+        return run_hub_command(args, redactor, demo_auth)
+    except ModuleNotFoundError as exc:  # a plain install: the hub's libraries are an extra
+        if (exc.name or "").split(".")[0] not in FLEET_EXTRA_MODULES:
+            raise
+        raise CommandError(
+            ExitCode.CONFIG,
+            f"kiosk hub needs the fleet extra ({exc.name} is not installed): "
+            "pip install 'paypay-kiosk[fleet]'",
+        ) from None
 
 
 def demo_auth() -> DemoAuth:

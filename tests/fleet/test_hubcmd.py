@@ -75,3 +75,16 @@ def test_bad_settings_are_named(broker: Mosquitto, tmp_path: Path) -> None:
     config.write_text('[hub]\nbrokr_url = "mqtt://x"\n')
     assert "unknown setting(s) brokr_url" in run("run", "--config", str(config)).stderr
     assert "cannot read" in run("run", "--config", str(tmp_path / "none.toml")).stderr
+
+
+def test_without_the_fleet_extra_the_hub_says_how_to_install_it(tmp_path: Path) -> None:
+    """A plain `pip install paypay-kiosk` has no paho/psycopg: `kiosk hub ...` must name the
+    extra, exit 3 (configuration), and not crash with a traceback (found by QA on a wheel)."""
+    hide = tmp_path / "sitecustomize.py"  # the interpreter starts as if paho were not installed
+    hide.write_text("import sys\nsys.modules['paho'] = None\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    for args in (["example"], ["migrate"]):
+        done = run(*args, env=env)
+        assert done.returncode == 3, (args, done.stderr)
+        assert "pip install 'paypay-kiosk[fleet]'" in done.stderr
+        assert "paho" in done.stderr and "Traceback" not in done.stderr + done.stdout
