@@ -59,7 +59,11 @@ class SimulatorControl:
         applied: bool = False,
         code_id: str | None = None,
         message: str | None = None,
+        envelope: bool = True,
+        data: dict[str, Any] | None = None,
     ) -> None:
+        """Arm a fault (docs/simulator.md): `envelope=False` answers `status` as a proxy's HTML
+        page; `data` applies the call and answers success with those data fields changed."""
         fault: dict[str, Any] = {
             "endpoint": endpoint,
             "status": status,
@@ -71,6 +75,8 @@ class SimulatorControl:
             "applied": applied,
             "code_id": code_id,
             "message": message,
+            "envelope": envelope,
+            "data": data,
         }
         self._call("POST", "/_sim/faults", fault)
 

@@ -1,4 +1,5 @@
-"""Injected faults: error answers, latency, and "applied but the answer was lost".
+"""Injected faults: error answers (PayPay's or a proxy's), latency, "applied but the answer was
+lost", and answers whose fields were changed on the way (unknown statuses, another sale's ids).
 
 Why a registry of its own: tests arm a fault through the control API, the server asks
 ``take(endpoint)`` once per API request and gets at most one fault, already counted. A fault
@@ -55,6 +56,16 @@ class Fault:
     drop_response: bool = False  # apply the request, then close without answering
     applied: bool = False  # with a status: apply the request, then answer the error anyway
     probability: float | None = None  # fire with this chance (else always)
+    envelope: bool = True  # with a status: False answers a proxy's HTML page, no PayPay envelope
+    data: dict[str, Any] | None = None  # apply, then answer success with these data fields set
+
+    def proxy_page(self) -> bytes:
+        """What a load balancer answers: HTML, not PayPay's envelope (proves nothing)."""
+        status = self.status or 502
+        return (
+            f"<html><head><title>{status}</title></head><body><center><h1>{status}</h1>"
+            "</center><hr><center>nginx</center></body></html>\n"
+        ).encode()
 
     def matches(self, endpoint: str) -> bool:
         names = [self.endpoint] if isinstance(self.endpoint, str) else self.endpoint
@@ -105,10 +116,17 @@ def _check(f: Fault) -> None:
     for name in ("code", "code_id", "message"):
         if getattr(f, name) is not None and not isinstance(getattr(f, name), str):
             raise ValueError(f"{name} must be a string")
-    if not isinstance(f.drop_response, bool) or not isinstance(f.applied, bool):
-        raise ValueError("drop_response and applied must be booleans")
-    if f.status is None and f.latency_s is None and not f.drop_response:
-        raise ValueError("a fault needs a status, a latency_s or drop_response")
+    for name in ("drop_response", "applied", "envelope"):
+        if not isinstance(getattr(f, name), bool):
+            raise ValueError(f"{name} must be a boolean")
+    if f.data is not None and (not isinstance(f.data, dict) or not f.data):
+        raise ValueError("data must be a non-empty JSON object of answer fields")
+    if f.data is not None and (f.status is not None or f.drop_response):
+        raise ValueError("data changes a successful answer: not with status or drop_response")
+    if not f.envelope and f.status is None:
+        raise ValueError("envelope: false needs a status")
+    if f.status is None and f.latency_s is None and not f.drop_response and f.data is None:
+        raise ValueError("a fault needs a status, a latency_s, drop_response or data")
 
 
 class Faults:

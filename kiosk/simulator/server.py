@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 from kiosk.opa.signing import verify
 from kiosk.simulator import envelope as err
 from kiosk.simulator.envelope import ApiError, dumps
+from kiosk.simulator.faults import Fault
 from kiosk.simulator.routes import ROUTES, Call, Context, Reply, find, merchant_payment_id_of
 
 if TYPE_CHECKING:
@@ -223,7 +224,7 @@ class Handler(BaseHTTPRequestHandler):
         applied = fault is not None and fault.applied
         if error is not None and not applied:
             log.info("fault endpoint=%s status=%s", route.endpoint, error.status)
-            self._send(error.status, ApiError(error).body())
+            self._send_fault(fault, error)
             return
         context = Context(ledger=sim.ledger, expiry_s=sim.config.expiry_s, qr_base=sim.qr_base)
         call = Call(params=params, query=query, raw=raw, now=sim.now())
@@ -236,6 +237,15 @@ class Handler(BaseHTTPRequestHandler):
             self._drop()
             return
         if error is not None:
-            self._send(error.status, ApiError(error).body())
+            self._send_fault(fault, error)
             return
+        if fault is not None and fault.data and isinstance(reply.body.get("data"), dict):
+            log.info("fault endpoint=%s data=%s", route.endpoint, sorted(fault.data))
+            reply = Reply(reply.status, reply.body | {"data": reply.body["data"] | fault.data})
         self._send(reply.status, reply.body)
+
+    def _send_fault(self, fault: Fault | None, error: err.ErrorSpec) -> None:
+        if fault is not None and not fault.envelope:  # a proxy's page: no envelope at all
+            self.send_bytes(error.status, fault.proxy_page(), "text/html")
+            return
+        self._send(error.status, ApiError(error).body())

@@ -142,3 +142,48 @@ def test_one_fault_for_a_list_of_endpoints(api: Signed, ctl: SimulatorControl) -
     assert api.create("F-9").status_code == 201  # two firings in all, shared
     bad = ctl.session.post(ctl.base_url + "/_sim/faults", json={"endpoint": [], "status": 500})
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("status", [404, 502])
+def test_a_proxy_page_has_no_envelope(api: Signed, ctl: SimulatorControl, status: int) -> None:
+    api.create("F-10")
+    code_id = ctl.ledger()["codes"][0]["code_id"]
+    ctl.add_fault(endpoint="delete_code", status=status, envelope=False)
+    response = api.request("DELETE", f"/v2/codes/{code_id}")
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "text/html"
+    assert response.text.startswith("<html>") and "resultInfo" not in response.text
+    assert ctl.ledger()["codes"][0]["payable"] is True  # not applied: the code is still live
+
+
+def test_data_fault_applies_and_changes_the_answer(api: Signed, ctl: SimulatorControl) -> None:
+    api.create("F-11")
+    ctl.add_fault(endpoint="get_code_payment", data={"status": "PENDING_REVIEW"})
+    assert api.details("F-11").json()["data"]["status"] == "PENDING_REVIEW"
+    assert api.details("F-11").json()["data"]["status"] == "CREATED"  # fired once
+    ctl.add_fault(endpoint="delete_code", data={"merchantPaymentId": "SOMEONE-ELSE"})
+    code_id = ctl.ledger()["codes"][0]["code_id"]
+    assert api.request("DELETE", f"/v2/codes/{code_id}").status_code == 200
+    assert ctl.ledger()["codes"][0]["status"] == "DELETED"  # applied; data was null: unchanged
+
+
+def test_data_fault_with_an_error_answer_is_left_alone(api: Signed, ctl: SimulatorControl) -> None:
+    ctl.add_fault(endpoint="get_code_payment", data={"status": "COMPLETED"})
+    response = api.details("F-12")  # no such order: PayPay's 4xx, untouched
+    assert response.status_code == 400 or response.status_code == 404
+    assert response.json()["data"] is None
+
+
+def test_bad_new_faults_are_400(ctl: SimulatorControl) -> None:
+    bad = [
+        {"endpoint": "create_code", "envelope": False},
+        {"endpoint": "create_code", "status": 500, "envelope": "no"},
+        {"endpoint": "create_code", "data": {}},
+        {"endpoint": "create_code", "data": [1]},
+        {"endpoint": "create_code", "status": 500, "data": {"status": "X"}},
+        {"endpoint": "create_code", "drop_response": True, "data": {"status": "X"}},
+    ]
+    for fault in bad:
+        response = ctl.session.post(ctl.base_url + "/_sim/faults", json=fault, timeout=5)
+        assert response.status_code == 400, fault
+    assert ctl.faults() == []

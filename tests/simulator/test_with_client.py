@@ -261,3 +261,11 @@ def test_state_file_survives_a_restart_under_the_client(tmp_path: Any, wall: Fak
             assert client.Code.get_payment_details("C-15")["data"]["status"] == "COMPLETED"
     finally:
         second.stop()
+
+
+def test_a_proxy_404_proves_nothing(client: opa.Client, ctl: SimulatorControl) -> None:
+    created = client.Code.create_qr_code(order("C-20"))
+    ctl.add_fault(endpoint="delete_code", status=404, envelope=False)
+    with pytest.raises(opa.UnreadableResponse):
+        client.Code.delete_qr_code(created["data"]["codeId"])
+    assert ctl.ledger()["codes"][0]["payable"] is True
