@@ -1,9 +1,16 @@
-"""Audit: does the journal agree with PayPay's ledger? (the simulator's `/_sim/ledger` shape)
+"""Audit: the kiosk judged from the outside, the way an accountant and a customer would.
 
-Why: the money-safety promises are checked from the outside, the way an accountant would:
-every order PayPay knows about is in the journal, no QR is still payable once the kiosk is
-done, money PayPay kept belongs to a sale the journal calls paid, money the journal says went
-back did go back, and no payment was vended twice. Used by the crash test and the e2e tests.
+Why: the money-safety promises only count when checked against what the kiosk cannot rewrite.
+Two judges, on the simulator's `/_sim/ledger` shape:
+- `audit` checks the journal against PayPay's ledger: every order PayPay knows is in the
+  journal, money PayPay kept belongs to a sale the journal calls paid, no QR is still payable;
+- `oracle` trusts no journal at all: money from the ledger, goods from the vend log, what the
+  customer was told from the screen log (`ScreenLog`). A charged customer ends with goods or
+  the money back (else "stranded"); money goes back at most once per reason (else "double
+  refund"); goods go out at most once and only for money kept (else "double vend" / "lost");
+  the screen never said "succeeded" without goods, "not charged" after PayPay charged, or
+  "refunded" while PayPay kept the money (else "told wrong").
+Used by the crash test (tools.chaos) and the e2e tests.
 """
 
 from __future__ import annotations
@@ -17,21 +24,38 @@ from kiosk.sale.model import Sale, State
 KEPT = ("COMPLETED", "AUTHORIZED")
 
 
+COUNTS = ("lost", "orphan_qr", "double_vend", "double_refund", "stranded", "told_wrong")
+
+
 @dataclass
 class AuditReport:
-    lost: int = 0  # money or an order PayPay has that the journal does not account for
+    lost: int = 0  # an order or goods nobody accounts for; a sale the journal never settled
     orphan_qr: int = 0  # a QR a customer could still pay although the kiosk gave up on it
     double_vend: int = 0
+    double_refund: int = 0  # money went back more often than anybody decided it should
+    stranded: int = 0  # PayPay kept a customer's money, no goods came out
+    told_wrong: int = 0  # the screen told the customer something PayPay's ledger contradicts
     problems: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not (self.lost or self.orphan_qr or self.double_vend)
+        return not any(getattr(self, name) for name in COUNTS)
 
-    def line(self, kill_points: int) -> str:
+    def add(self, other: AuditReport) -> None:
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.problems += other.problems
+
+    def flag(self, count: str, mpid: str, problem: str) -> None:
+        setattr(self, count, getattr(self, count) + 1)
+        self.problems.append(f"{count}: {mpid}: {problem}")
+
+    def line(self, kill_points: int, faulted_calls: int) -> str:
         return (
-            f"kill points: {kill_points}, lost: {self.lost}, orphan QR: {self.orphan_qr}, "
-            f"double vend: {self.double_vend}"
+            f"kill points: {kill_points}, faulted calls: {faulted_calls}, lost: {self.lost}, "
+            f"orphan QR: {self.orphan_qr}, double vend: {self.double_vend}, "
+            f"double refund: {self.double_refund}, stranded: {self.stranded}, "
+            f"told wrong: {self.told_wrong}"
         )
 
 
@@ -89,3 +113,108 @@ def _check_payment(report: AuditReport, sale: Sale | None, mpid: str, payment: A
         report.problems.append(f"{mpid}: vended but never captured")
     elif sale.state is State.SUCCEEDED and not kept and refunded == 0:
         report.problems.append(f"{mpid}: goods out but PayPay says {status} (merchant loss)")
+
+
+# ---- the oracle: no journal ----------------------------------------------------------------
+
+NOT_CHARGED = ("failed", "cancelled", "expired")  # phases that tell "you have not been charged"
+CHARGED = ("COMPLETED", "AUTHORIZED", "REFUNDED", "CANCELED", "EXPIRED")  # accepted at some time
+
+
+@dataclass
+class ScreenLog:
+    """What the screen was told, per sale: (real time, phase, reason) in order; and every
+    refund the attendant asked for (None: all that is left)."""
+
+    told: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)
+    asked: dict[str, list[int | None]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> ScreenLog:
+        log = cls()
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) == 5 and parts[0] == "S":
+                log.told.setdefault(parts[2], []).append((float(parts[1]), parts[3], parts[4]))
+            elif len(parts) == 4 and parts[0] == "R":
+                amount = None if parts[3] == "full" else int(parts[3])
+                log.asked.setdefault(parts[2], []).append(amount)
+        return log
+
+
+def oracle(ledger: Mapping[str, Any], vends: Mapping[str, int], screen: ScreenLog) -> AuditReport:
+    """Judge money (ledger), goods (`vends`: handed out, per merchantPaymentId) and what the
+    customer was told (`screen`), after the kiosk settled everything it could."""
+    report = AuditReport()
+    for code in ledger.get("codes", []):
+        if code.get("payable"):
+            report.flag("orphan_qr", code["merchant_payment_id"], "QR still payable")
+    payments = {p["merchant_payment_id"]: p for p in ledger.get("payments", [])}
+    for mpid, count in vends.items():
+        if count > 1:
+            report.flag("double_vend", mpid, f"vended {count} times")
+        if count and mpid not in payments:
+            report.flag("lost", mpid, "goods out, PayPay has no payment")
+    for mpid, payment in payments.items():
+        _judge_money(report, mpid, payment, vends.get(mpid, 0), screen.asked.get(mpid, []))
+    for mpid, told in screen.told.items():
+        _judge_told(report, mpid, told, payments.get(mpid), vends.get(mpid, 0))
+    return report
+
+
+def _kept(payment: Mapping[str, Any]) -> bool:
+    status = payment.get("status")
+    return status in KEPT and int(payment.get("refunded") or 0) < int(payment["amount"])
+
+
+def _judge_money(
+    report: AuditReport,
+    mpid: str,
+    payment: Mapping[str, Any],
+    vended: int,
+    asked: list[int | None],
+) -> None:
+    status = payment.get("status")
+    amount = int(payment["amount"])
+    refunds = payment.get("refunds") or []
+    voided = status == "CANCELED" or payment.get("revert") is not None
+    returned = sum(int(r["amount"]) for r in refunds) + (amount if voided else 0)
+    if _kept(payment) and not vended:
+        report.flag("stranded", mpid, f"PayPay kept {status} money, no goods, no refund")
+    if vended and status not in ("COMPLETED", "REFUNDED"):
+        report.flag("lost", mpid, f"goods out, PayPay says {status}")
+    backs = len(refunds) + (1 if voided else 0)
+    allowed = len(asked) if vended else max(1, len(asked))
+    if returned > amount or backs > allowed:
+        report.flag(
+            "double_refund",
+            mpid,
+            f"{backs} refunds/voids ({returned} of {amount} yen), "
+            f"{len(asked)} asked by the attendant, vended {vended}",
+        )
+
+
+def _judge_told(
+    report: AuditReport,
+    mpid: str,
+    told: list[tuple[float, str, str]],
+    payment: Mapping[str, Any] | None,
+    vended: int,
+) -> None:
+    finals = [
+        (at, phase, reason)
+        for at, phase, reason in told
+        if phase in (*NOT_CHARGED, "succeeded", "refunded")
+    ]
+    if not finals:
+        return
+    at, phase, reason = finals[-1]
+    charged_at = None
+    if payment is not None and payment.get("status") in CHARGED:
+        charged_at = float(payment["accepted_at"])
+    if phase == "succeeded" and not vended:
+        report.flag("told_wrong", mpid, "told succeeded, no goods came out")
+    elif phase in NOT_CHARGED and charged_at is not None and charged_at <= at - 1.0:
+        report.flag("told_wrong", mpid, f"told {phase} ({reason}) after PayPay charged")
+    elif phase == "refunded" and payment is not None and _kept(payment):
+        report.flag("told_wrong", mpid, "told refunded, PayPay kept the money")

@@ -1,22 +1,28 @@
-"""`python -m tools.chaos`: the crash test (`make chaos`).
+"""`python -m tools.chaos`: the crash test (`make chaos`; `make chaos ARGS=--quick` for CI).
 
-Why: the journal's promises only count if they survive SIGKILL at the worst moment. The parent
-runs a simulator (with a state file) and starts the engine in a child process. The child stops
-at every step boundary (state saved, before a call, after a call's answer) and waits for a
-"go"; the parent lets it run to a randomly chosen boundary and SIGKILLs it there, plays the
-customer (pays shown QRs, sometimes while the kiosk is dead), restarts it, and so on. At the end
-a last child reconciles without interruption, and the journal is audited against the
-simulator's ledger and the vending log:
+Why: the money-safety promises only count if they survive hostile answers and SIGKILL at the
+worst moment. The parent runs a simulator (with a state file) whose fault menu (FAULTS) spoils
+a share of PayPay's answers: 500s, 500-but-applied, dropped answers, latency past the client's
+timeout, maintenance, a proxy's envelope-less HTML 404/502, definite refusals, statuses the
+client does not know and answers about another sale. It starts the engine in a child process
+(tools.chaos_child), which stops at every step boundary (state saved, before a call, after its
+answer) and steps its wall clock both ways now and then. The parent lets it run to a randomly
+chosen boundary and SIGKILLs it there, plays the customer (pays at once, pays late, declines,
+never pays, pays while the kiosk is dead), restarts it, and so on. A last child settles without
+faults, and the oracle (tools.audit) judges money from the simulator's ledger, goods from the
+vend log and what the customer was told from the screen log; the journal is audited too:
 
-    kill points: N, lost: 0, orphan QR: 0, double vend: 0
+    kill points: N, faulted calls: M, lost: 0, orphan QR: 0, double vend: 0, double refund: 0,
+    stranded: 0, told wrong: 0
 
-The exit status is non-zero if any count is not zero (or the engine never settled).
+(one line). `--workers 2` runs independent runs in parallel and adds them up. The exit status
+is non-zero if any count is not zero (or the engine stalled, or never settled).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import json
 import os
 import queue
 import random
@@ -24,145 +30,51 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from kiosk.domain import FINAL_PHASES, Order, Phase, SaleSettings
-from kiosk.engine.clock import ClockGuard, SystemClock
 from kiosk.engine.journal import Journal
-from kiosk.engine.runner import Runner
-from kiosk.hardware.vend import VendRequest, VendResult
-from kiosk.opa import Client, RetryPolicy
-from kiosk.sale.model import Sale
-from kiosk.simulator import (
-    DEMO_API_KEY,
-    DEMO_API_SECRET,
-    SimulatorConfig,
-    SimulatorControl,
-    start_simulator,
-)
-from tools.audit import AuditReport, audit
+from kiosk.simulator import SimulatorConfig, SimulatorControl, start_simulator
+from tools.audit import COUNTS, AuditReport, ScreenLog, audit, oracle
+from tools.chaos_child import FINAL_TIMEOUT_S, add_child_arguments, child
 
 ROOT = Path(__file__).resolve().parent.parent
-FINAL_TIMEOUT_S = 120.0
 STALL_S = 30.0  # a live engine passes a step boundary far more often than this
+QUICK = {"kill_points": 20, "workers": 1}
+FULL = {"kill_points": 1000, "workers": 2}
+
+# (weight, fault): each call is spoiled with chance fault_rate, shared out by weight (a fault
+# for one endpoint only draws on that endpoint's calls).
+FAULTS: tuple[tuple[float, dict[str, Any]], ...] = (
+    (2.0, {"status": 500}),
+    (2.0, {"status": 500, "applied": True}),
+    (2.0, {"drop_response": True}),
+    (1.0, {"latency_s": 0.3}),
+    (0.5, {"latency_s": 1.2}),  # past the child's 1 s timeout; applied all the same
+    (1.0, {"status": 503, "code": "MAINTENANCE_MODE"}),
+    (1.0, {"status": 502, "envelope": False}),
+    (1.0, {"status": 404, "envelope": False}),
+    (1.0, {"endpoint": "delete_code", "status": 400, "code": "DYNAMIC_QR_BAD_REQUEST"}),
+    (1.0, {"endpoint": "cancel_payment", "status": 400, "code": "INVALID_PARAMS"}),
+    (0.5, {"endpoint": "refund", "status": 400, "code": "INVALID_PARAMS"}),
+    (0.5, {"endpoint": "get_code_payment", "data": {"status": "PENDING_REVIEW"}}),
+    (0.3, {"endpoint": "get_code_payment", "data": {"merchantPaymentId": "CH-OTHER"}}),
+    (0.3, {"endpoint": "get_code_payment", "data": {"amount": {"amount": 1, "currency": "JPY"}}}),
+)
 
 
-# ---- the child: the engine with a scripted screen -----------------------------------------
+class Stalled(Exception):
+    """The engine stopped making progress (or died) without being killed."""
 
 
-class LoggingVendor:
-    """Goods out = one fsynced line in the vend log, so the parent can count double vends."""
+class Run:
+    """One simulator, one journal, many lives of the engine."""
 
-    def __init__(self, path: Path, rng: random.Random, fail_rate: float) -> None:
-        self.path = path
-        self.rng = rng
-        self.fail_rate = fail_rate
-
-    def vend(self, request: VendRequest) -> VendResult:
-        if self.rng.random() < self.fail_rate:
-            return VendResult(False, "jammed (chaos)")
-        with self.path.open("a", encoding="utf-8") as log:
-            log.write(request.merchant_payment_id + "\n")
-            log.flush()
-            os.fsync(log.fileno())
-        return VendResult(True, "vended")
-
-
-def _pause_at_boundary(kind: str, sale: Sale | None) -> None:
-    if sale is None:
-        line = f"B {kind} - - -\n"
-    else:
-        code = sale.code_id or "-"
-        line = f"B {kind} {sale.state.value} {sale.merchant_payment_id} {code}\n"
-    sys.stdout.write(line)
-    sys.stdout.flush()
-    if not sys.stdin.readline():  # the parent is gone
-        os._exit(3)
-
-
-def child(args: argparse.Namespace) -> int:
-    rng = random.Random(args.seed)
-    guard = ClockGuard()
-    client = Client(
-        auth=(DEMO_API_KEY, DEMO_API_SECRET),
-        base_url=args.base_url,
-        timeout=2.0,
-        retry=RetryPolicy(max_attempts=1, max_total_s=4.0),
-        on_response=guard.observe,
-    )
-    settings = SaleSettings(
-        terminal_id="CH",
-        qr_timeout_s=1.5,
-        poll_interval_s=0.15,
-        grace_s=0.3,
-        retry_s=0.1,
-        preauth=args.preauth,
-    )
-    journal = Journal(Path(args.journal))
-    runner = Runner(
-        client=client,
-        journal=journal,
-        vendor=LoggingVendor(Path(args.vend_log), rng, 0.0 if args.final else 0.15),
-        settings=settings,
-        clock=SystemClock(),
-        clock_guard=guard,
-        tick_s=0.02,
-        boundary=None if args.final else _pause_at_boundary,
-        probe_s=0.3,
-    )
-    runner.start()
-    if args.final:
-        return _settle_and_exit(runner, journal)
-    while True:
-        _play_screen(runner, rng)
-        time.sleep(0.01)
-
-
-def _play_screen(runner: Runner, rng: random.Random) -> None:
-    runner.pump()
-    view = runner.current_sale()
-    if view is None:
-        if runner.service_issue() is None:
-            with contextlib.suppress(ValueError):  # just went out of service: later
-                runner.begin_sale(Order.of_amount(rng.choice([100, 150, 500, 1200])))
-    elif view.phase in FINAL_PHASES:
-        runner.acknowledge()
-        if view.phase is Phase.SUCCEEDED and rng.random() < 0.25:
-            with contextlib.suppress(ValueError):  # the attendant refunds part of it
-                runner.refund(view.merchant_payment_id, rng.choice([50, 100]))
-    elif view.phase is Phase.AWAITING_PAYMENT and rng.random() < 0.02:
-        runner.cancel_sale()
-
-
-def _settle_and_exit(runner: Runner, journal: Journal) -> int:
-    deadline = time.monotonic() + FINAL_TIMEOUT_S
-    while time.monotonic() < deadline:
-        runner.pump()
-        settled = (
-            runner.last_reconcile_summary() is not None
-            and not journal.unfinished_sales()
-            and not journal.open_refunds()
-        )
-        if settled:
-            runner.stop(5.0)
-            return 0
-        time.sleep(0.05)
-    runner.stop(5.0)
-    return 4
-
-
-# ---- the parent: customer, killer, auditor ------------------------------------------------
-
-
-class Chaos:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args = args
         self.rng = random.Random(args.seed)
         self.workdir = workdir
-        self.journal = workdir / "journal.sqlite3"
-        self.vend_log = workdir / "vend.log"
+        self.logs = {name: workdir / f"{name}.log" for name in ("vend", "screen")}
         self.sim = start_simulator(
             SimulatorConfig(control=True, seed=args.seed, state_file=workdir / "sim.json"),
             port=0,
@@ -172,48 +84,40 @@ class Chaos:
         self.offered: set[str] = set()
 
     def _spawn(self, *, final: bool) -> subprocess.Popen[str]:
-        argv = [
-            sys.executable,
-            "-m",
-            "tools.chaos",
-            "--child",
-            "--base-url",
-            self.sim.base_url,
-            "--journal",
-            str(self.journal),
-            "--vend-log",
-            str(self.vend_log),
-            "--seed",
-            str(self.rng.randrange(1 << 30)),
-        ]
+        argv = [sys.executable, "-m", "tools.chaos", "--child", "--base-url", self.sim.base_url]
+        argv += ["--journal", str(self.workdir / "journal.sqlite3")]
+        argv += ["--vend-log", str(self.logs["vend"]), "--screen-log", str(self.logs["screen"])]
+        argv += ["--seed", str(self.rng.randrange(1 << 30))]
         if self.rng.random() < 0.4:
             argv.append("--preauth")
         if final:
             argv.append("--final")
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        else:
+            offset = self.rng.choice([0.0, 0.0, self.rng.uniform(-60, 60)])
+            argv += ["--clock-offset", f"{offset:.3f}"]
+            argv += ["--clock-step-rate", str(self.args.clock_step_rate)]
         return subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
-            env=env,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
             bufsize=1,
         )
 
     def arm_faults(self) -> None:
-        rate = self.args.fault_rate
-        if rate <= 0:
-            return
-        for fault in ({"status": 500}, {"status": 500, "applied": True}, {"drop_response": True}):
-            self.ctl.add_fault("*", times=None, probability=rate / 3, **fault)
+        total = sum(weight for weight, _ in FAULTS)
+        for weight, fault in FAULTS:
+            chance = self.args.fault_rate * weight / total
+            if chance > 0:
+                self.ctl.add_fault(**{"endpoint": "*", **fault}, times=None, probability=chance)
 
     def run_until_killed(self) -> None:
         proc = self._spawn(final=False)
         assert proc.stdin is not None and proc.stdout is not None
         lines: queue.Queue[str | None] = queue.Queue()
-        reader = threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True)
-        reader.start()
+        threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
         target = self.rng.randint(1, self.args.max_steps)
         seen = 0
         while True:
@@ -232,8 +136,7 @@ class Chaos:
             seen += 1
             if kind == "saved" and state == "SHOWING" and mpid not in self.offered:
                 self.offered.add(mpid)
-                if self.rng.random() < 0.6:
-                    self._pay(code_id)
+                self._customer(code_id)
             if seen >= target:
                 self._kill(proc, code_id if state == "SHOWING" else None)
                 return
@@ -242,53 +145,65 @@ class Chaos:
         proc.wait()
         raise Stalled(f"the engine exited by itself with status {proc.returncode}")
 
+    def _customer(self, code_id: str) -> None:
+        """A QR is on the screen: pay now, pay late, decline, or walk away."""
+        roll = self.rng.random()
+        try:
+            if roll < 0.4:
+                self.ctl.pay(code_id)
+            elif roll < 0.55:
+                self.ctl.pay(code_id, after_s=self.rng.uniform(0.3, 2.5))
+            elif roll < 0.65:
+                self.ctl.decline(code_id)
+        except RuntimeError:  # no longer payable: the kiosk withdrew it
+            pass
+
     def _kill(self, proc: subprocess.Popen[str], shown_code: str | None) -> None:
         proc.kill()
         proc.wait()
-        if proc.stdin:
-            proc.stdin.close()
-        if proc.stdout:
-            proc.stdout.close()
+        for stream in (proc.stdin, proc.stdout):
+            if stream:
+                stream.close()
         self.kills += 1
         roll = self.rng.random()
-        if shown_code and roll < 0.3:
-            self._pay(shown_code)  # the customer pays while the kiosk is down
-        elif roll < 0.15:  # or pays a code the kiosk never got an answer for
-            payable = [c for c in self.ctl.ledger()["codes"] if c["payable"]]
-            if payable:
-                self._pay(self.rng.choice(payable)["code_id"])
+        try:
+            if shown_code and roll < 0.3:
+                self.ctl.pay(shown_code)  # the customer pays while the kiosk is down
+            elif roll < 0.15:  # or pays a code the kiosk never got an answer for
+                payable = [c for c in self.ctl.ledger()["codes"] if c["payable"]]
+                if payable:
+                    self.ctl.pay(self.rng.choice(payable)["code_id"])
+        except RuntimeError:
+            pass
 
-    def _pay(self, code_id: str) -> None:
-        with contextlib.suppress(RuntimeError):  # no longer payable: the kiosk withdrew it
-            self.ctl.pay(code_id)
-
-    def final_audit(self) -> tuple[AuditReport, int]:
+    def final_audit(self) -> tuple[AuditReport, int, int]:
+        """(report, faulted calls, the final child's exit status)."""
         self.ctl.clear_faults()
+        faulted = self.ctl.faults_fired()
         proc = self._spawn(final=True)
         try:
             code = proc.wait(timeout=FINAL_TIMEOUT_S + 30)
         except subprocess.TimeoutExpired:
             proc.kill()
             code = proc.wait()
-        journal = Journal(self.journal)
+        journal = Journal(self.workdir / "journal.sqlite3")
         try:
             sales = journal.all_sales()
         finally:
             journal.close()
-        report = audit(sales, self.ctl.ledger(), _vend_counts(self.vend_log))
+        ledger = self.ctl.ledger()
+        vends = _vend_counts(self.logs["vend"])
+        screen = ScreenLog.parse(_read(self.logs["screen"]))
+        report = oracle(ledger, vends, screen)
+        report.add(audit(sales, ledger, vends))
         for sale in sales:
             if not sale.finished:
-                report.lost += 1
-                report.problems.append(f"{sale.merchant_payment_id}: never settled ({sale.state})")
-        return report, code
+                report.flag("lost", sale.merchant_payment_id, f"never settled ({sale.state})")
+        return report, faulted, code
 
     def close(self) -> None:
         self.ctl.close()
         self.sim.stop()
-
-
-class Stalled(Exception):
-    """The engine stopped making progress (or died) without being killed."""
 
 
 def _read_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
@@ -297,51 +212,105 @@ def _read_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
     lines.put(None)
 
 
+def _scratch() -> str | None:
+    """RAM when there is some: SIGKILL, not a power cut, is under test, so fsyncs need not
+    wait for a disk (the journal's fsync tests are elsewhere)."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
 def _vend_counts(path: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").split():
-            counts[line] = counts.get(line, 0) + 1
+    for line in _read(path).split():
+        counts[line] = counts.get(line, 0) + 1
     return counts
 
 
-def parent(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="kiosk-chaos-") as tmp:
-        chaos = Chaos(args, Path(tmp))
-        stalled: str | None = None
+def one_run(args: argparse.Namespace) -> dict[str, Any]:
+    """A whole run in this process: the result as JSON-able counts and problems."""
+    with tempfile.TemporaryDirectory(prefix="kiosk-chaos-", dir=_scratch()) as tmp:
+        run = Run(args, Path(tmp))
+        failures: list[str] = []  # the run itself went wrong: stalled, or never settled
         try:
-            chaos.arm_faults()
-            while chaos.kills < args.kill_points:
-                chaos.run_until_killed()
+            run.arm_faults()
+            while run.kills < args.kill_points:
+                run.run_until_killed()
         except Stalled as exc:
-            stalled = str(exc)
+            failures.append(f"seed {args.seed}: {exc}")
         try:
-            report, final_code = chaos.final_audit()
+            report, faulted, final_code = run.final_audit()
         finally:
-            chaos.close()
-        if stalled:
-            report.problems.append(stalled)
-            final_code = final_code or 5
-    sys.stdout.write(report.line(chaos.kills) + "\n")
-    for problem in report.problems:
-        sys.stderr.write(f"  {problem}\n")
+            run.close()
     if final_code != 0:
-        sys.stderr.write(f"  the final reconciliation ended with status {final_code}\n")
-    return 0 if report.clean and final_code == 0 else 1
+        failures.append(f"seed {args.seed}: the final reconciliation ended with {final_code}")
+    counts = {name: getattr(report, name) for name in COUNTS}
+    return {
+        "kills": run.kills,
+        "faulted": faulted,
+        "counts": counts,
+        "problems": [f"seed {args.seed}: {p}" for p in report.problems],
+        "failures": failures,
+    }
+
+
+def parent(args: argparse.Namespace) -> int:
+    results = [one_run(args)] if args.workers <= 1 else _in_parallel(args)
+    total = AuditReport()
+    kills = faulted = 0
+    problems: list[str] = []
+    failures: list[str] = []
+    for result in results:
+        kills += result["kills"]
+        faulted += result["faulted"]
+        for name, value in result["counts"].items():
+            setattr(total, name, getattr(total, name) + value)
+        problems += result["problems"]
+        failures += result["failures"]
+    sys.stdout.write(total.line(kills, faulted) + "\n")
+    for problem in problems + failures:
+        sys.stderr.write(f"  {problem}\n")
+    return 0 if total.clean and not failures else 1
+
+
+def _in_parallel(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """`workers` independent runs (own simulator and journal), seeds seed, seed+1, ..."""
+    procs = []
+    share, extra = divmod(args.kill_points, args.workers)
+    for i in range(args.workers):
+        argv = [sys.executable, "-m", "tools.chaos", "--json", "--workers", "1"]
+        argv += ["--seed", str(args.seed + i), "--kill-points", str(share + (i < extra))]
+        argv += ["--max-steps", str(args.max_steps), "--fault-rate", str(args.fault_rate)]
+        argv += ["--clock-step-rate", str(args.clock_step_rate)]
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env))
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        try:
+            results.append(json.loads(out))
+        except ValueError:
+            failure = f"a worker ended with {proc.returncode} and no result"
+            results.append(
+                {"kills": 0, "faulted": 0, "counts": {}, "problems": [], "failures": [failure]}
+            )
+    return results
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tools.chaos", description=__doc__.split("\n")[0])
     p.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
-    p.add_argument("--kill-points", type=int, default=200, help="how many SIGKILLs")
-    p.add_argument("--max-steps", type=int, default=40, help="most step boundaries per life")
-    p.add_argument("--fault-rate", type=float, default=0.06, help="chance of a PayPay fault")
-    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--final", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--preauth", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--base-url", help=argparse.SUPPRESS)
-    p.add_argument("--journal", help=argparse.SUPPRESS)
-    p.add_argument("--vend-log", help=argparse.SUPPRESS)
+    p.add_argument("--quick", action="store_true", help="a short run for CI (about a minute)")
+    p.add_argument("--kill-points", type=int, default=None, help="how many SIGKILLs (1000)")
+    p.add_argument("--workers", type=int, default=None, help="parallel runs (2)")
+    p.add_argument("--max-steps", type=int, default=120, help="most step boundaries per life")
+    p.add_argument("--fault-rate", type=float, default=0.5, help="chance a call is spoiled")
+    p.add_argument("--clock-step-rate", type=float, default=0.01, help="per step boundary")
+    p.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    add_child_arguments(p)
     return p
 
 
@@ -349,9 +318,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.child:
         return child(args)
+    preset = QUICK if args.quick else FULL
+    args.kill_points = args.kill_points if args.kill_points is not None else preset["kill_points"]
+    args.workers = args.workers if args.workers is not None else preset["workers"]
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1 << 30)
         sys.stderr.write(f"seed {args.seed}\n")
+    if args.json:
+        sys.stdout.write(json.dumps(one_run(args)) + "\n")
+        return 0
     return parent(args)
 
 

@@ -83,6 +83,10 @@ class SimulatorControl:
     def faults(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/_sim/faults")["faults"])
 
+    def faults_fired(self) -> int:
+        """How many answers the armed faults have changed since the simulator started."""
+        return int(self._call("GET", "/_sim/faults")["fired"])
+
     def clear_faults(self) -> None:
         self._call("DELETE", "/_sim/faults")
 

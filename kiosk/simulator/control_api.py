@@ -89,7 +89,7 @@ def _faults(sim: Simulator, method: str, body: Any) -> Reply:
             sim.faults.add(fault)
     elif method != "GET":
         raise ApiError(err.METHOD_NOT_ALLOWED)
-    return Reply(200, success_body({"faults": sim.faults.listing()}))
+    return Reply(200, success_body({"faults": sim.faults.listing(), "fired": sim.faults.fired}))
 
 
 def _clock(sim: Simulator, method: str, body: Any) -> Reply:

@@ -134,6 +134,7 @@ class Faults:
         self._lock = threading.Lock()
         self._rng = rng
         self._faults: list[Fault] = []
+        self.fired = 0  # how many answers a fault changed, in all (the chaos run reports it)
 
     def add(self, fault: Fault) -> None:
         with self._lock:
@@ -159,5 +160,6 @@ class Faults:
                     fault.times -= 1
                     if fault.times == 0:
                         self._faults.remove(fault)
+                self.fired += 1
                 return fault
             return None

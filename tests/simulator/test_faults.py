@@ -187,3 +187,11 @@ def test_bad_new_faults_are_400(ctl: SimulatorControl) -> None:
         response = ctl.session.post(ctl.base_url + "/_sim/faults", json=fault, timeout=5)
         assert response.status_code == 400, fault
     assert ctl.faults() == []
+
+
+def test_fired_counts_every_changed_answer(api: Signed, ctl: SimulatorControl) -> None:
+    ctl.add_fault(endpoint="get_code_payment", status=500, times=2)
+    for _ in range(3):
+        api.details("F-13")
+    ctl.clear_faults()
+    assert ctl.faults_fired() == 2

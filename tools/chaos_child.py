@@ -1,0 +1,211 @@
+"""The engine side of the crash test: a real Runner with a scripted screen, customer-facing logs.
+
+Why a module of its own: the parent (tools.chaos) judges the engine from the outside, so this
+child writes down, as they happen, the two things the journal must not be trusted for:
+- the vend log: one line per goods handed out (`LoggingVendor`, fsynced before it answers);
+- the screen log: every phase the screen takes from the engine (`pump` + `current_sale`), with
+  the real time it was shown, and every refund the attendant asks for, before it is asked.
+It also steps its own wall clock both ways at random step boundaries (an NTP step), while the
+monotonic clock runs on, and stops at every boundary for the parent's "go" (or SIGKILL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+from kiosk.domain import FINAL_PHASES, Order, Phase, SaleSettings, SaleView
+from kiosk.engine.clock import ClockGuard, SystemClock
+from kiosk.engine.journal import Journal
+from kiosk.engine.runner import Runner
+from kiosk.hardware.vend import VendRequest, VendResult
+from kiosk.opa import Client, RetryPolicy
+from kiosk.sale.model import Sale
+from kiosk.simulator import DEMO_API_KEY, DEMO_API_SECRET
+
+FINAL_TIMEOUT_S = 120.0
+MAX_OFFSET_S = 85.0  # inside the clock guard's 90 s and PayPay's 120 s signature window
+AMOUNTS = (100, 150, 500, 1200)
+
+
+def append_line(path: Path, line: str, *, sync: bool = False) -> None:
+    """One whole line, written at once (a SIGKILL loses none that returned)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LoggingVendor:
+    """Goods out = one fsynced line in the vend log; sometimes jammed (nothing comes out)."""
+
+    def __init__(self, path: Path, rng: random.Random, fail_rate: float) -> None:
+        self.path = path
+        self.rng = rng
+        self.fail_rate = fail_rate
+
+    def vend(self, request: VendRequest) -> VendResult:
+        if self.rng.random() < self.fail_rate:
+            return VendResult(False, "jammed (chaos)")
+        append_line(self.path, request.merchant_payment_id, sync=True)
+        return VendResult(True, "vended")
+
+
+class SteppingClock(SystemClock):
+    """The system clock whose wall time NTP steps either way; monotonic time never steps."""
+
+    def __init__(self, offset_s: float) -> None:
+        super().__init__()
+        self.offset_s = offset_s
+
+    def now(self) -> float:
+        return time.time() + self.offset_s
+
+    def step(self, rng: random.Random) -> None:
+        self.offset_s += rng.choice((-1, 1)) * rng.uniform(1.0, 80.0)
+        self.offset_s = max(-MAX_OFFSET_S, min(MAX_OFFSET_S, self.offset_s))
+
+
+class Boundaries:
+    """Each step boundary: maybe step the clock, say where we are, wait for the parent."""
+
+    def __init__(self, clock: SteppingClock, rng: random.Random, step_rate: float) -> None:
+        self.clock, self.rng, self.step_rate = clock, rng, step_rate
+
+    def __call__(self, kind: str, sale: Sale | None) -> None:
+        if self.rng.random() < self.step_rate:
+            self.clock.step(self.rng)
+        if sale is None:
+            line = f"B {kind} - - -\n"
+        else:
+            code = sale.code_id or "-"
+            line = f"B {kind} {sale.state.value} {sale.merchant_payment_id} {code}\n"
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        if not sys.stdin.readline():  # the parent is gone
+            os._exit(3)
+
+
+class Screen:
+    """The customer and the attendant at the kiosk; writes down what the screen was told."""
+
+    def __init__(self, runner: Runner, rng: random.Random, log: Path) -> None:
+        self.runner, self.rng, self.log = runner, rng, log
+        self.last: tuple[str, Phase, str | None] | None = None
+
+    def _told(self, view: SaleView) -> None:
+        key = (view.merchant_payment_id, view.phase, view.reason)
+        if key != self.last:
+            self.last = key
+            reason = view.reason or "-"
+            append_line(
+                self.log, f"S {time.time():.3f} {view.merchant_payment_id} {view.phase} {reason}"
+            )
+
+    def _attendant_refund(self, mpid: str, amount: int | None) -> None:
+        append_line(self.log, f"R {time.time():.3f} {mpid} {amount or 'full'}", sync=True)
+        with contextlib.suppress(ValueError):  # refused (nothing refundable): nothing sent
+            self.runner.refund(mpid, amount)
+
+    def play(self) -> None:
+        runner = self.runner
+        runner.pump()
+        view = runner.current_sale()
+        if view is not None:
+            self._told(view)
+        if self.rng.random() < 0.01:  # the attendant comes by and settles held sales
+            for held in runner.held_sales():
+                if held.payment_id is not None:
+                    self._attendant_refund(held.merchant_payment_id, None)
+        if view is None:
+            if runner.service_issue() is None:
+                with contextlib.suppress(ValueError):  # just went out of service: later
+                    runner.begin_sale(Order.of_amount(self.rng.choice(AMOUNTS)))
+        elif view.phase in FINAL_PHASES:
+            runner.acknowledge()
+            if view.phase is Phase.SUCCEEDED and self.rng.random() < 0.25:
+                self._attendant_refund(view.merchant_payment_id, self.rng.choice([50, 100]))
+        elif view.phase is Phase.AWAITING_PAYMENT and self.rng.random() < 0.02:
+            runner.cancel_sale()
+
+
+def child(args: argparse.Namespace) -> int:
+    rng = random.Random(args.seed)
+    clock = SteppingClock(args.clock_offset)
+    guard = ClockGuard()
+    client = Client(
+        auth=(DEMO_API_KEY, DEMO_API_SECRET),
+        base_url=args.base_url,
+        timeout=1.0,
+        retry=RetryPolicy(max_attempts=1, max_total_s=2.0),
+        on_response=guard.observe,
+        clock=clock.now,
+    )
+    settings = SaleSettings(
+        terminal_id="CH",
+        qr_timeout_s=1.0,
+        poll_interval_s=0.05,
+        grace_s=0.2,
+        retry_s=0.05,
+        preauth=args.preauth,
+    )
+    journal = Journal(Path(args.journal))
+    boundaries = None if args.final else Boundaries(clock, rng, args.clock_step_rate)
+    runner = Runner(
+        client=client,
+        journal=journal,
+        vendor=LoggingVendor(Path(args.vend_log), rng, 0.0 if args.final else 0.12),
+        settings=settings,
+        clock=clock,
+        clock_guard=guard,
+        tick_s=0.005,
+        boundary=boundaries,
+        probe_s=0.3,
+    )
+    runner.start()
+    if args.final:
+        return _settle_and_exit(runner, journal, Screen(runner, rng, Path(args.screen_log)))
+    screen = Screen(runner, rng, Path(args.screen_log))
+    while True:
+        screen.play()
+        time.sleep(0.01)
+
+
+def _settle_and_exit(runner: Runner, journal: Journal, screen: Screen) -> int:
+    """The last life: no customer, no faults; the attendant refunds what is held for them."""
+    deadline = time.monotonic() + FINAL_TIMEOUT_S
+    asked: set[str] = set()
+    while time.monotonic() < deadline:
+        runner.pump()
+        for held in runner.held_sales():
+            if held.payment_id is not None and held.merchant_payment_id not in asked:
+                asked.add(held.merchant_payment_id)
+                screen._attendant_refund(held.merchant_payment_id, None)
+        settled = (
+            runner.last_reconcile_summary() is not None
+            and not journal.unfinished_sales()
+            and not journal.open_refunds()
+        )
+        if settled:
+            runner.stop(5.0)
+            return 0
+        time.sleep(0.05)
+    runner.stop(5.0)
+    return 4
+
+
+def add_child_arguments(p: argparse.ArgumentParser) -> None:
+    for name in ("--base-url", "--journal", "--vend-log", "--screen-log"):
+        p.add_argument(name, help=argparse.SUPPRESS)
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--final", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--preauth", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--clock-offset", type=float, default=0.0, help=argparse.SUPPRESS)
