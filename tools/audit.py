@@ -15,7 +15,7 @@ Used by the crash test (tools.chaos) and the e2e tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,9 +142,18 @@ class ScreenLog:
         return log
 
 
-def oracle(ledger: Mapping[str, Any], vends: Mapping[str, int], screen: ScreenLog) -> AuditReport:
+def oracle(
+    ledger: Mapping[str, Any],
+    vends: Mapping[str, int],
+    screen: ScreenLog,
+    *,
+    vend_unrecorded: Collection[str] = (),
+) -> AuditReport:
     """Judge money (ledger), goods (`vends`: handed out, per merchantPaymentId) and what the
-    customer was told (`screen`), after the kiosk settled everything it could."""
+    customer was told (`screen`), after the kiosk settled everything it could.
+    `vend_unrecorded`: sales whose process died between the vend and its record; the kiosk
+    cannot know the goods came out, so giving the money back too is the merchant's loss by
+    design, not counted (the problems list names them)."""
     report = AuditReport()
     for code in ledger.get("codes", []):
         if code.get("payable"):
@@ -156,7 +165,11 @@ def oracle(ledger: Mapping[str, Any], vends: Mapping[str, int], screen: ScreenLo
         if count and mpid not in payments:
             report.flag("lost", mpid, "goods out, PayPay has no payment")
     for mpid, payment in payments.items():
-        _judge_money(report, mpid, payment, vends.get(mpid, 0), screen.asked.get(mpid, []))
+        vended = vends.get(mpid, 0)
+        if mpid in vend_unrecorded and vended and not _kept(payment):
+            report.problems.append(f"note: {mpid}: killed mid-vend; goods out and money back")
+            continue
+        _judge_money(report, mpid, payment, vended, screen.asked.get(mpid, []))
     for mpid, told in screen.told.items():
         _judge_told(report, mpid, told, payments.get(mpid), vends.get(mpid, 0))
     return report

@@ -22,6 +22,7 @@ is non-zero if any count is not zero (or the engine stalled, or never settled).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import queue
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -82,6 +84,7 @@ class Run:
         self.ctl = SimulatorControl(self.sim.base_url)
         self.kills = 0
         self.offered: set[str] = set()
+        self.vend_unrecorded: set[str] = set()  # killed between the vend and its record
 
     def _spawn(self, *, final: bool) -> subprocess.Popen[str]:
         argv = [sys.executable, "-m", "tools.chaos", "--child", "--base-url", self.sim.base_url]
@@ -138,6 +141,8 @@ class Run:
                 self.offered.add(mpid)
                 self._customer(code_id)
             if seen >= target:
+                if kind == "after-vend":  # goods out, unrecorded: the customer is owed nothing
+                    self.vend_unrecorded.add(mpid)
                 self._kill(proc, code_id if state == "SHOWING" else None)
                 return
             proc.stdin.write("go\n")
@@ -194,7 +199,7 @@ class Run:
         ledger = self.ctl.ledger()
         vends = _vend_counts(self.logs["vend"])
         screen = ScreenLog.parse(_read(self.logs["screen"]))
-        report = oracle(ledger, vends, screen)
+        report = oracle(ledger, vends, screen, vend_unrecorded=self.vend_unrecorded)
         report.add(audit(sales, ledger, vends))
         for sale in sales:
             if not sale.finished:
@@ -219,6 +224,18 @@ def _scratch() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
+@contextlib.contextmanager
+def _workdir(keep: str | None) -> Iterator[Path]:
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix="kiosk-chaos-", dir=_scratch()) as tmp:
+            yield Path(tmp)
+        return
+    Path(keep).mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="kiosk-chaos-", dir=keep))
+    sys.stderr.write(f"keeping {path}\n")
+    yield path
+
+
 def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
@@ -232,8 +249,8 @@ def _vend_counts(path: Path) -> dict[str, int]:
 
 def one_run(args: argparse.Namespace) -> dict[str, Any]:
     """A whole run in this process: the result as JSON-able counts and problems."""
-    with tempfile.TemporaryDirectory(prefix="kiosk-chaos-", dir=_scratch()) as tmp:
-        run = Run(args, Path(tmp))
+    with _workdir(args.keep) as tmp:
+        run = Run(args, tmp)
         failures: list[str] = []  # the run itself went wrong: stalled, or never settled
         try:
             run.arm_faults()
@@ -285,6 +302,7 @@ def _in_parallel(args: argparse.Namespace) -> list[dict[str, Any]]:
         argv += ["--seed", str(args.seed + i), "--kill-points", str(share + (i < extra))]
         argv += ["--max-steps", str(args.max_steps), "--fault-rate", str(args.fault_rate)]
         argv += ["--clock-step-rate", str(args.clock_step_rate)]
+        argv += ["--keep", args.keep] if args.keep else []
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env))
     results = []
@@ -309,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, default=120, help="most step boundaries per life")
     p.add_argument("--fault-rate", type=float, default=0.5, help="chance a call is spoiled")
     p.add_argument("--clock-step-rate", type=float, default=0.01, help="per step boundary")
+    p.add_argument("--keep", metavar="DIR", help="keep each run's journal, logs and ledger here")
     p.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     add_child_arguments(p)
     return p
