@@ -74,6 +74,11 @@ def on_anomaly(sale: Sale, ev: Event, now: Now) -> Result:
         if sale.delete_refused:
             return wait(flagged, now.mono + sale.timing.poll_interval_s)[0], [note]
         return issue(replace(flagged, verify=False), [note])
+    if sale.state is State.GRACE:
+        # a payment not yet seen: go on asking (to the state's deadline), so a payment is
+        # found and held with its paymentId (refundable), not held as unpaid
+        moved, commands = retry(flagged, now)
+        return moved, [note, *commands]
     if sale.state is State.CREATE_UNKNOWN:  # void the order (the QR was never shown), then hold
         return enter(flagged, State.CANCELLING, now, [note], end_reason="anomaly")
     moved, commands = hold(flagged, "anomaly")

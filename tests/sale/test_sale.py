@@ -575,7 +575,15 @@ def test_an_unknown_status_is_escalated_to_held() -> None:
     d.feed(CancelPressed(), at=T0 + 1)
     d.feed(QrDeleted())
     d.feed(CallFailed(Call.POLL, Failure.ANOMALY, "unknown status 'PENDING_REVIEW'"))
+    assert d.tick(T0 + 5) == [PollStatus(MPID)]  # asked again: a payment would be found
+    d.feed(CallFailed(Call.POLL, Failure.ANOMALY, "unknown status 'PENDING_REVIEW'"))
+    at = T0 + 5
+    while not d.sale.finished:  # never answered in a known way: held at the deadline
+        at += 4
+        if d.tick(at):
+            d.feed(CallFailed(Call.POLL, Failure.ANOMALY, "unknown status 'PENDING_REVIEW'"))
     assert (d.sale.state, d.sale.anomaly) == (State.HELD, "unknown status 'PENDING_REVIEW'")
+    assert at <= T0 + 1 + 300 + 8
 
 
 def test_every_unknown_wait_ends_held_at_its_deadline() -> None:
@@ -648,3 +656,30 @@ def test_an_anomaly_while_a_refused_delete_is_watched_keeps_watching_until_expir
             d.feed(StatusPolled(PaymentStatus.CREATED))
     assert (d.sale.state, d.sale.end_reason) == (State.HELD, "anomaly")
     assert at >= T0 + 300
+
+
+def test_an_anomaly_in_the_grace_window_goes_on_asking_so_a_payment_is_found() -> None:
+    """Found by `make chaos`: an untrusted answer in the grace window held the sale as unpaid
+    at once; the customer had paid just before the delete, and nobody could refund it."""
+    d = Driver()
+    created(d, T0)
+    d.feed(CancelPressed(), at=T0 + 1)
+    d.feed(QrDeleted())
+    assert d.calls()[-1] == PollStatus(MPID)
+    d.feed(CallFailed(Call.POLL, Failure.ANOMALY, "unknown payment status 'PENDING_REVIEW'"))
+    assert d.sale.state is State.GRACE and not d.sale.finished
+    assert d.tick(T0 + 10) == [PollStatus(MPID)]
+    d.feed(paid())
+    assert (d.sale.state, d.sale.end_reason, d.sale.payment_id) == (State.HELD, "anomaly", "P1")
+    assert view_of(d.sale, T0 + 10).reason == "held_paid"
+
+
+def test_an_anomaly_in_the_grace_window_is_held_when_proven_unpaid() -> None:
+    d = Driver()
+    created(d, T0)
+    d.feed(CancelPressed(), at=T0 + 1)
+    d.feed(QrDeleted())
+    d.feed(CallFailed(Call.POLL, Failure.ANOMALY, "unknown payment status 'PENDING_REVIEW'"))
+    d.tick(T0 + 10)
+    d.feed(StatusPolled(PaymentStatus.CREATED))
+    assert (d.sale.state, d.sale.end_reason) == (State.HELD, "anomaly")
