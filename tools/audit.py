@@ -50,7 +50,13 @@ class AuditReport:
         setattr(self, count, getattr(self, count) + 1)
         self.problems.append(f"{count}: {mpid}: {problem}")
 
-    def line(self, kill_points: int, faulted_calls: int) -> str:
+    def line(self, kill_points: int, faulted_calls: int | None = None) -> str:
+        """The crash test's one line; without `faulted_calls`, the journal audit's counts only."""
+        if faulted_calls is None:
+            return (
+                f"kill points: {kill_points}, lost: {self.lost}, orphan QR: {self.orphan_qr}, "
+                f"double vend: {self.double_vend}"
+            )
         return (
             f"kill points: {kill_points}, faulted calls: {faulted_calls}, lost: {self.lost}, "
             f"orphan QR: {self.orphan_qr}, double vend: {self.double_vend}, "
@@ -129,6 +135,10 @@ class ScreenLog:
     told: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)
     asked: dict[str, list[int | None]] = field(default_factory=dict)
 
+    def shown(self) -> set[str]:
+        """Sales whose QR the screen showed."""
+        return {m for m, told in self.told.items() if any(t[1] == "awaiting_payment" for t in told)}
+
     @classmethod
     def parse(cls, text: str) -> ScreenLog:
         log = cls()
@@ -147,17 +157,24 @@ def oracle(
     vends: Mapping[str, int],
     screen: ScreenLog,
     *,
+    shown: Collection[str] | None = None,
     vend_unrecorded: Collection[str] = (),
 ) -> AuditReport:
     """Judge money (ledger), goods (`vends`: handed out, per merchantPaymentId) and what the
     customer was told (`screen`), after the kiosk settled everything it could.
     `vend_unrecorded`: sales whose process died between the vend and its record; the kiosk
     cannot know the goods came out, so giving the money back too is the merchant's loss by
-    design, not counted (the problems list names them)."""
+    design, not counted (the problems list names them). `shown`: the sales whose QR was on
+    the screen (default: those the screen log says were awaiting payment); only those codes
+    can be paid by a customer, so only they count as orphans (others are named)."""
     report = AuditReport()
+    on_screen = set(shown) if shown is not None else screen.shown()
     for code in ledger.get("codes", []):
-        if code.get("payable"):
-            report.flag("orphan_qr", code["merchant_payment_id"], "QR still payable")
+        mpid = code["merchant_payment_id"]
+        if code.get("payable") and mpid in on_screen:
+            report.flag("orphan_qr", mpid, "QR still payable")
+        elif code.get("payable"):
+            report.problems.append(f"note: {mpid}: a code never shown is still payable")
     payments = {p["merchant_payment_id"]: p for p in ledger.get("payments", [])}
     for mpid, count in vends.items():
         if count > 1:

@@ -174,8 +174,11 @@ class Run:
         try:
             if shown_code and roll < 0.3:
                 self.ctl.pay(shown_code)  # the customer pays while the kiosk is down
-            elif roll < 0.15:  # or pays a code the kiosk never got an answer for
-                payable = [c for c in self.ctl.ledger()["codes"] if c["payable"]]
+            elif roll < 0.15:  # or pays another code it saw earlier, still payable
+                codes = self.ctl.ledger()["codes"]
+                payable = [
+                    c for c in codes if c["payable"] and c["merchant_payment_id"] in self.offered
+                ]
                 if payable:
                     self.ctl.pay(self.rng.choice(payable)["code_id"])
         except RuntimeError:
@@ -199,7 +202,8 @@ class Run:
         ledger = self.ctl.ledger()
         vends = _vend_counts(self.logs["vend"])
         screen = ScreenLog.parse(_read(self.logs["screen"]))
-        report = oracle(ledger, vends, screen, vend_unrecorded=self.vend_unrecorded)
+        shown = self.offered | screen.shown()
+        report = oracle(ledger, vends, screen, shown=shown, vend_unrecorded=self.vend_unrecorded)
         report.add(audit(sales, ledger, vends))
         for sale in sales:
             if not sale.finished:

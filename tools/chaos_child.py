@@ -100,6 +100,7 @@ class Screen:
     def __init__(self, runner: Runner, rng: random.Random, log: Path) -> None:
         self.runner, self.rng, self.log = runner, rng, log
         self.last: tuple[str, Phase, str | None] | None = None
+        self.asked: set[str] = set()  # held sales this attendant already refunded
 
     def _told(self, view: SaleView) -> None:
         key = (view.merchant_payment_id, view.phase, view.reason)
@@ -110,7 +111,7 @@ class Screen:
                 self.log, f"S {time.time():.3f} {view.merchant_payment_id} {view.phase} {reason}"
             )
 
-    def _attendant_refund(self, mpid: str, amount: int | None) -> None:
+    def attendant_refund(self, mpid: str, amount: int | None) -> None:
         append_line(self.log, f"R {time.time():.3f} {mpid} {amount or 'full'}", sync=True)
         with contextlib.suppress(ValueError):  # refused (nothing refundable): nothing sent
             self.runner.refund(mpid, amount)
@@ -121,10 +122,11 @@ class Screen:
         view = runner.current_sale()
         if view is not None:
             self._told(view)
-        if self.rng.random() < 0.01:  # the attendant comes by and settles held sales
+        if self.rng.random() < 0.01:  # the attendant comes by and refunds held sales (once)
             for held in runner.held_sales():
-                if held.payment_id is not None:
-                    self._attendant_refund(held.merchant_payment_id, None)
+                if held.payment_id is not None and held.merchant_payment_id not in self.asked:
+                    self.asked.add(held.merchant_payment_id)
+                    self.attendant_refund(held.merchant_payment_id, None)
         if view is None:
             if runner.service_issue() is None:
                 with contextlib.suppress(ValueError):  # just went out of service: later
@@ -132,7 +134,7 @@ class Screen:
         elif view.phase in FINAL_PHASES:
             runner.acknowledge()
             if view.phase is Phase.SUCCEEDED and self.rng.random() < 0.25:
-                self._attendant_refund(view.merchant_payment_id, self.rng.choice([50, 100]))
+                self.attendant_refund(view.merchant_payment_id, self.rng.choice([50, 100]))
         elif view.phase is Phase.AWAITING_PAYMENT and self.rng.random() < 0.02:
             runner.cancel_sale()
 
@@ -182,13 +184,12 @@ def child(args: argparse.Namespace) -> int:
 def _settle_and_exit(runner: Runner, journal: Journal, screen: Screen) -> int:
     """The last life: no customer, no faults; the attendant refunds what is held for them."""
     deadline = time.monotonic() + FINAL_TIMEOUT_S
-    asked: set[str] = set()
     while time.monotonic() < deadline:
         runner.pump()
         for held in runner.held_sales():
-            if held.payment_id is not None and held.merchant_payment_id not in asked:
-                asked.add(held.merchant_payment_id)
-                screen._attendant_refund(held.merchant_payment_id, None)
+            if held.payment_id is not None and held.merchant_payment_id not in screen.asked:
+                screen.asked.add(held.merchant_payment_id)
+                screen.attendant_refund(held.merchant_payment_id, None)
         settled = (
             runner.last_reconcile_summary() is not None
             and not journal.unfinished_sales()
