@@ -100,7 +100,6 @@ class Screen:
     def __init__(self, runner: Runner, rng: random.Random, log: Path) -> None:
         self.runner, self.rng, self.log = runner, rng, log
         self.last: tuple[str, Phase, str | None] | None = None
-        self.asked: set[str] = set()  # held sales this attendant already refunded
 
     def _told(self, view: SaleView) -> None:
         key = (view.merchant_payment_id, view.phase, view.reason)
@@ -116,17 +115,23 @@ class Screen:
         with contextlib.suppress(ValueError):  # refused (nothing refundable): nothing sent
             self.runner.refund(mpid, amount)
 
+    def refund_held(self) -> None:
+        """Each held sale with a paymentId and no refund under way (a refused one is asked
+        again, as an attendant would after checking)."""
+        open_refunds = {row.merchant_payment_id for row in self.runner.journal.open_refunds()}
+        for held in self.runner.held_sales():
+            mpid = held.merchant_payment_id
+            if held.payment_id is not None and mpid not in open_refunds:
+                self.attendant_refund(mpid, None)
+
     def play(self) -> None:
         runner = self.runner
         runner.pump()
         view = runner.current_sale()
         if view is not None:
             self._told(view)
-        if self.rng.random() < 0.01:  # the attendant comes by and refunds held sales (once)
-            for held in runner.held_sales():
-                if held.payment_id is not None and held.merchant_payment_id not in self.asked:
-                    self.asked.add(held.merchant_payment_id)
-                    self.attendant_refund(held.merchant_payment_id, None)
+        if self.rng.random() < 0.01:  # the attendant comes by and refunds held sales
+            self.refund_held()
         if view is None:
             if runner.service_issue() is None:
                 with contextlib.suppress(ValueError):  # just went out of service: later
@@ -184,12 +189,12 @@ def child(args: argparse.Namespace) -> int:
 def _settle_and_exit(runner: Runner, journal: Journal, screen: Screen) -> int:
     """The last life: no customer, no faults; the attendant refunds what is held for them."""
     deadline = time.monotonic() + FINAL_TIMEOUT_S
+    next_round = 0.0
     while time.monotonic() < deadline:
         runner.pump()
-        for held in runner.held_sales():
-            if held.payment_id is not None and held.merchant_payment_id not in screen.asked:
-                screen.asked.add(held.merchant_payment_id)
-                screen.attendant_refund(held.merchant_payment_id, None)
+        if time.monotonic() >= next_round:  # the attendant, every few seconds
+            screen.refund_held()
+            next_round = time.monotonic() + 3.0
         settled = (
             runner.last_reconcile_summary() is not None
             and not journal.unfinished_sales()
