@@ -181,9 +181,11 @@ def child(args: argparse.Namespace) -> int:
     if args.final:
         return _settle_and_exit(runner, journal, Screen(runner, rng, Path(args.screen_log)))
     screen = Screen(runner, rng, Path(args.screen_log))
-    while True:
+    parent = os.getppid()
+    while os.getppid() == parent:  # an idle engine passes no boundary: notice the parent's end
         screen.play()
         time.sleep(0.01)
+    os._exit(3)
 
 
 def _settle_and_exit(runner: Runner, journal: Journal, screen: Screen) -> int:
