@@ -30,8 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from kiosk.domain import JST, PaymentStatus, Phase
-from kiosk.sale.handlers import cancel_cutoff_at
-from kiosk.sale.machine import accepts, new_sale, step
+from kiosk.sale.machine import accepts, cancel_cutoff_at, new_sale, step
 from kiosk.sale.model import (
     PAID_STATUSES,
     Call,
