@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(
     r"kill points: (\d+), faulted calls: (\d+), lost: 0, orphan QR: 0, double vend: 0, "
@@ -15,6 +17,7 @@ LINE = re.compile(
 )
 
 
+@pytest.mark.timeout(420)  # about a minute; several on a busy two-core machine
 def test_quick_run_loses_nothing_and_tells_the_truth() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tools.chaos", "--quick", "--seed", "5"],
