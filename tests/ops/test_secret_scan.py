@@ -91,9 +91,18 @@ def test_no_secret_in_any_log_message_snapshot_or_record(tmp_path: Path) -> None
             [code] = wait_for(
                 "a payable QR", lambda: [c for c in control.ledger()["codes"] if c["payable"]]
             )
+            # The code is payable at PayPay a moment before the kiosk publishes the QR screen.
+            snapshots.append(
+                wait_for(
+                    "the QR screen in /healthz",
+                    lambda: (
+                        (text := healthz(health))
+                        and json.loads(text)["state"] == "awaiting_payment"
+                        and text
+                    ),
+                )
+            )
             snapshots.append((state / "status.json").read_text(encoding="utf-8"))
-            snapshots.append(healthz(health))
-            assert json.loads(snapshots[-1])["state"] == "awaiting_payment"
             control.pay(code["code_id"])
             mpid = wait_for(
                 "the paid sale", lambda: sale_of(state)[1] == "SUCCEEDED" and sale_of(state)[0]
