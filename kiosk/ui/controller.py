@@ -52,6 +52,7 @@ class Controller:
         self.settings = settings
         self.gate = PinGate(settings.pin_hash, now, store=lockouts)
         self._language = settings.default_language
+        self._customer_language = self._language  # restored when the attendant's menu closes
         self._last_input_at = now
         self._final_id: str | None = None  # the sale whose final phase is on screen, and since
         self._final_since_at = 0.0
@@ -159,6 +160,7 @@ class Controller:
         idle_s = now - self._last_input_at
         if self._attendant.open and idle_s >= ATTENDANT_IDLE_S:
             self._attendant.close(reason="idle")
+            self._attendant_closed()
         elif (
             self._customer.screen is not Screen.ATTRACT and sale is None and idle_s >= IDLE_RETURN_S
         ):
@@ -178,7 +180,12 @@ class Controller:
     # ----- input --------------------------------------------------------------------------
     def open_attendant(self, source: str, now: float) -> None:
         self._last_input_at = now
+        if not self._attendant.open:
+            self._customer_language = self._language  # the menu's language stays the menu's
         self._attendant.open_pin_pad(source)
+
+    def _attendant_closed(self) -> None:
+        self._language = self._customer_language
 
     def window_closed(self) -> None:
         """The window was closed: a windowed kiosk ends; a full-screen one only from the menu."""
@@ -200,7 +207,10 @@ class Controller:
 
     def _route(self, action: Action, arg: str, now: float) -> bool:
         if self._attendant.open:
-            return self._attendant.act(action, arg, now)
+            accepted = self._attendant.act(action, arg, now)
+            if not self._attendant.open:
+                self._attendant_closed()
+            return accepted
         sale = self.backend.current_sale()
         if sale is None:
             return self._customer.act(action, arg)

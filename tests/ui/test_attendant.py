@@ -349,3 +349,17 @@ def test_a_refunded_sale_reads_refunded_in_the_list() -> None:
     assert status(150, 0) == "Paid"
     assert status(0, 150) == "Refunded"
     assert status(100, 50) == "Part refunded"
+
+
+def test_the_attendants_language_never_reaches_the_next_customer() -> None:
+    kiosk = Kiosk(default_language="ja")
+    _menu(kiosk)
+    kiosk.tap("language")  # the attendant reads the menu in English
+    assert kiosk.app.controller.language == "en"
+    kiosk.tap("close")
+    assert kiosk.app.controller.language == "ja"  # the attract screen speaks the configured one
+    kiosk.tap("language")  # a customer switches ...
+    _menu(kiosk)
+    kiosk.tap("language")
+    kiosk.tap("close")
+    assert kiosk.app.controller.language == "en"  # ... and keeps their choice after the menu
