@@ -38,15 +38,16 @@ from kiosk.sale.money import money_back_or_hold, on_paid
 from kiosk.sale.moves import (
     REFUSALS,
     Result,
-    budget_s,
     end,
     enter,
     give_up_reason,
     hold,
     issue,
     leave_screen,
+    resumed_budget_s,
     retry,
     wait,
+    with_deadline,
 )
 
 # ---- deadlines and anomalies -----------------------------------------------------------------
@@ -312,6 +313,5 @@ def on_recovered(sale: Sale, ev: Event, now: Now) -> Result:
         return money_back_or_hold(back, now, "vend_interrupted")
     # every unknown outcome is asked about before anything is sent again
     verify = state in (State.REFUNDING, State.REVERTING, State.CAPTURING, State.DELETING)
-    budget = budget_s(back, state, now)
-    deadline = None if budget is None else now.mono + budget
-    return issue(replace(back, verify=verify, deadline_at=deadline))
+    budget = resumed_budget_s(back, state, now)
+    return issue(with_deadline(replace(back, verify=verify), budget, now, resumed=True))

@@ -354,6 +354,7 @@ class Sale:
     shown_at: float | None = None
     grace_until_at: float | None = None
     deadline_at: float | None = None  # past it the waiting state escalates (HELD or GRACE)
+    deadline_wall_at: float | None = None  # wall: the same deadline, kept across restarts
     qr_left_at: float | None = None  # when the QR left the screen (vend deadline)
     expiry_mono_at: float | None = None  # PayPay's expiryDate, on the monotonic clock
     code_id: str | None = None

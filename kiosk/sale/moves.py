@@ -98,8 +98,27 @@ def enter(
     """Move to a waiting state, start its deadline, and send its call at once."""
     moved = replace(sale, state=state, retries=0, verify=False, **changes)  # type: ignore[arg-type]
     budget = budget_s(moved, state, now)
-    deadline = None if budget is None else now.mono + budget
-    return issue(replace(moved, deadline_at=deadline), extra)
+    return issue(with_deadline(moved, budget, now), extra)
+
+
+def with_deadline(sale: Sale, budget: float | None, now: Now, *, resumed: bool = False) -> Sale:
+    """The state's deadline on both clocks: monotonic to keep it, wall to carry it across a
+    restart (`resumed_budget_s`); a resumed state keeps its first wall deadline, so restarts
+    never move it later."""
+    if budget is None:
+        return replace(sale, deadline_at=None, deadline_wall_at=None)
+    wall = sale.deadline_wall_at if resumed and sale.deadline_wall_at is not None else None
+    return replace(sale, deadline_at=now.mono + budget, deadline_wall_at=wall or now.wall + budget)
+
+
+def resumed_budget_s(sale: Sale, state: State, now: Now) -> float | None:
+    """After a restart: the state's budget, but never past the deadline set before it (on the
+    wall clock, give or take the clock guard's margin), so restarts cannot wait forever."""
+    budget = budget_s(sale, state, now)
+    if budget is None or sale.deadline_wall_at is None:
+        return budget
+    left = sale.deadline_wall_at - now.wall + sale.timing.skew_margin_s
+    return max(0.0, min(budget, left))
 
 
 def wait(sale: Sale, at: float, **changes: object) -> Result:
@@ -116,7 +135,13 @@ def retry(sale: Sale, now: Now) -> Result:
 
 def end(sale: Sale, state: State, reason: str | None, extra: list[Command] | None = None) -> Result:
     done = replace(
-        sale, state=state, in_flight=None, next_at=None, deadline_at=None, end_reason=reason
+        sale,
+        state=state,
+        in_flight=None,
+        next_at=None,
+        deadline_at=None,
+        deadline_wall_at=None,
+        end_reason=reason,
     )
     return done, [*(extra or []), Record(f"{state.value.lower()}: {reason or 'ok'}")]
 

@@ -633,10 +633,14 @@ def test_a_restart_rebases_every_deadline_on_the_new_monotonic_clock() -> None:
     d.feed(paid())
     d.feed(VendFinished(ok=False))
     d.feed(CallFailed(Call.CANCEL, Failure.UNKNOWN))
-    # after a reboot the monotonic clock starts near zero again
-    sale, calls = step(d.sale, Recovered(), Now(3.0, T0 + 900))
+    # after a reboot the monotonic clock starts near zero again; the deadline set before it
+    # (on the wall clock, plus the clock guard's margin) still counts
+    sale, calls = step(d.sale, Recovered(), Now(3.0, T0 + 104))
     assert calls == [CancelPayment(MPID)]
-    assert sale.deadline_at == 3.0 + sale.timing.confirm_s
+    assert sale.deadline_at == 3.0 + (300 + 90 - 100)
+    sale, calls = step(d.sale, Recovered(), Now(3.0, T0 + 900))  # down for 15 minutes
+    assert calls == [CancelPayment(MPID)]  # asked once more, held if that does not settle it
+    assert sale.deadline_at == 3.0
 
 
 def test_an_anomaly_while_a_refused_delete_is_watched_keeps_watching_until_expiry() -> None:
@@ -683,3 +687,31 @@ def test_an_anomaly_in_the_grace_window_is_held_when_proven_unpaid() -> None:
     d.tick(T0 + 10)
     d.feed(StatusPolled(PaymentStatus.CREATED))
     assert (d.sale.state, d.sale.end_reason) == (State.HELD, "anomaly")
+
+
+def test_restarts_cannot_make_a_wait_endless() -> None:
+    """Found by `make chaos`: a refused delete is watched to PayPay's expiry plus a margin, but
+    every restart granted the margin afresh on the new monotonic clock; restarted every 30 s,
+    the sale watched forever and the kiosk sold nothing. The wall-clock deadline now carries
+    across restarts (give or take the clock guard's margin)."""
+    d = Driver()
+    created(d, T0)  # expiryDate T0 + 300
+    d.feed(CancelPressed(), at=T0 + 1)
+    d.feed(CallFailed(Call.DELETE, Failure.INVALID, "DYNAMIC_QR_BAD_REQUEST"))
+    first_deadline_wall = d.sale.deadline_wall_at
+    assert first_deadline_wall is not None
+    sale, wall = d.sale, T0 + 1
+    for _ in range(200):  # a crash loop: each life starts its monotonic clock near zero
+        wall += 30
+        sale, calls = step(sale, Recovered(), Now(1.0, wall))
+        assert sale.deadline_wall_at == first_deadline_wall  # never moved later
+        if sale.state is not State.DELETING:
+            break
+        if calls == [PollStatus(MPID)]:
+            sale, _ = step(sale, StatusPolled(PaymentStatus.CREATED), Now(1.5, wall))
+        sale, _ = step(sale, Ticked(), Now(29.0, wall + 28))
+        assert sale.state in (State.DELETING, State.GRACE)
+        if sale.state is State.GRACE:
+            break
+    assert sale.state is State.GRACE  # past the code's expiry: settled by one status query
+    assert wall <= first_deadline_wall + sale.timing.skew_margin_s + 60
