@@ -9,15 +9,32 @@ can never reach PayPay.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Japan's time, PayPay's and the kiosk's business day (cancel cut-off, totals, ids), whatever
 # time zone the machine was left in. The one definition.
 JST = timezone(timedelta(hours=9), "JST")
+# Times shown to a person (attendant screens, CLI) are in the `display_time_zone` option's zone;
+# the business day above stays Japan's whatever it says.
+DISPLAY_TIME_ZONE = "Asia/Tokyo"
 MAX_AMOUNT_YEN = 9_999_999  # a kiosk sale above ten million yen is a typo, not a purchase
 MAX_ID_LENGTH = 64
 MAX_DESCRIPTION_LENGTH = 255
+
+
+def time_zone(name: str) -> tzinfo:
+    """The IANA zone `name` (Asia/Tokyo, UTC, Europe/London). ValueError when unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a known IANA time zone (e.g. Asia/Tokyo, UTC)") from None
+
+
+def zone_label(zone: tzinfo, at: float) -> str:
+    """The zone's short name at `at` (JST, CET, EDT) for a column header."""
+    return datetime.fromtimestamp(at, zone).tzname() or str(zone)
 
 
 def validate_amount_yen(value: object, *, field: str = "amount_yen") -> int:

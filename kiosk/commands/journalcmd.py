@@ -19,13 +19,14 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import TextIO
 
 from kiosk.commands.common import CommandError, ExitCode, load_settings, say, state_path
 from kiosk.commands.settings import ARCHIVE_DIRNAME, retention_of
-from kiosk.commands.timespec import jst_iso, parse_since
-from kiosk.domain import SaleRecord
+from kiosk.commands.timespec import local_iso, parse_since
+from kiosk.domain import JST, SaleRecord, time_zone, zone_label
 from kiosk.engine.journal import Journal, JournalError
 from kiosk.engine.retention import Retention, archived_records
 from kiosk.ops.lock import KioskLock
@@ -83,10 +84,10 @@ class Filters:
         )
 
 
-def filters_of(args: argparse.Namespace, now: float) -> Filters:
+def filters_of(args: argparse.Namespace, now: float, zone: tzinfo = JST) -> Filters:
     try:
-        since_at = parse_since(args.since, now, "--since") if args.since else None
-        until_at = parse_since(args.until, now, "--until") if args.until else None
+        since_at = parse_since(args.since, now, "--since", zone) if args.since else None
+        until_at = parse_since(args.until, now, "--until", zone) if args.until else None
     except ValueError as exc:
         raise CommandError(ExitCode.USAGE, str(exc)) from None
     state = args.state.upper() if args.state else None
@@ -107,15 +108,16 @@ def select(journal: Journal, found: Filters, limit: int | None) -> Iterator[Sale
 def run_journal(args: argparse.Namespace) -> int:
     if args.journal_command == "archive":
         return run_archive(args)
+    zone = time_zone(load_settings(args, os.environ).display_time_zone)
     with open_journal(args, readonly=True) as journal:
-        found = filters_of(args, time.time())
+        found = filters_of(args, time.time(), zone)
         if args.journal_command == "list":
-            return list_sales(select(journal, found, args.limit))
+            return list_sales(select(journal, found, args.limit), zone)
         if args.archive:  # archived sales, oldest first, each file checked against the journal
             archive = journal.path.parent / ARCHIVE_DIRNAME
             rows = (r for r in archived_records(journal, archive) if found.matches(r))
-            return export_csv(rows, args.csv)
-        return export_csv(select(journal, found, None), args.csv)
+            return export_csv(rows, args.csv, zone)
+        return export_csv(select(journal, found, None), args.csv, zone)
 
 
 def run_archive(args: argparse.Namespace) -> int:
@@ -168,18 +170,19 @@ def _counts(journal: Journal) -> tuple[int, int, int]:
     return int(sales), int(files), int(steps)
 
 
-def list_sales(rows: Iterable[SaleRecord]) -> int:
+def list_sales(rows: Iterable[SaleRecord], zone: tzinfo = JST) -> int:
     count = 0
     for r in rows:
         if not count:
+            created = f"created ({zone_label(zone, r.created_at)})"
             say(
-                f"{'created (JST)':<25} {'merchant_payment_id':<36} {'yen':>8} {'status':<10} "
+                f"{created:<25} {'merchant_payment_id':<36} {'yen':>8} {'status':<10} "
                 f"{'refunded':>8}  reason"
             )
         count += 1
         reason = r.reason if r.status == "HELD" else ""  # what the attendant must act on
         say(
-            f"{jst_iso(r.created_at):<25} {r.merchant_payment_id:<36} {r.amount_yen:>8} "
+            f"{local_iso(r.created_at, zone):<25} {r.merchant_payment_id:<36} {r.amount_yen:>8} "
             f"{r.status:<10} {r.refunded_yen:>8}  {reason}".rstrip()
         )
     say(f"{count} sales listed" if count else "no sales match", err=True)
@@ -193,7 +196,7 @@ def _cell(value: object) -> object:
     return value
 
 
-def write_csv(rows: Iterable[SaleRecord], out: TextIO) -> int:
+def write_csv(rows: Iterable[SaleRecord], out: TextIO, zone: tzinfo = JST) -> int:
     """Row by row (constant memory); returns how many sales were written."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
@@ -203,7 +206,7 @@ def write_csv(rows: Iterable[SaleRecord], out: TextIO) -> int:
             _cell(v)
             for v in (
                 r.merchant_payment_id,
-                jst_iso(r.created_at),
+                local_iso(r.created_at, zone),
                 r.amount_yen,
                 r.status,
                 r.refunded_yen,
@@ -215,16 +218,16 @@ def write_csv(rows: Iterable[SaleRecord], out: TextIO) -> int:
     return count
 
 
-def export_csv(rows: Iterable[SaleRecord], target: str) -> int:
+def export_csv(rows: Iterable[SaleRecord], target: str, zone: tzinfo = JST) -> int:
     if target == "-":
-        count = write_csv(rows, sys.stdout)
+        count = write_csv(rows, sys.stdout, zone)
         sys.stdout.flush()
         say(f"wrote {count} sales to stdout", err=True)
         return ExitCode.OK
     path = Path(target)
     try:
         with path.open("w", encoding="utf-8", newline="") as out:
-            count = write_csv(rows, out)
+            count = write_csv(rows, out, zone)
     except OSError as exc:
         raise CommandError(ExitCode.FAILED, f"cannot write {path}: {exc.strerror}") from None
     say(f"wrote {count} sales to {path}", err=True)

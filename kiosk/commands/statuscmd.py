@@ -8,6 +8,7 @@ import sys
 import time
 
 from kiosk.commands.common import CommandError, ExitCode, load_settings, say, state_path
+from kiosk.domain import time_zone
 from kiosk.ops.status import FILENAME, StatusError, describe, is_running, read_status
 
 
@@ -22,7 +23,7 @@ def run_status(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(status.to_json() + "\n")
     else:
-        for line in describe(status, now):
+        for line in describe(status, now, time_zone(config.display_time_zone)):
             say(line)
     if not is_running(status, now):
         say("the kiosk is not running: systemctl status kiosk; journalctl -u kiosk -n 50", err=True)

@@ -16,6 +16,7 @@ def to_ui_settings(config: Config, pin_hash: str) -> UiSettings:
         pin_hash=pin_hash,
         catalogue=config.catalogue if config.entry == "catalogue" else (),
         default_language=config.language,
+        time_zone=config.display_time_zone,
         mode=config.mode,
         show_pay_url=config.mode is Mode.DEMO,
         size=(display.width, display.height) if display.width and display.height else None,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.domain import (
+    DISPLAY_TIME_ZONE,
     GRACE_S,
     MAX_AMOUNT_YEN,
     POLL_INTERVAL_S,
@@ -23,6 +24,7 @@ from kiosk.domain import (
     VEND_PULSE_S,
     VEND_TIMEOUT_S,
     Item,
+    time_zone,
 )
 from kiosk.hardware.vend import template_problem
 from kiosk.ops.pin import is_pin_hash
@@ -156,6 +158,14 @@ def _check_port(value: str) -> str | None:
     return None if value == "sim" or value.startswith("/") else 'not "sim" or a device path'
 
 
+def _check_time_zone(value: str) -> str | None:
+    try:
+        time_zone(value)
+    except ValueError:
+        return "not a known IANA time zone"
+    return None
+
+
 def parse_setconf(value: str) -> tuple[tuple[str, str], ...]:
     """`a=1,b=2` -> (("a", "1"), ("b", "2")); ValueError names the bad pair."""
     pairs = []
@@ -200,6 +210,10 @@ OPTIONS: tuple[Option, ...] = (
            check=_check_id),
     Option("language", Kind.CHOICE, "ja", "the language a customer sees first",
            choices=("ja", "en")),
+    Option("display_time_zone", Kind.STR, DISPLAY_TIME_ZONE, "the time zone of every time shown "
+           "to a person (attendant screens, kiosk journal and status, --since/--until); "
+           "PayPay's cancel cut-off and the day's totals stay Japan time",
+           check=_check_time_zone, allowed_text="an IANA time zone name, e.g. Asia/Tokyo, UTC"),
     Option("entry", Kind.CHOICE, "catalogue", "catalogue: the customer picks items; amount: the "
            "attendant keys an amount", choices=("catalogue", "amount")),
     Option("amount_max_yen", Kind.INT, 50_000, "largest amount the attendant may key in",

@@ -90,6 +90,7 @@ class Config:
     terminal_id: str
     store_id: str
     language: str
+    display_time_zone: str
     entry: str
     amount_max_yen: int
     qr_timeout_s: int
@@ -125,6 +126,7 @@ def build(values: Mapping[str, Any], sources: tuple[str, ...] = ()) -> Config:
         terminal_id=values["terminal_id"],
         store_id=values["store_id"],
         language=values["language"],
+        display_time_zone=values["display_time_zone"],
         entry=values["entry"],
         amount_max_yen=values["amount_max_yen"],
         qr_timeout_s=values["qr_timeout_s"],

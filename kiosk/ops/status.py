@@ -18,12 +18,12 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kiosk.domain import Totals
+from kiosk.domain import JST, Totals
 
 FILENAME = "status.json"
 HEARTBEAT_S = 10.0
@@ -135,15 +135,15 @@ def read_status(path: Path) -> Status:
         raise StatusError(f"{path} is not a kiosk status file ({exc})") from None
 
 
-def _when(epoch: float | None, now: float) -> str:
+def _when(epoch: float | None, now: float, zone: tzinfo) -> str:
     if epoch is None:
         return "never"
-    stamp = datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+    stamp = datetime.fromtimestamp(epoch, zone).isoformat(timespec="seconds")
     return f"{stamp} ({int(now - epoch)} s ago)"
 
 
-def describe(status: Status, now: float) -> list[str]:
-    """The lines `kiosk status` prints."""
+def describe(status: Status, now: float, zone: tzinfo = JST) -> list[str]:
+    """The lines `kiosk status` prints, times in `zone` (the day's totals are Japan's day)."""
     age = now - status.updated_at
     if status.state == "stopped":
         running = "NOT RUNNING (stopped)"
@@ -157,11 +157,11 @@ def describe(status: Status, now: float) -> list[str]:
         f"state:            {status.state}"
         + (f" ({status.issue})" if status.issue else "")
         + (f" sale {status.merchant_payment_id}" if status.merchant_payment_id else ""),
-        f"last PayPay call: {_when(status.last_paypay_ok_at, now)}",
+        f"last PayPay call: {_when(status.last_paypay_ok_at, now, zone)}",
         f"today ({t.day or '-'}): {t.count} sales, {t.amount_yen} yen, "
         f"{t.refunded_yen} yen refunded",
         f"journal:          {status.journal}",
-        f"status updated:   {_when(status.updated_at, now)}",
+        f"status updated:   {_when(status.updated_at, now, zone)}",
     ]
     return lines
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 
 from kiosk.domain import FINAL_PHASES, JST, Totals
@@ -66,35 +66,39 @@ class Question:
 PAID_STATUSES = frozenset({"SUCCEEDED", "COMPLETED"})
 
 
-def time_text(created_at: object) -> str:
-    """HH:MM in Japan time (like `kiosk journal list` and the totals, whatever the host's zone)
-    from a datetime, an epoch number or an ISO string; one without a zone is taken as is."""
+def time_text(created_at: object, zone: tzinfo = JST) -> str:
+    """HH:MM in `zone` (the display_time_zone, like `kiosk journal list`, whatever the host's
+    zone) from a datetime, an epoch number or an ISO string; one without a zone is taken as is."""
     if isinstance(created_at, int | float):
-        return datetime.fromtimestamp(created_at, JST).strftime("%H:%M")
+        return datetime.fromtimestamp(created_at, zone).strftime("%H:%M")
     if not isinstance(created_at, datetime):
         try:
             created_at = datetime.fromisoformat(str(created_at))
         except ValueError:
             return str(created_at)[:5]
     if created_at.tzinfo is not None:
-        created_at = created_at.astimezone(JST)
+        created_at = created_at.astimezone(zone)
     return created_at.strftime("%H:%M")
 
 
-def held_row(sale: HeldSaleLike) -> HeldRow:
+def held_row(sale: HeldSaleLike, zone: tzinfo = JST) -> HeldRow:
     return HeldRow(
-        sale.merchant_payment_id, time_text(sale.created_at), sale.amount_yen, sale.description
+        sale.merchant_payment_id,
+        time_text(sale.created_at, zone),
+        sale.amount_yen,
+        sale.description,
+        sale.end_reason or "",
     )
 
 
-def sale_row(record: SaleRecordLike) -> SaleRow:
+def sale_row(record: SaleRecordLike, zone: tzinfo = JST) -> SaleRow:
     status = str(record.status)
     if status.upper() in PAID_STATUSES and record.refunded_yen > 0:
         # refunds live beside the sale, which stays SUCCEEDED: say what happened to the money
         status = "PARTLY_REFUNDED" if record.refundable_yen > 0 else "REFUNDED"
     return SaleRow(
         merchant_payment_id=record.merchant_payment_id,
-        time_text=time_text(record.created_at),
+        time_text=time_text(record.created_at, zone),
         amount_yen=record.amount_yen,
         status=status,
         refundable_yen=record.refundable_yen,
@@ -120,6 +124,7 @@ class AttendantFlow:
     question: Question | None = None
     # the vending machine's link state and last results (MDB), for the menu's status line
     hardware: Callable[[], tuple[str, tuple[str, ...]]] | None = None
+    zone: tzinfo = JST  # times on these screens: the display_time_zone
 
     @property
     def open(self) -> bool:
@@ -218,7 +223,7 @@ class AttendantFlow:
         self.place, self.sales_page = Place.SALES, 0
 
     def _held_sales(self, action: Action, arg: str, now: float) -> None:
-        self.held_rows = tuple(held_row(h) for h in self.backend.held_sales())
+        self.held_rows = tuple(held_row(h, self.zone) for h in self.backend.held_sales())
         self.place = Place.HELD
 
     def _totals(self, action: Action, arg: str, now: float) -> None:
@@ -238,7 +243,7 @@ class AttendantFlow:
         self._ask(Question("exit_confirm", {}, Action.EXIT_YES, Place.MENU))
 
     def _load_sales(self) -> None:
-        self.rows = tuple(sale_row(r) for r in self.backend.recent_sales(limit=50))
+        self.rows = tuple(sale_row(r, self.zone) for r in self.backend.recent_sales(limit=50))
 
     # ---- recent sales and refunds -------------------------------------------------------
     def _refund(self, action: Action, arg: str, now: float) -> None:

@@ -39,6 +39,8 @@ class HeldSaleLike(Protocol):
     def description(self) -> str: ...
     @property
     def created_at(self) -> object: ...  # a datetime, an epoch float or an ISO string
+    @property
+    def end_reason(self) -> str | None: ...  # why it was held (the journal's reason)
 
 
 class ReconcileSummaryLike(Protocol):

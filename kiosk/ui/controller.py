@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from kiosk.domain import FINAL_PHASES, Order, Phase, SaleView, ServiceIssue
+from kiosk.domain import FINAL_PHASES, Order, Phase, SaleView, ServiceIssue, time_zone
 from kiosk.ui.actions import Action, parse
 from kiosk.ui.attendant import AttendantFlow, Place
 from kiosk.ui.backend import KioskBackend
@@ -60,7 +60,12 @@ class Controller:
         self._begun_at = 0.0
         self._window_closed = False
         self._customer = CustomerFlow(settings, self._begin)
-        self._attendant = AttendantFlow(backend, self.gate, hardware=settings.hardware_status)
+        self._attendant = AttendantFlow(
+            backend,
+            self.gate,
+            hardware=settings.hardware_status,
+            zone=time_zone(settings.time_zone),
+        )
         self._attendant.service_off = backend.service_issue() is ServiceIssue.ATTENDANT
 
     def use_settings(self, settings: UiSettings) -> None:

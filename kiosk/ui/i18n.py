@@ -169,6 +169,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Paid, but the goods were not handed out",
     },
     "held_none": {"ja": "保留中の取引はありません", "en": "No held sales"},
+    "held_why_anomaly": {"ja": "PayPayの回答が記録と不一致", "en": "PayPay's answer did not match"},
+    "held_why_paid_late": {
+        "ja": "時間切れ・再起動後の支払い",
+        "en": "Paid late (timeout, restart)",
+    },
+    "held_why_vend": {"ja": "商品を出せませんでした", "en": "Goods not handed out"},
+    "held_why_unknown": {"ja": "PayPayの結果を確認できず", "en": "PayPay's answer unknown"},
+    "held_why_refused": {"ja": "PayPayが処理を拒否", "en": "PayPay refused our request"},
+    "held_why_error": {"ja": "キオスクの内部エラー", "en": "Kiosk error"},
     "held_hand_out": {"ja": "手渡し済み", "en": "Handed out"},
     "held_hand_out_confirm": {
         "ja": "{amount} の商品を手渡しましたか？",
@@ -237,3 +246,24 @@ class Strings:
 
 def other_language(language: str) -> str:
     return LANGUAGES[(LANGUAGES.index(language) + 1) % len(LANGUAGES)]
+
+
+# why a sale was held (its journal end_reason) -> the words the attendant reads; by prefix
+# for the families ("vend_failed", "grace_unresolved", "refund_refused", "engine_error: X")
+HELD_WHY = (
+    ("anomaly", "held_why_anomaly"),
+    ("paid_", "held_why_paid_late"),
+    ("vend_", "held_why_vend"),
+    ("already_paid_unconfirmed", "held_why_unknown"),
+    ("engine_error", "held_why_error"),
+)
+
+
+def held_why_key(reason: str | None) -> str | None:
+    """The i18n key for a held sale's reason; None: no known words (the code is shown)."""
+    text = reason or ""
+    if text.endswith("_unresolved"):
+        return "held_why_unknown"
+    if text.endswith("_refused"):
+        return "held_why_refused"
+    return next((key for prefix, key in HELD_WHY if text.startswith(prefix)), None)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.config.options import BY_NAME, Mode
-from kiosk.domain import Item
+from kiosk.domain import Item, time_zone
 from kiosk.ops.pin import is_pin_hash
 from kiosk.ui.i18n import LANGUAGES
 
@@ -30,6 +30,7 @@ class UiSettings:
     pin_hash: str  # pbkdf2_sha256$...; see kiosk.ops.pin
     catalogue: tuple[Item, ...] = ()  # empty: the attendant keys the amount (keypad mode)
     default_language: str = _default("language")
+    time_zone: str = _default("display_time_zone")  # IANA name: every time the attendant sees
     mode: Mode = Mode.DEMO
     show_pay_url: bool = True  # demo only: print the pay page's URL under the QR
     size: tuple[int, int] | None = None  # None: the display's own size
@@ -60,6 +61,7 @@ class UiSettings:
         for ok, name, allowed in checks:
             if not ok:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not allowed; use {allowed}")
+        time_zone(self.time_zone)  # ValueError names the zone
         if not is_pin_hash(self.pin_hash):
             raise ValueError(
                 "pin_hash is not a pbkdf2_sha256$... hash; make one with kiosk hash-pin"

@@ -106,6 +106,7 @@ class HeldRow:
     time_text: str  # HH:MM, already local
     amount_yen: int
     description: str
+    reason: str = ""  # the journal's held reason code (kiosk.ui.i18n.held_why_key)
 
 
 @dataclass(frozen=True)

@@ -301,4 +301,21 @@ def test_every_option_has_a_typed_field_and_back() -> None:
     for section in ("display", "vend", "attendant", "simulator"):
         cls = type(getattr(config, section))
         declared = {f.name for f in dataclasses.fields(cls)}
-        assert declared == {o.name.split(".")[1] for o in OPTIONS if o.name.startswith(section)}
+        assert declared == {
+            o.name.split(".")[1] for o in OPTIONS if o.name.startswith(section + ".")
+        }
+
+
+def test_display_time_zone_is_japan_by_default_and_a_bad_name_is_refused(tmp_path: Path) -> None:
+    assert defaults().display_time_zone == "Asia/Tokyo"
+    assert load_config(write(tmp_path, 'display_time_zone = "UTC"\n'), {}).display_time_zone == (
+        "UTC"
+    )
+    allowed = "allowed: an IANA time zone name, e.g. Asia/Tokyo, UTC"
+    path = write(tmp_path, 'display_time_zone = "Asia/Tokio"\n')
+    assert problems_of(path) == [
+        f"{path}: display_time_zone: 'Asia/Tokio' is not a known IANA time zone; {allowed}"
+    ]
+    assert problems_of(None, {"KIOSK_DISPLAY_TIME_ZONE": "../etc/passwd"})[0].startswith(
+        "environment: KIOSK_DISPLAY_TIME_ZONE: '../etc/passwd' is not a known IANA time zone"
+    )

@@ -243,6 +243,33 @@ def test_list_filters_and_pages_in_sql_and_says_how_many(shop: Shop, tmp_path: P
     assert err == "4 sales listed\n" and all("CANCELLED" in line for line in out.splitlines()[1:])
 
 
+def test_list_and_export_show_and_read_times_in_the_display_time_zone(shop: Shop) -> None:
+    """display_time_zone = "UTC": the header names the zone, times are UTC, and a naive
+    --since/--until is read in UTC; the default stays Japan time (the test above)."""
+    ids = _journal_of(shop.state, 3, start=1_790_000_000.0)  # 2026-09-21T14:13:20Z, hourly
+    code, out, _ = shop.run("journal", "list", "--since", "2026-09-21T15:00")  # JST: all 3
+    assert [line.split()[:2] for line in out.splitlines()[:2]] == [
+        ["created", "(JST)"],
+        ["2026-09-22T01:13:20+09:00", ids[2]],
+    ]
+    shop.env["KIOSK_DISPLAY_TIME_ZONE"] = "UTC"
+    code, out, err = shop.run("journal", "list", "--since", "2026-09-21T15:00")  # UTC: 2
+    assert code == 0 and err == "2 sales listed\n"
+    assert [line.split()[:2] for line in out.splitlines()] == [
+        ["created", "(UTC)"],
+        ["2026-09-21T16:13:20+00:00", ids[2]],
+        ["2026-09-21T15:13:20+00:00", ids[1]],
+    ]
+    code, out, _ = shop.run("journal", "export", "--csv", "-", "--until", "2026-09-21T15:00")
+    assert [row.split(",")[:2] for row in out.splitlines()[1:]] == [
+        [ids[0], "2026-09-21T14:13:20+00:00"]
+    ]
+    shop.env["KIOSK_DISPLAY_TIME_ZONE"] = "Mars/Olympus"
+    done = kiosk("journal", "list", "--config", str(shop.config), env=shop.env)
+    assert done.returncode != 0 and done.stdout == ""
+    assert "KIOSK_DISPLAY_TIME_ZONE: 'Mars/Olympus' is not a known IANA time zone" in done.stderr
+
+
 def test_a_negative_limit_is_a_clear_usage_error(shop: Shop) -> None:
     _journal_of(shop.state, 1, start=1_790_000_000.0)
     done = kiosk("journal", "list", "--limit", "-5", "--config", str(shop.config), env=shop.env)

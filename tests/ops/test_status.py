@@ -84,6 +84,18 @@ def test_describe_running_and_stale() -> None:
     assert describe(s, now=T0 + 600)[0].startswith("kiosk:            NOT RUNNING (no update")
 
 
+def test_describe_shows_times_in_the_display_time_zone() -> None:
+    """Japan time by default whatever the host's zone (it was the host's); another zone when
+    display_time_zone says so."""
+    from kiosk.domain import time_zone
+
+    s = status(last_paypay_ok_at=T0 - 4)
+    assert describe(s, now=T0)[2] == "last PayPay call: 2027-01-15T16:59:56+09:00 (4 s ago)"
+    utc = describe(s, now=T0, zone=time_zone("UTC"))
+    assert utc[2] == "last PayPay call: 2027-01-15T07:59:56+00:00 (4 s ago)"
+    assert utc[-1] == "status updated:   2027-01-15T08:00:00+00:00 (0 s ago)"
+
+
 def test_describe_a_cleanly_stopped_kiosk_is_not_running() -> None:
     """Right after a SIGTERM the file is fresh but says "stopped": the first line must not
     claim "running" (is_running, the exit code and stderr already say it is not)."""

@@ -35,6 +35,7 @@ class Held:
     amount_yen: int
     description: str
     created_at: object
+    end_reason: str | None = None
 
 
 @dataclass(frozen=True)

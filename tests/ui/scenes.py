@@ -50,8 +50,8 @@ ROWS = (
 )
 
 HELD = (
-    HeldRow("kiosk-20261128-0007-3a9d5e10", "15:37", 1280, "Caffè latte x2, Cookie"),
-    HeldRow("kiosk-20261128-0009-b41c7f02", "16:02", 350, "ブレンドコーヒー"),
+    HeldRow("kiosk-20261128-0007-3a9d5e10", "15:37", 1280, "Caffè latte x2, Cookie", "vend_failed"),
+    HeldRow("kiosk-20261128-0009-b41c7f02", "16:02", 350, "ブレンドコーヒー", "paid_too_late"),
 )
 
 

@@ -333,6 +333,58 @@ def test_sale_times_are_japan_time_whatever_the_host_zone(monkeypatch: pytest.Mo
         time.tzset()
 
 
+def test_the_attendants_times_follow_the_display_time_zone() -> None:
+    """display_time_zone = "America/New_York": the sales and held lists show New York time
+    (Japan time stays the default: the tests above); a time without a zone is taken as is."""
+    held = [Held("kiosk-h-0001", 420, "Caffè latte", 1_800_000_000.0, "vend_failed")]
+    backend = ScriptedBackend(records=_records(), held=held)
+    kiosk = Kiosk(backend, time_zone="America/New_York")
+    _menu(kiosk)
+    kiosk.tap("recent_sales")
+    assert isinstance(kiosk.screen, SalesListView)
+    assert [r.time_text for r in kiosk.screen.rows] == ["14:05", "03:00", "15:00"]
+    kiosk.tap("back")
+    kiosk.tap("held_sales")
+    assert isinstance(kiosk.screen, HeldSalesView)
+    assert [r.time_text for r in kiosk.screen.rows] == ["03:00"]  # 2027-01-15T08:00Z, EST
+
+
+def test_a_bad_display_time_zone_stops_the_ui_with_its_name() -> None:
+    from kiosk.ui.settings import UiSettings
+
+    with pytest.raises(ValueError, match=r"'Asia/Tokio' is not a known IANA time zone"):
+        UiSettings(pin_hash=PIN_HASH, time_zone="Asia/Tokio")
+
+
+def test_each_held_sale_says_why_it_was_held_in_both_languages() -> None:
+    """The journal's held reason in words the attendant can act on; an unknown code is shown
+    as it is rather than a made-up explanation."""
+    from kiosk.ui.i18n import Strings, held_why_key
+
+    reasons = {
+        "vend_failed": ("Goods not handed out", "商品を出せませんでした"),
+        "vend_interrupted": ("Goods not handed out", "商品を出せませんでした"),
+        "paid_too_late": ("Paid late (timeout, restart)", "時間切れ・再起動後の支払い"),
+        "paid_after_restart": ("Paid late (timeout, restart)", "時間切れ・再起動後の支払い"),
+        "anomaly": ("PayPay's answer did not match", "PayPayの回答が記録と不一致"),
+        "grace_unresolved": ("PayPay's answer unknown", "PayPayの結果を確認できず"),
+        "already_paid_unconfirmed": ("PayPay's answer unknown", "PayPayの結果を確認できず"),
+        "refund_refused": ("PayPay refused our request", "PayPayが処理を拒否"),
+        "engine_error: KeyError": ("Kiosk error", "キオスクの内部エラー"),
+    }
+    for reason, (en, ja) in reasons.items():
+        key = held_why_key(reason)
+        assert key is not None, reason
+        assert (Strings("en")(key), Strings("ja")(key)) == (en, ja), reason
+    assert held_why_key("something_new") is None and held_why_key(None) is None
+    held = [Held("kiosk-h-0001", 420, "Caffè latte", 1_800_000_000.0, "paid_too_late")]
+    kiosk = Kiosk(ScriptedBackend(held=held))
+    _menu(kiosk)
+    kiosk.tap("held_sales")
+    assert isinstance(kiosk.screen, HeldSalesView)
+    assert [r.reason for r in kiosk.screen.rows] == ["paid_too_late"]
+
+
 def test_a_refunded_sale_reads_refunded_in_the_list() -> None:
     """The journal keeps a refunded sale SUCCEEDED with its refunds beside it; the attendant's
     list must not go on saying "Paid" after a full refund (found by QA), and says a partial one."""

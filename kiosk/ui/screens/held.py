@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pygame
 
-from kiosk.ui.i18n import Strings, format_yen
+from kiosk.ui.i18n import Strings, format_yen, held_why_key
 from kiosk.ui.screens.attendant import _add, _back, _body, _message, rows_per_page
 from kiosk.ui.theme import INK, MUTED, PANEL, Theme
 from kiosk.ui.views import Chrome, HeldSalesView
@@ -44,6 +44,7 @@ def held_sales(
         refund.midright = (rect.right - theme.px(4), rect.centery)
         hand_out = refund.move(-(button_w + gap), 0)
         text_w = hand_out.left - rect.left - theme.px(28)
+        top_y, low_y = rect.centery - row_h // 5, rect.centery + row_h // 4
         cells = (  # text, where it starts and how wide it may be (fractions of text_w)
             (row.time_text, 0.0, 0.17, MUTED),
             (format_yen(row.amount_yen), 0.19, 0.22, INK),
@@ -52,9 +53,18 @@ def held_sales(
         for text, at, share, colour in cells:
             x = rect.left + theme.px(14) + int(text_w * at)
             width = int(text_w * share)
-            blit_text(
-                surface, theme, text, theme.px(22), colour, "midleft", (x, rect.centery), width
-            )
+            blit_text(surface, theme, text, theme.px(22), colour, "midleft", (x, top_y), width)
+        why = held_why_key(row.reason)  # under the sale: why it is held
+        blit_text(
+            surface,
+            theme,
+            strings(why) if why else row.reason,
+            theme.px(18),
+            MUTED,
+            "midleft",
+            (rect.left + theme.px(14), low_y),
+            text_w,
+        )
         mpid = row.merchant_payment_id
         _add(hits, button(surface, theme, hand_out, strings("held_hand_out"), "held_out", mpid))
         _add(hits, button(surface, theme, refund, strings("refund"), "held_refund", mpid))
