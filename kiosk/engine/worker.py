@@ -7,6 +7,9 @@ Why / invariants (see also kiosk.engine.runner):
   three: tap-to-QR waits for each), and the intent is still durable before its call;
 - reconciliation first: every unfinished sale from the journal is fed `Recovered` and driven
   like any other until it is finished; until then no customer sale starts;
+- one sale at a time on screen (`active`); others are driven in the `background`: those being
+  reconciled, and those the customer has left while their outcome is still being made sure of
+  (`adopt`), so the kiosk sells meanwhile;
 - ticks only journal a sale when it changed, so an idle kiosk does not write;
 - only what money needs is durable: a read-only call (status poll, refund status) has no
   intent line, and when its answer changes nothing but the polling bookkeeping (in flight,
@@ -538,16 +541,28 @@ class Worker:
         recorded = self._save(after, now.wall, commands=commands)
         self._drive(after, commands, recorded)
 
+    def adopt(self, sale: Sale) -> None:
+        """Drive `sale` in the background from now on: a sale the customer has left (its code
+        still watched) or one the attendant released. The kiosk sells meanwhile; the journal
+        holds it unfinished, so a restart resumes it."""
+        if self.active is not None and self.active.merchant_payment_id == sale.merchant_payment_id:
+            self.active = None
+        self.background[sale.merchant_payment_id] = sale
+
     def _finish_reconcile(self, now: float) -> None:
-        if not self.reconciling or any(not s.finished for s in self.background.values()):
-            return
-        self.summary = reconcile.summarize(
-            self.before, self.background, self.journal.open_refunds(), now
-        )
-        for line in self.summary.lines:
-            log.info("reconciled %s", line)
-        self.before, self.background = {}, {}
-        self.reconciling = False
+        """Reconciliation ends when every sale it recovered is finished; finished background
+        sales the kiosk adopted outside it are then forgotten (the journal has them)."""
+        recovered = {m: s for m, s in self.background.items() if m in self.before}
+        if self.reconciling and all(s.finished for s in recovered.values()):
+            self.summary = reconcile.summarize(
+                self.before, recovered, self.journal.open_refunds(), now
+            )
+            for line in self.summary.lines:
+                log.info("reconciled %s", line)
+            self.before = {}
+            self.reconciling = False
+        if not self.reconciling:
+            self.background = {m: s for m, s in self.background.items() if not s.finished}
 
     def _follow_refunds(self, now: Now) -> None:
         self.refunds.follow(now.wall)
