@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from contextlib import suppress
 from pathlib import Path
 
 LOCK_NAME = "kiosk.lock"
@@ -29,7 +30,8 @@ class KioskLock:
             os.close(fd)
             return False
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        with suppress(OSError):  # the pid is for people; a full disk must not stop the kiosk
+            os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
         return True
 

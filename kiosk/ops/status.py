@@ -7,12 +7,15 @@ old or the new status, never half of one. It is never fsynced: it says what is h
 means nothing after a power cut; under systemd it lives on /run (RuntimeDirectory, a tmpfs) with
 a symlink in the state directory, so its heartbeat never wears the SD card and the journal is the
 only file that syncs. It holds no secrets; `updated_at` is refreshed at least every
-`HEARTBEAT_S` while the kiosk runs, so a stale file means a stopped or frozen kiosk.
+`HEARTBEAT_S` while the kiosk runs, so a stale file means a stopped or frozen kiosk. A write
+the filesystem refuses (a full disk) is logged once and tried again later, never raised: the
+kiosk must go on saying on its screen and on /healthz (served from memory) why it stops selling.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -28,6 +31,7 @@ from kiosk.domain import JST, Totals
 FILENAME = "status.json"
 HEARTBEAT_S = 10.0
 STALE_AFTER_S = 60.0  # several missed heartbeats: the kiosk is stopped or frozen
+log = logging.getLogger(__name__)
 
 
 class StatusError(Exception):
@@ -180,6 +184,7 @@ class StatusKeeper:
         self._lock = threading.Lock()
         self._status = initial
         self._written_at = float("-inf")
+        self._failing = False  # the last write was refused (logged once, until one succeeds)
         self._write(replace(initial, updated_at=clock()))
 
     @property
@@ -202,8 +207,17 @@ class StatusKeeper:
 
     def _write(self, status: Status) -> None:
         self._status = status
-        write_status(self._path, status)
-        self._written_at = status.updated_at
+        self._written_at = status.updated_at  # refused or not: the next try is a heartbeat away
+        try:
+            write_status(self._path, status)
+        except OSError as exc:
+            if not self._failing:
+                log.error("status file not written; retried path=%s error=%s", self._path, exc)
+            self._failing = True
+            return
+        if self._failing:
+            log.warning("status file written again path=%s", self._path)
+        self._failing = False
 
 
 class _HealthHandler(BaseHTTPRequestHandler):
