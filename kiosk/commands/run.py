@@ -46,6 +46,7 @@ from kiosk.config import Config, Mode, VendAdapter
 from kiosk.domain import ServiceIssue
 from kiosk.engine.clock import ClockGuard, SystemClock
 from kiosk.engine.journal import Journal, JournalError
+from kiosk.engine.journal_schema import JournalDiskFull
 from kiosk.engine.retention import Retention
 from kiosk.engine.runner import Runner
 from kiosk.hardware.mdb.feeder import Feeder
@@ -348,9 +349,8 @@ class _Parts:
             self.journal = Journal(self.state / JOURNAL_FILENAME, facts=fleet_sink(config))
         except JournalError as exc:
             self.close_network()
-            raise CommandError(
-                ExitCode.JOURNAL, f"{exc}; run kiosk doctor, keep a copy of the file"
-            ) from None
+            keep = "" if isinstance(exc, JournalDiskFull) else ", keep a copy of the file"
+            raise CommandError(ExitCode.JOURNAL, f"{exc}; run kiosk doctor{keep}") from None
         vendor: Vendor
         feeder: Feeder | None = None
         if config.vend.adapter is VendAdapter.MDB:

@@ -17,6 +17,7 @@ Why / invariants:
 from __future__ import annotations
 
 import logging
+import shutil
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
@@ -27,6 +28,14 @@ log = logging.getLogger(__name__)
 
 class JournalError(Exception):
     """The journal cannot be used. Selling stops; the file is left exactly as found."""
+
+
+class JournalDiskFull(JournalError):
+    """The journal could not be opened and its disk has (almost) no free space: the file is
+    not damaged, space is what is missing (SQLite needs some for its -wal and -shm files)."""
+
+
+LOW_SPACE_BYTES = 1 << 20  # below this, a failed open is put down to the full disk
 
 
 # Open refund statuses, as SQL literals: a partial index serves a query only when the query's
@@ -170,7 +179,7 @@ def open_journal_db(path: Path) -> sqlite3.Connection:
         _migrate(db, path)
     except sqlite3.DatabaseError as exc:
         db.close()
-        raise JournalError(f"journal {path} is not a readable journal: {exc}") from exc
+        raise _not_opened(path, exc) from exc
     except JournalError:
         db.close()
         raise
@@ -188,11 +197,22 @@ def open_readonly(path: Path) -> sqlite3.Connection:
             raise JournalError(f"{path} is not a kiosk journal")
     except sqlite3.DatabaseError as exc:
         db.close()
-        raise JournalError(f"journal {path} is not a readable journal: {exc}") from exc
+        raise _not_opened(path, exc) from exc
     except JournalError:
         db.close()
         raise
     return db
+
+
+def _not_opened(path: Path, exc: sqlite3.DatabaseError) -> JournalError:
+    """Why SQLite could not open the journal: a full disk, or a file that is not one."""
+    free = shutil.disk_usage(path.parent).free
+    if free < LOW_SPACE_BYTES:
+        return JournalDiskFull(
+            f"journal {path} cannot be opened: its disk has only {free} bytes free ({exc});"
+            " free space and start again (the file is not damaged and was left as found)"
+        )
+    return JournalError(f"journal {path} is not a readable journal: {exc}")
 
 
 def _connect(target: str, *, uri: bool, path: Path) -> sqlite3.Connection:
