@@ -3,7 +3,9 @@
 Why this shape: the refund row is written to the journal (PENDING, with its own
 merchantRefundId) before PayPay hears of it, exactly as the attendant menu does, so a retry or
 a crash never refunds twice. If the kiosk is running, its worker sends and follows the refund
-and this command waits for the answer; if it is stopped, this command does the same work.
+and this command waits for the answer; if it is stopped, this command does the same work. The
+kiosk's lock tells the two apart, and another `kiosk refund` may be what holds it: a refund
+recorded while the lock was held is sent from here once the lock is free and it is still unsent.
 """
 
 from __future__ import annotations
@@ -64,32 +66,52 @@ def run_refund(
     config = load_settings(args, os.environ)
     with open_journal(args) as journal:
         lock = KioskLock(state_path(config, os.environ, announce=False))
-        running = not lock.acquire()
         try:
-            if running:
+            if lock.acquire():
+                status, row = _send(config, redactor, demo, journal, args)
+            else:
                 row = record_refund(journal, args.merchant_payment_id, args.amount)
                 say(
                     f"recorded refund {row.merchant_refund_id} of {row.amount_yen} yen; "
                     "the running kiosk sends it",
                     err=True,
                 )
-                status = wait(lambda: status_of(journal, row))
-            else:
-                with _client(config, redactor, demo) as client:
-                    refused: list[Exception] = []  # credentials PayPay turned down
-
-                    def note(exc: Exception | None) -> None:
-                        if isinstance(exc, errors.AuthError):
-                            refused.append(exc)
-
-                    follower = RefundFollower(journal, client, note)
-                    row = record_refund(journal, args.merchant_payment_id, args.amount)
-                    status = wait(lambda: _follow(follower, journal, row), stop=lambda: refused)
-                    if refused and status == "PENDING":
-                        raise CommandError(ExitCode.PAYPAY, _credentials_refused(row, refused))
+                # the lock's holder may be another `kiosk refund` (refused, gone) or a kiosk
+                # that stops: once the lock is ours and the refund still unsent, send it here
+                status = wait(lambda: status_of(journal, row), stop=lock.acquire)
+                if status not in DONE and lock.held:
+                    say("no kiosk is running any more; sending the refund from here", err=True)
+                    status, row = _send(config, redactor, demo, journal, args, row)
         finally:
             lock.release()
     return report(row, status)
+
+
+def _send(
+    config: Config,
+    redactor: Redactor,
+    demo: Callable[[], DemoAuth] | None,
+    journal: Journal,
+    args: argparse.Namespace,
+    row: RefundRow | None = None,
+) -> tuple[str, RefundRow]:
+    """With no kiosk running (we hold its lock): record the refund unless `row` already is,
+    send it and follow it here."""
+    with _client(config, redactor, demo) as client:
+        refused: list[Exception] = []  # credentials PayPay turned down
+
+        def note(exc: Exception | None) -> None:
+            if isinstance(exc, errors.AuthError):
+                refused.append(exc)
+
+        follower = RefundFollower(journal, client, note)
+        if row is None:
+            row = record_refund(journal, args.merchant_payment_id, args.amount)
+        recorded = row
+        status = wait(lambda: _follow(follower, journal, recorded), stop=lambda: refused)
+        if refused and status == "PENDING":
+            raise CommandError(ExitCode.PAYPAY, _credentials_refused(row, refused))
+    return status, row
 
 
 def _credentials_refused(row: RefundRow, refused: list[Exception]) -> str:
