@@ -28,7 +28,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # a check found a problem (doctor, status, a PIN mismatch)
     USAGE = 2  # bad command line
     CONFIG = 3  # configuration or credentials
-    JOURNAL = 4  # the journal is missing, locked or damaged
+    JOURNAL = 4  # the journal is missing, locked or damaged, or its disk is full
     PAYPAY = 5  # PayPay refused the request or could not be reached
     UNKNOWN = 6  # PayPay may or may not have done it: run `kiosk reconcile`
     ENGINE = 7  # `kiosk run`: the sale engine stopped on an error; systemd restarts the kiosk
@@ -40,7 +40,7 @@ EXIT_CODES_HELP = """exit codes:
   1  a check found a problem (doctor, status, PIN mismatch)
   2  usage: bad command line
   3  configuration or credentials problem: fix it, then `kiosk check-config`
-  4  journal problem: missing, locked or damaged (`kiosk doctor`)
+  4  journal problem: missing, locked, damaged or its disk full (`kiosk doctor`)
   5  PayPay refused the request or could not be reached
   6  outcome unknown at PayPay: run `kiosk reconcile` before retrying
   7  kiosk run: the sale engine stopped on an error (logged); systemd restarts the kiosk
