@@ -14,6 +14,7 @@ from collections.abc import Callable
 from kiosk.engine.effects import PayPayClient, refund_request
 from kiosk.engine.journal import Journal, NotRefundable, RefundRow
 from kiosk.opa import errors
+from kiosk.sale.model import GiveBack, State
 
 log = logging.getLogger(__name__)
 FOLLOW_S = 5.0
@@ -21,8 +22,9 @@ FOLLOW_S = 5.0
 
 class RefundRefused(ValueError):
     """Why a refund was not recorded: `reason` is "unknown" (no such sale), "nothing" (nothing
-    refundable), "amount" (not 1 to `refundable_yen`) or "journal" (it could not be written,
-    e.g. another process held it too long)."""
+    refundable), "amount" (not 1 to `refundable_yen`), "journal" (it could not be written,
+    e.g. another process held it too long), "not_held" (`Runner.give_back_held` of a sale that
+    is not held) or "authorised" (only authorised: it is released, not refunded)."""
 
     def __init__(self, message: str, reason: str, refundable_yen: int = 0) -> None:
         super().__init__(message)
@@ -43,6 +45,16 @@ def record_refund(
     if sale.payment_id is None:
         raise RefundRefused(
             f"nothing of {merchant_payment_id} is refundable (state {sale.state})", "nothing"
+        )
+    if sale.give_back is GiveBack.RELEASE:  # PayPay refuses a refund of an authorisation
+        where = (
+            "release it from the attendant's held-sales screen (Release)"
+            if sale.state is State.HELD
+            else "nothing was captured, so there is nothing to refund"
+        )
+        raise RefundRefused(
+            f"refund refused: {merchant_payment_id} is only authorised, never captured; {where}",
+            "authorised",
         )
     if amount_yen is not None and (
         isinstance(amount_yen, bool) or not isinstance(amount_yen, int) or amount_yen <= 0

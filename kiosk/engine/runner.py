@@ -36,10 +36,20 @@ from kiosk.engine.effects import PayPayClient
 from kiosk.engine.journal import Journal, JournalError
 from kiosk.engine.refunds import RefundRefused, record_refund
 from kiosk.engine.retention import Retention
-from kiosk.engine.worker import Begin, Boundary, Cancel, Message, PollNow, Settle, Stop, Worker
+from kiosk.engine.worker import (
+    Begin,
+    Boundary,
+    Cancel,
+    Message,
+    PollNow,
+    Release,
+    Settle,
+    Stop,
+    Worker,
+)
 from kiosk.hardware.vend import Vendor
 from kiosk.sale.machine import new_sale
-from kiosk.sale.model import GRACE_POLL_S, RETRY_MAX_S, Now, Sale, Timing
+from kiosk.sale.model import GRACE_POLL_S, RETRY_MAX_S, GiveBack, Now, Sale, State, Timing
 from kiosk.sale.view import view_of
 
 log = logging.getLogger(__name__)
@@ -218,6 +228,29 @@ class Runner:
         except JournalError as exc:  # busy (another process) or broken: a clear refusal
             raise RefundRefused(f"the refund was not recorded: {exc}", "journal") from None
         self._inbox.put("refunds")
+
+    def give_back_held(self, merchant_payment_id: str) -> None:
+        """The attendant gives a held sale back, whatever it needs (`Sale.give_back`): paid in
+        full -> the refund is recorded, as `refund(mpid, None)` does; only authorised -> the
+        authorisation is released (reverted); unpaid -> PayPay is asked again (a payment found
+        goes back). `RefundRefused` (a ValueError) says why nothing can be done."""
+        try:
+            sale = self.journal.load_sale(merchant_payment_id)
+        except JournalError as exc:
+            raise RefundRefused(f"the journal could not be read: {exc}", "journal") from None
+        if sale is None:
+            raise RefundRefused(f"no sale {merchant_payment_id} in the journal", "unknown")
+        if sale.state is not State.HELD:
+            raise RefundRefused(
+                f"{merchant_payment_id} is not held (state {sale.state}): nothing to give back",
+                "not_held",
+            )
+        if sale.give_back is GiveBack.REFUND:
+            self.refund(merchant_payment_id, None)
+            return
+        if self.worker.journal_failed:
+            raise RefundRefused("the journal cannot be written: nothing was released", "journal")
+        self._inbox.put(Release(merchant_payment_id))
 
     def hand_out_held(self, merchant_payment_id: str) -> None:
         """The attendant handed a held sale's goods out by hand: the sale is complete."""

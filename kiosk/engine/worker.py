@@ -45,6 +45,7 @@ from kiosk.hardware.vend import Vendor
 from kiosk.opa import errors
 from kiosk.sale.machine import accepts, new_sale, step
 from kiosk.sale.model import (
+    AttendantReleased,
     AttendantSettled,
     Call,
     CancelPressed,
@@ -94,13 +95,23 @@ class Settle:
 
 
 @dataclass(frozen=True)
+class Release:
+    """The attendant gives back a held sale the machine settles itself (an authorisation to
+    revert, or an unpaid sale to ask PayPay about again): `Runner.give_back_held`."""
+
+    merchant_payment_id: str
+
+
+@dataclass(frozen=True)
 class PollNow:
     """The hub saw this sale paid (a confirmed webhook): poll it now, not at its next turn."""
 
     merchant_payment_id: str
 
 
-Message = Begin | Cancel | Stop | Settle | PollNow | str  # str: "tick", "reconcile", "refunds"
+Message = (
+    Begin | Cancel | Stop | Settle | Release | PollNow | str
+)  # str: "tick", "reconcile", "refunds"
 
 
 def _no_boundary(kind: str, sale: Sale | None) -> None:
@@ -319,6 +330,8 @@ class Worker:
             self._event_active(CancelPressed("shutdown"), now)
         elif isinstance(message, Settle):
             self._settle(message.merchant_payment_id, message.refunded, now)
+        elif isinstance(message, Release):
+            self._release(message.merchant_payment_id, now)
         elif isinstance(message, PollNow):
             self._poll_now(message.merchant_payment_id, now)
         elif message == "reconcile" and not self.journal_failed:
@@ -580,6 +593,25 @@ class Worker:
             after, commands = step(sale, event, now)
             self.journal.save_sale(after, now.wall, after=_notes(commands))
             self.held = self._held_count()
+
+    def _release(self, mpid: str, now: Now) -> None:
+        """Step a held sale out of HELD (journal first), then drive it in the background like
+        a sale the customer left; it no longer blocks selling. Anything but a releasable held
+        sale (e.g. released twice) is ignored: the machine would refuse it."""
+        sale = self.journal.load_sale(mpid)
+        event = AttendantReleased()
+        if sale is None or not accepts(sale, event):
+            log.warning("release ignored: not a releasable held sale mpid=%s", mpid)
+            return
+
+        def work() -> None:
+            after, commands = step(sale, event, now)
+            recorded = self._save(after, now.wall, commands=commands)
+            self.held = self._held_count()
+            self.adopt(after)
+            self._drive(after, commands, recorded)
+
+        self._guarded(sale, work)
 
     def _retain(self, now: float) -> None:
         """Retention between sales: one small batch per idle tick while there is work (a tap

@@ -279,6 +279,7 @@ def _unpaid_end(sale: Sale, status: PaymentStatus | None) -> Result:
 _UNPAID_END = {
     "cancelled": State.CANCELLED,
     "interrupted": State.CANCELLED,  # the kiosk restarted and withdrew the QR
+    "released_by_attendant": State.CANCELLED,  # the attendant gave the held sale up
     "expired": State.EXPIRED,
 }
 

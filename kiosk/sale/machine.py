@@ -44,6 +44,7 @@ from kiosk.sale.handlers import (
 from kiosk.sale.model import (
     RESULT_OF,
     TERMINAL_STATES,
+    AttendantReleased,
     AttendantSettled,
     Call,
     CallFailed,
@@ -82,6 +83,7 @@ from kiosk.sale.money import (
     on_vend_finished,
 )
 from kiosk.sale.moves import Result, cancel_cutoff_at
+from kiosk.sale.release import on_released, releasable
 
 Handler = Callable[[Sale, Event, Now], Result]
 
@@ -171,6 +173,7 @@ TABLE: tuple[Row, ...] = (
     Row(S.REFUNDING, CallFailed, on_refund_failed, (S.HELD,)),
     Row(S.REFUNDING, Ticked, on_tick, (S.HELD,)),
     Row(S.HELD, AttendantSettled, on_settled, (S.REFUNDED, S.SUCCEEDED)),
+    Row(S.HELD, AttendantReleased, on_released, (S.REVERTING, S.DELETING, S.CANCELLING, S.GRACE)),
     *(Row(s, Ticked, on_tick, _TICK_TARGETS.get(s, (S.HELD,))) for s in _WAITING),
     *(
         Row(s, Recovered, on_recovered, _RECOVER_TARGETS.get(s, ()))
@@ -188,6 +191,8 @@ def accepts(sale: Sale, event: Event) -> bool:
     row = _INDEX.get((sale.state, type(event)))
     if row is None:
         return False
+    if isinstance(event, AttendantReleased) and not releasable(sale):
+        return False  # paid in full: the attendant's refund gives it back, not the machine
     return _expected_call_ok(sale, event)
 
 

@@ -73,6 +73,14 @@ class Call(StrEnum):
     VEND = "vend"
 
 
+class GiveBack(StrEnum):
+    """What the attendant's give-back does for a HELD sale (`Sale.give_back`)."""
+
+    REFUND = "refund"  # paid in full: the attendant's refund (a refund row, kiosk.engine.refunds)
+    RELEASE = "release"  # only authorised: revert the authorisation (the machine, REVERTING)
+    CHECK = "check"  # not paid as far as the kiosk knows: ask PayPay again (the machine)
+
+
 class Failure(StrEnum):
     """What a failed call tells the machine. The runner maps the client's error tree here."""
 
@@ -180,6 +188,12 @@ class AttendantSettled:
     refunded: bool
 
 
+@dataclass(frozen=True)
+class AttendantReleased:
+    """The attendant gives back a HELD sale the machine settles itself (`Sale.give_back` is
+    RELEASE or CHECK): revert an authorisation, or ask PayPay again about an unpaid one."""
+
+
 Event = (
     QrCreated
     | StatusPolled
@@ -194,6 +208,7 @@ Event = (
     | Ticked
     | Recovered
     | AttendantSettled
+    | AttendantReleased
 )
 
 # The call whose answer each result event is; the machine refuses results nobody asked for.
@@ -376,6 +391,7 @@ class Sale:
     vended: bool = False
     captured: bool = False
     recovered: bool = False
+    released: bool = False  # the attendant released it from HELD: never vend, money goes back
     on_paid_not_vended: str = "refund"
     creates_sent: int = 0
     authorized_yen: int | None = None  # preauth: what was authorised, when less was vended
@@ -399,3 +415,13 @@ class Sale:
     @property
     def finished(self) -> bool:
         return self.state in TERMINAL_STATES
+
+    @property
+    def give_back(self) -> GiveBack:
+        """A refund needs a completed payment; an authorisation only reverts (PayPay refuses
+        a refund of it); an unpaid sale has nothing to give back until PayPay says so."""
+        if not self.paid:
+            return GiveBack.CHECK
+        if self.paid_status is PaymentStatus.AUTHORIZED and not self.captured:
+            return GiveBack.RELEASE
+        return GiveBack.REFUND

@@ -56,6 +56,8 @@ def on_paid(sale: Sale, ev: StatusPolled, now: Now) -> Result:
         return enter(paid, State.REVERTING, now, [note], end_reason="authorized_in_plain_mode")
     if paid.anomaly:  # an earlier answer could not be trusted: a person decides
         return hold(paid, "anomaly")
+    if paid.released:  # the attendant released it: the customer has gone; never vend now
+        return money_back(paid, now, "paid_after_release")
     if paid.recovered:
         return money_back_or_hold(paid, now, "paid_after_restart")
     left = sale.qr_left_at
@@ -90,7 +92,8 @@ def on_cancelled(sale: Sale, ev: Event, now: Now) -> Result:
     if sale.paid:
         return end(sale, State.REFUNDED, sale.end_reason)
     reason = sale.end_reason or "create_unknown"
-    return end(sale, State.CANCELLED if reason == "cancelled" else State.FAILED, reason)
+    cancelled = reason == "cancelled" or sale.released  # the attendant gave it up
+    return end(sale, State.CANCELLED if cancelled else State.FAILED, reason)
 
 
 def on_cancel_failed(sale: Sale, ev: Event, now: Now) -> Result:

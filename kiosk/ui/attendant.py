@@ -88,6 +88,7 @@ def held_row(sale: HeldSaleLike, zone: tzinfo = JST) -> HeldRow:
         sale.amount_yen,
         sale.description,
         sale.end_reason or "",
+        str(sale.give_back),
     )
 
 
@@ -294,10 +295,16 @@ class AttendantFlow:
         if row is None:
             return
         values: dict[str, object] = {"amount": format_yen(row.amount_yen)}
+        if action is Action.HELD_OUT and row.give_back == "check":  # nothing was paid
+            self.message = ("held_not_paid", {})
+            return
         if action is Action.HELD_OUT:
             key, yes = "held_hand_out_confirm", Action.HELD_OUT_YES
         else:
-            key, yes = "refund_confirm", Action.HELD_REFUND_YES
+            key, yes = (
+                GIVE_BACK_CONFIRM.get(row.give_back, "refund_confirm"),
+                Action.HELD_REFUND_YES,
+            )
         self._ask(Question(key, values, yes, Place.HELD, row.merchant_payment_id))
 
     # ---- the yes/no question ------------------------------------------------------------
@@ -333,7 +340,8 @@ class AttendantFlow:
         self.place, self.refund_row = Place.SALES, None
 
     def _settle_held(self, merchant_payment_id: str, *, handed_out: bool) -> None:
-        """The attendant's confirmed answer for a held sale: goods handed out, or money back."""
+        """The attendant's confirmed answer for a held sale: goods handed out, or given back
+        (refunded, its authorisation released, or checked with PayPay again)."""
         self.place = Place.HELD
         if handed_out:
             logger.info(
@@ -342,12 +350,21 @@ class AttendantFlow:
             self.backend.hand_out_held(merchant_payment_id)
             self.message = ("held_handed_out", {})
         else:
-            logger.info("attendant action=refund_held merchant_payment_id=%s", merchant_payment_id)
-            self.message = self._refund_with_backend(
-                merchant_payment_id, None, "refund_held_refused"
-            )
-            if self.message[0] == "error":
+            row = next(r for r in self.held_rows if r.merchant_payment_id == merchant_payment_id)
+            done, logged = GIVE_BACK_DONE.get(row.give_back, GIVE_BACK_DONE["refund"])
+            logger.info("attendant action=%s merchant_payment_id=%s", logged, merchant_payment_id)
+            try:
+                self.backend.give_back_held(merchant_payment_id)
+            except ValueError as exc:
+                logger.warning(
+                    "attendant action=%s_refused merchant_payment_id=%s error=%s",
+                    logged,
+                    merchant_payment_id,
+                    exc,
+                )
+                self.message = ("error", {"message": str(exc)})
                 return
+            self.message = (done, {})
         # settled on the worker a moment later; the journal still says HELD until then
         self.held_rows = tuple(
             r for r in self.held_rows if r.merchant_payment_id != merchant_payment_id
@@ -368,6 +385,14 @@ class AttendantFlow:
             return ("error", {"message": str(exc)})
         return ("refund_requested", {})
 
+
+# a held sale's give-back (`HeldRow.give_back`): its question; its message and log action
+GIVE_BACK_CONFIRM = {"release": "held_release_confirm", "check": "held_check_confirm"}
+GIVE_BACK_DONE = {
+    "refund": ("refund_requested", "refund_held"),
+    "release": ("held_release_requested", "release_held"),
+    "check": ("held_check_requested", "check_held"),
+}
 
 Handler = Callable[[AttendantFlow, Action, str, float], None]
 A, F = Action, AttendantFlow

@@ -29,7 +29,8 @@ class SaleRecordLike(Protocol):
 
 
 class HeldSaleLike(Protocol):
-    """A sale paid but not vended, held for the attendant (`on_paid_not_vended = "hold"`)."""
+    """A sale the kiosk could not settle alone, held for the attendant (paid and not vended,
+    a refused revert, an answer it could not trust or never got)."""
 
     @property
     def merchant_payment_id(self) -> str: ...
@@ -41,6 +42,8 @@ class HeldSaleLike(Protocol):
     def created_at(self) -> object: ...  # a datetime, an epoch float or an ISO string
     @property
     def end_reason(self) -> str | None: ...  # why it was held (the journal's reason)
+    @property
+    def give_back(self) -> str: ...  # "refund" | "release" (an authorisation) | "check" (unpaid)
 
 
 class ReconcileSummaryLike(Protocol):
@@ -61,5 +64,7 @@ class KioskBackend(Protocol):
     def refund(self, merchant_payment_id: str, amount_yen: int | None = None) -> None: ...
     def held_sales(self) -> Sequence[HeldSaleLike]: ...
     def hand_out_held(self, merchant_payment_id: str) -> None: ...  # goods given by hand
+    # refund, release or check again, as the held sale needs; ValueError when it cannot
+    def give_back_held(self, merchant_payment_id: str) -> None: ...
     def reconcile_now(self) -> None: ...
     def last_reconcile_summary(self) -> ReconcileSummaryLike | None: ...

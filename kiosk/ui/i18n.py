@@ -165,8 +165,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "refund_requested": {"ja": "返金を受け付けました", "en": "Refund requested"},
     "held_sales": {"ja": "保留中の取引", "en": "Held sales"},
     "held_explain": {
-        "ja": "支払い済みで商品をお渡しできなかった取引です",
-        "en": "Paid, but the goods were not handed out",
+        "ja": "キオスクだけでは完了できなかった取引です",
+        "en": "Sales the kiosk could not settle on its own",
     },
     "held_none": {"ja": "保留中の取引はありません", "en": "No held sales"},
     "held_why_anomaly": {"ja": "PayPayの回答が記録と不一致", "en": "PayPay's answer did not match"},
@@ -184,6 +184,25 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Goods for {amount} handed out?",
     },
     "held_handed_out": {"ja": "手渡し済みとして記録しました", "en": "Recorded as handed out"},
+    "held_release": {"ja": "仮売上を取消", "en": "Release"},
+    "held_check": {"ja": "再確認", "en": "Check again"},
+    "held_release_confirm": {
+        "ja": "{amount} の仮売上を取り消しますか？お客様への請求はなくなります",
+        "en": "Release the {amount} authorisation? The customer will not be charged",
+    },
+    "held_check_confirm": {
+        "ja": "{amount} の取引をPayPayに再確認しますか？支払いがあれば返金します",
+        "en": "Check the {amount} sale with PayPay again? A payment found is given back",
+    },
+    "held_release_requested": {
+        "ja": "仮売上の取消をPayPayに依頼しました",
+        "en": "Releasing the authorisation at PayPay",
+    },
+    "held_check_requested": {"ja": "PayPayに確認しています", "en": "Checking with PayPay"},
+    "held_not_paid": {
+        "ja": "未払いのため手渡しできません",
+        "en": "Not paid: there is nothing to hand out",
+    },
     "sales_count": {"ja": "取引数", "en": "Sales"},
     "sales_amount": {"ja": "売上", "en": "Takings"},
     "refunded_amount": {"ja": "返金額", "en": "Refunded"},

@@ -107,11 +107,13 @@ class HeldRow:
     amount_yen: int
     description: str
     reason: str = ""  # the journal's held reason code (kiosk.ui.i18n.held_why_key)
+    give_back: str = "refund"  # what giving it back does: "refund", "release" or "check"
 
 
 @dataclass(frozen=True)
 class HeldSalesView:
-    """Sales paid but not handed out; each is settled by "Handed out" or "Refund"."""
+    """Held sales; each is settled by "Handed out" (paid ones) or its give-back (refund,
+    release the authorisation, or check with PayPay again)."""
 
     rows: tuple[HeldRow, ...]
     message: str | None = None

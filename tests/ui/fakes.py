@@ -36,6 +36,7 @@ class Held:
     description: str
     created_at: object
     end_reason: str | None = None
+    give_back: str = "refund"
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,16 @@ class ScriptedBackend:
 
     def hand_out_held(self, merchant_payment_id: str) -> None:
         self.calls.append(("hand_out_held", merchant_payment_id))
+        self.held = [h for h in self.held if h.merchant_payment_id != merchant_payment_id]
+
+    def give_back_held(self, merchant_payment_id: str) -> None:
+        held = next((h for h in self.held if h.merchant_payment_id == merchant_payment_id), None)
+        if held is None:
+            raise ValueError(f"{merchant_payment_id} is not held")
+        if held.give_back == "refund":
+            self.refund(merchant_payment_id)
+        else:
+            self.calls.append(("give_back_held", merchant_payment_id, held.give_back))
         self.held = [h for h in self.held if h.merchant_payment_id != merchant_payment_id]
 
     def reconcile_now(self) -> None:

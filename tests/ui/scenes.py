@@ -49,9 +49,11 @@ ROWS = (
     SaleRow("kiosk-20261128-0004-19fe33c0", "15:02", 890, "SUCCEEDED", 500),
 )
 
-HELD = (
-    HeldRow("kiosk-20261128-0007-3a9d5e10", "15:37", 1280, "Caffè latte x2, Cookie", "vend_failed"),
-    HeldRow("kiosk-20261128-0009-b41c7f02", "16:02", 350, "ブレンドコーヒー", "paid_too_late"),
+HELD = (  # the small screen shows two: a refused revert, and a sale never known to be paid
+    HeldRow("kiosk-20261128-0011-5c0e9a31", "15:37", 500, "Green tea", "revert_refused", "release"),
+    HeldRow("kiosk-20261128-0012-e2f81b47", "15:48", 180, "Water", "grace_unresolved", "check"),
+    HeldRow("kiosk-20261128-0007-3a9d5e10", "16:02", 1280, "Caffè latte x2, Cookie", "vend_failed"),
+    HeldRow("kiosk-20261128-0009-b41c7f02", "16:40", 350, "ブレンドコーヒー", "paid_too_late"),
 )
 
 

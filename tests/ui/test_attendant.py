@@ -12,6 +12,7 @@ import pytest
 
 from kiosk.domain import Phase, Totals
 from kiosk.ops.pin import hash_pin
+from kiosk.ui.actions import Action
 from kiosk.ui.app import wait_for_events
 from kiosk.ui.input import request_attendant
 from kiosk.ui.pin_gate import MAX_TRIES, PinGate
@@ -415,3 +416,63 @@ def test_the_attendants_language_never_reaches_the_next_customer() -> None:
     kiosk.tap("language")
     kiosk.tap("close")
     assert kiosk.app.controller.language == "en"  # ... and keeps their choice after the menu
+
+
+def test_held_rows_say_what_giving_back_does_and_an_unpaid_one_is_not_handed_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    held = [
+        Held("kiosk-h-auth", 700, "Tea", 1_800_000_000.0, "revert_refused", "release"),
+        Held("kiosk-h-unpaid", 300, "Water", 1_800_000_060.0, "grace_unresolved", "check"),
+    ]
+    backend = ScriptedBackend(held=held)
+    kiosk = Kiosk(backend)
+    _menu(kiosk)
+    with caplog.at_level(logging.INFO):
+        kiosk.tap("held_sales")
+        assert isinstance(kiosk.screen, HeldSalesView)
+        assert [r.give_back for r in kiosk.screen.rows] == ["release", "check"]
+        offered = {(h.action, h.arg) for h in kiosk.app.hits}
+        assert ("held_out", "kiosk-h-auth") in offered  # paid (authorised): can be handed out
+        assert ("held_out", "kiosk-h-unpaid") not in offered  # nothing paid, nothing to hand
+        assert ("held_refund", "kiosk-h-unpaid") in offered
+        flow = kiosk.app.controller._attendant
+        assert flow.act(Action.HELD_OUT, "kiosk-h-unpaid", 0.0)  # refused, with the reason
+        kiosk.turn()
+        assert isinstance(kiosk.screen, HeldSalesView)
+        assert kiosk.screen.message == "Not paid: there is nothing to hand out"
+        assert not any(c[0] == "hand_out_held" for c in backend.calls)
+
+        kiosk.tap("held_refund", "kiosk-h-auth")
+        assert isinstance(kiosk.screen, ConfirmView)
+        assert kiosk.screen.question == (
+            "Release the ¥700 authorisation? The customer will not be charged"
+        )
+        kiosk.tap("held_refund_yes")
+        assert backend.calls[-1] == ("give_back_held", "kiosk-h-auth", "release")
+        assert isinstance(kiosk.screen, HeldSalesView)
+        assert kiosk.screen.message == "Releasing the authorisation at PayPay"
+
+        kiosk.tap("held_refund", "kiosk-h-unpaid")
+        assert isinstance(kiosk.screen, ConfirmView)
+        assert "Check the ¥300 sale with PayPay again" in kiosk.screen.question
+        kiosk.tap("held_refund_yes")
+        assert backend.calls[-1] == ("give_back_held", "kiosk-h-unpaid", "check")
+        assert isinstance(kiosk.screen, HeldSalesView) and kiosk.screen.rows == ()
+        assert kiosk.screen.message == "Checking with PayPay"
+    assert "attendant action=release_held merchant_payment_id=kiosk-h-auth" in caplog.text
+    assert "attendant action=check_held merchant_payment_id=kiosk-h-unpaid" in caplog.text
+    assert not any(c[0] == "refund" for c in backend.calls)
+
+
+def test_a_give_back_the_engine_refuses_keeps_the_row_and_says_why() -> None:
+    backend = ScriptedBackend(held=[Held("kiosk-h-gone", 500, "Tea", 0.0, "anomaly", "check")])
+    kiosk = Kiosk(backend)
+    _menu(kiosk)
+    kiosk.tap("held_sales")
+    backend.held = []  # settled meanwhile (e.g. by `kiosk refund`): the engine says so
+    kiosk.tap("held_refund", "kiosk-h-gone")
+    kiosk.tap("held_refund_yes")
+    assert isinstance(kiosk.screen, HeldSalesView)
+    assert kiosk.screen.message == "Error: kiosk-h-gone is not held"
+    assert [r.merchant_payment_id for r in kiosk.screen.rows] == ["kiosk-h-gone"]

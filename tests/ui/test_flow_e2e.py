@@ -32,7 +32,7 @@ from kiosk.ui.views import (
     SaleScreenView,
 )
 from tests.engine.harness import Kiosk as Engine
-from tests.engine.harness import crashed_sale
+from tests.engine.harness import RecordingVendor, crashed_sale
 from tests.engine.harness import kiosk as engine_kiosk
 from tests.ui.fakes import PIN, PIN_HASH
 from tests.ui.scenes import ITEMS
@@ -343,3 +343,58 @@ def test_a_held_sale_is_handed_out_from_the_attendant_screen_and_selling_resumes
             live.phase(Phase.SUCCEEDED)
     finally:
         sim.stop()
+
+
+def test_a_refused_revert_is_released_from_the_held_screen_and_selling_resumes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = SaleSettings(terminal_id="UI", grace_s=4, preauth=True)
+    vendor = RecordingVendor(ok=False)  # the vend jams
+    with engine_kiosk(tmp_path, settings=settings, vendor=vendor) as engine:
+        live = Live(engine)
+        live.until(lambda s: s is not None, "the first frame")
+        engine.ready()
+        engine.ctl.add_fault("revert", status=400, code="ORDER_NOT_REVERSIBLE", times=1)
+        view = live.buy(ITEMS[1].sku)
+        mpid = view.sale.merchant_payment_id
+        engine.ctl.pay(live.code_id(view))
+        for _ in range(30):  # vend jams, revert refused, status asked: held
+            live.advance(1)
+            if isinstance(live.screen, SaleScreenView) and live.screen.sale.phase is Phase.HELD:
+                break
+        held = live.phase(Phase.HELD)
+        assert held.sale.reason == "held_paid"  # the customer is told the truth
+        live.advance(5)
+        live.until(
+            lambda s: isinstance(s, OutOfServiceView) and s.issue is ServiceIssue.HELD_SALE,
+            "out of service: a held sale",
+        )
+        live.pin()
+        with caplog.at_level(logging.INFO, logger="kiosk.ui"):
+            live.tap("held_sales")
+            assert isinstance(live.screen, HeldSalesView)
+            [row] = live.screen.rows
+            assert (row.merchant_payment_id, row.give_back) == (mpid, "release")
+            live.tap("held_refund", mpid)
+            live.tap("held_refund_yes")
+            assert isinstance(live.screen, HeldSalesView)
+            assert live.screen.message == "Releasing the authorisation at PayPay"
+        assert f"attendant action=release_held merchant_payment_id={mpid}" in caplog.text
+        live.tap("back")
+        live.tap("close")
+        live.advance(2)
+        live.until(lambda s: isinstance(s, AttractView), "back in service")
+        engine.idle()
+        sale = engine.journal.load_sale(mpid)
+        assert sale is not None and (sale.state, sale.end_reason) == (
+            State.REFUNDED,
+            "released_by_attendant",
+        )
+        [payment] = [p for p in engine.ctl.ledger()["payments"] if p["merchant_payment_id"] == mpid]
+        assert payment["status"] == "CANCELED" and payment["revert"] is not None
+        assert engine.journal.refunds_for(mpid) == []  # reverted, never a refund row
+        vendor.ok = True
+        view = live.buy(ITEMS[0].sku)  # and the next customer can buy
+        engine.ctl.pay(live.code_id(view))
+        live.advance(4)
+        live.phase(Phase.SUCCEEDED)

@@ -1,6 +1,8 @@
-"""The attendant's held-sales screen: sales paid but not handed out (`on_paid_not_vended =
-"hold"`). The kiosk takes no customer while one is held, so each row offers the two ways to
-settle it, "Handed out" and "Refund"; both go through the confirm screen.
+"""The attendant's held-sales screen: sales the kiosk could not settle alone (paid and not
+handed out, a refused revert, an answer it could not trust or never got). A held vend keeps the
+kiosk out of service, so each row offers its ways out, each through the confirm screen: "Handed
+out" (paid sales only) and its give-back, named for what it does: "Refund", "Release" (an
+authorisation only) or "Check again" (nothing known to be paid: ask PayPay once more).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from kiosk.ui.screens.attendant import _add, _back, _body, _message, rows_per_pa
 from kiosk.ui.theme import INK, MUTED, PANEL, Theme
 from kiosk.ui.views import Chrome, HeldSalesView
 from kiosk.ui.widgets import Hit, blit_text, button
+
+GIVE_BACK_LABEL = {"refund": "refund", "release": "held_release", "check": "held_check"}
 
 
 def held_sales(
@@ -66,7 +70,10 @@ def held_sales(
             text_w,
         )
         mpid = row.merchant_payment_id
-        _add(hits, button(surface, theme, hand_out, strings("held_hand_out"), "held_out", mpid))
-        _add(hits, button(surface, theme, refund, strings("refund"), "held_refund", mpid))
+        if row.give_back != "check":  # an unpaid sale has no goods to hand out
+            label = strings("held_hand_out")
+            _add(hits, button(surface, theme, hand_out, label, "held_out", mpid))
+        give_back = strings(GIVE_BACK_LABEL.get(row.give_back, "refund"))
+        _add(hits, button(surface, theme, refund, give_back, "held_refund", mpid))
     _message(surface, theme, view.message, (inner.centerx, back.top - message_h), inner.width)
     return hits
