@@ -167,6 +167,8 @@ def on_polled_reverting(sale: Sale, ev: Event, now: Now) -> Result:
     assert isinstance(ev, StatusPolled)
     if ev.status in DEAD_STATUSES:
         return on_reverted(sale, ev, now)
+    if ev.status is PaymentStatus.COMPLETED:  # captured after all: held, it is refunded instead
+        sale = replace(sale, captured=True)
     if sale.refused:
         note = Record(f"ATTENTION revert refused, status {ev.status.value}")
         return end(sale, State.HELD, "revert_refused", [note])

@@ -121,6 +121,7 @@ class AttendantFlow:
     refund_partial: bool = False
     refund_digits: str = ""
     held_rows: tuple[HeldRow, ...] = ()
+    held_page: int = 0
     totals: Totals | None = None
     question: Question | None = None
     # the vending machine's link state and last results (MDB), for the menu's status line
@@ -142,7 +143,7 @@ class AttendantFlow:
         if self.place is Place.SALES:
             return SalesListView(self.rows, self.sales_page, message)
         if self.place is Place.HELD:
-            return HeldSalesView(self.held_rows, message)
+            return HeldSalesView(self.held_rows, message, self.held_page)
         if self.place is Place.REFUND and self.refund_row is not None:
             return RefundView(self.refund_row, self.refund_digits, self.refund_partial)
         if self.place is Place.CONFIRM and self.question is not None:
@@ -225,7 +226,7 @@ class AttendantFlow:
 
     def _held_sales(self, action: Action, arg: str, now: float) -> None:
         self.held_rows = tuple(held_row(h, self.zone) for h in self.backend.held_sales())
-        self.place = Place.HELD
+        self.place, self.held_page = Place.HELD, 0
 
     def _totals(self, action: Action, arg: str, now: float) -> None:
         self.totals = self.backend.totals_today()
@@ -256,6 +257,10 @@ class AttendantFlow:
     def _sales_page(self, action: Action, arg: str, now: float) -> None:
         step = 1 if action is Action.PAGE_NEXT else -1
         self.sales_page = max(0, self.sales_page + step)
+
+    def _held_page(self, action: Action, arg: str, now: float) -> None:
+        step = 1 if action is Action.PAGE_NEXT else -1
+        self.held_page = max(0, min(self.held_page + step, len(self.held_rows) - 1))
 
     def _refund_full(self, action: Action, arg: str, now: float) -> None:
         row = self._row()
@@ -419,6 +424,8 @@ TABLE: dict[tuple[Place, Action], Handler] = {
     (Place.HELD, A.HELD_OUT): F._held,
     (Place.HELD, A.HELD_REFUND): F._held,
     (Place.HELD, A.BACK): F._to_menu,
+    (Place.HELD, A.PAGE_PREV): F._held_page,
+    (Place.HELD, A.PAGE_NEXT): F._held_page,
     (Place.CONFIRM, A.EXIT_YES): F._yes,
     (Place.CONFIRM, A.REFUND_YES): F._yes,
     (Place.CONFIRM, A.HELD_OUT_YES): F._yes,

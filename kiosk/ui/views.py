@@ -117,6 +117,7 @@ class HeldSalesView:
 
     rows: tuple[HeldRow, ...]
     message: str | None = None
+    page: int = 0  # the screen shows as many rows as fit, a page at a time
 
 
 @dataclass(frozen=True)

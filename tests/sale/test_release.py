@@ -233,3 +233,15 @@ def test_an_unknown_create_held_is_released_by_cancelling_the_order() -> None:
     assert d.feed(AttendantReleased(), at=T0 + 1000) == [CancelPayment(MPID)]
     d.feed(PaymentCancelled())
     assert (d.sale.state, d.sale.end_reason) == (State.CANCELLED, RELEASED)
+
+
+def test_a_payment_found_captured_while_reverting_is_held_for_a_refund_not_a_release() -> None:
+    d = revert_refused_held()
+    d.feed(AttendantReleased(), at=T0 + 600)
+    assert d.feed(paid(PaymentStatus.COMPLETED)) == [Revert(f"{MPID}-V", "P1", RELEASED)]
+    d.feed(CallFailed(Call.REVERT, Failure.NOT_REVERSIBLE))
+    d.tick(T0 + 640)
+    d.feed(paid(PaymentStatus.COMPLETED))
+    assert (d.sale.state, d.sale.end_reason) == (State.HELD, "revert_refused")
+    assert d.sale.captured and d.sale.give_back is GiveBack.REFUND  # PayPay's answer decides
+    assert not accepts(d.sale, AttendantReleased())

@@ -476,3 +476,27 @@ def test_a_give_back_the_engine_refuses_keeps_the_row_and_says_why() -> None:
     assert isinstance(kiosk.screen, HeldSalesView)
     assert kiosk.screen.message == "Error: kiosk-h-gone is not held"
     assert [r.merchant_payment_id for r in kiosk.screen.rows] == ["kiosk-h-gone"]
+
+
+def test_held_sales_beyond_one_screen_are_paged() -> None:
+    held = [
+        Held(f"kiosk-h-{n:04d}", 100 + n, "Tea", 1_800_000_000.0 + 60 * n, "anomaly", "check")
+        for n in range(5)
+    ]
+    backend = ScriptedBackend(held=held)
+    kiosk = Kiosk(backend)
+    _menu(kiosk)
+    kiosk.tap("held_sales")
+    shown = {h.arg for h in kiosk.app.hits if h.action == "held_refund"}
+    assert 0 < len(shown) < 5 and "kiosk-h-0004" not in shown
+    assert not any(h.action == "page_prev" for h in kiosk.app.hits)  # on the first page
+    seen = set(shown)
+    while any(h.action == "page_next" for h in kiosk.app.hits):
+        kiosk.tap("page_next")
+        seen |= {h.arg for h in kiosk.app.hits if h.action == "held_refund"}
+    assert seen == {h.merchant_payment_id for h in held}  # every held sale can be reached
+    kiosk.tap("held_refund", "kiosk-h-0004")
+    kiosk.tap("held_refund_yes")
+    assert backend.calls[-1] == ("give_back_held", "kiosk-h-0004", "check")
+    kiosk.tap("page_prev")
+    assert isinstance(kiosk.screen, HeldSalesView) and len(kiosk.screen.rows) == 4

@@ -152,6 +152,29 @@ def rows_per_page(theme: Theme, height: int) -> int:
     return max(1, height // (theme.touch + theme.px(16)))
 
 
+def pager(
+    surface: pygame.Surface,
+    theme: Theme,
+    inner: pygame.Rect,
+    strings: Strings,
+    hits: list[Hit],
+    page: int,
+    pages: int,
+) -> None:
+    """Previous / Next at the bottom right, when there is more than one page."""
+    if pages <= 1:
+        return
+    nxt = pygame.Rect(0, 0, theme.px(150), theme.touch)
+    nxt.bottomright = inner.bottomright
+    prev = nxt.move(-(nxt.width + theme.px(8)), 0)
+    first, last = (
+        "secondary" if page else "disabled",
+        "secondary" if page < pages - 1 else "disabled",
+    )
+    _add(hits, button(surface, theme, prev, strings("previous"), "page_prev", kind=first))
+    _add(hits, button(surface, theme, nxt, strings("next"), "page_next", kind=last))
+
+
 def sales_list(
     surface: pygame.Surface, view: SalesListView, chrome: Chrome, theme: Theme, strings: Strings
 ) -> list[Hit]:
@@ -196,32 +219,7 @@ def sales_list(
                     surface, theme, refund, strings("refund"), "refund", row.merchant_payment_id
                 ),
             )
-    if pages > 1:
-        nxt = pygame.Rect(0, 0, theme.px(150), theme.touch)
-        nxt.bottomright = inner.bottomright
-        prev = nxt.move(-(nxt.width + gap), 0)
-        _add(
-            hits,
-            button(
-                surface,
-                theme,
-                prev,
-                strings("previous"),
-                "page_prev",
-                kind="secondary" if page else "disabled",
-            ),
-        )
-        _add(
-            hits,
-            button(
-                surface,
-                theme,
-                nxt,
-                strings("next"),
-                "page_next",
-                kind="secondary" if page < pages - 1 else "disabled",
-            ),
-        )
+    pager(surface, theme, inner, strings, hits, page, pages)
     _message(surface, theme, view.message, (inner.centerx, bottom), inner.width)
     return hits
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pygame
 
 from kiosk.ui.i18n import Strings, format_yen, held_why_key
-from kiosk.ui.screens.attendant import _add, _back, _body, _message, rows_per_page
+from kiosk.ui.screens.attendant import _add, _back, _body, _message, pager, rows_per_page
 from kiosk.ui.theme import INK, MUTED, PANEL, Theme
 from kiosk.ui.views import Chrome, HeldSalesView
 from kiosk.ui.widgets import Hit, blit_text, button
@@ -37,11 +37,13 @@ def held_sales(
     gap = theme.px(8)
     message_h = theme.px(40)
     per_page = rows_per_page(theme, back.top - top - message_h)
+    pages = max(1, -(-len(view.rows) // per_page))
+    page = min(view.page, pages - 1)
     row_h = theme.touch + theme.px(8)
     if not view.rows:
         blit_text(surface, theme, strings("held_none"), theme.px(26), MUTED, "center", inner.center)
     button_w = theme.px(190)
-    for index, row in enumerate(view.rows[:per_page]):  # held sales are rare: no paging
+    for index, row in enumerate(view.rows[page * per_page : (page + 1) * per_page]):
         rect = pygame.Rect(inner.left, top + index * (row_h + gap), inner.width, row_h)
         pygame.draw.rect(surface, PANEL, rect, border_radius=theme.px(10))
         refund = pygame.Rect(0, 0, button_w, row_h - theme.px(8))
@@ -75,5 +77,6 @@ def held_sales(
             _add(hits, button(surface, theme, hand_out, label, "held_out", mpid))
         give_back = strings(GIVE_BACK_LABEL.get(row.give_back, "refund"))
         _add(hits, button(surface, theme, refund, give_back, "held_refund", mpid))
+    pager(surface, theme, inner, strings, hits, page, pages)
     _message(surface, theme, view.message, (inner.centerx, back.top - message_h), inner.width)
     return hits
