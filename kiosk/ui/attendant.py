@@ -355,8 +355,15 @@ class AttendantFlow:
             self.backend.hand_out_held(merchant_payment_id)
             self.message = ("held_handed_out", {})
         else:
-            row = next(r for r in self.held_rows if r.merchant_payment_id == merchant_payment_id)
-            done, logged = GIVE_BACK_DONE.get(row.give_back, GIVE_BACK_DONE["refund"])
+            kind = next(
+                (
+                    r.give_back
+                    for r in self.held_rows
+                    if r.merchant_payment_id == merchant_payment_id
+                ),
+                "refund",
+            )
+            done, logged = GIVE_BACK_DONE.get(kind, GIVE_BACK_DONE["refund"])
             logger.info("attendant action=%s merchant_payment_id=%s", logged, merchant_payment_id)
             try:
                 self.backend.give_back_held(merchant_payment_id)

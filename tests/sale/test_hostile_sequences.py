@@ -17,7 +17,9 @@ Checked after every step and at the end (the network heals, or never does):
 - no sale waits forever: every sale finishes within a bounded time, even if PayPay never
   answers again;
 - no money is kept without goods or a refund: a finished sale whose money PayPay keeps without
-  goods is HELD for the attendant.
+  goods is HELD for the attendant;
+- the attendant may release a HELD sale (`AttendantReleased`) at any time: a released sale is
+  never vended, and all of the above still hold.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from kiosk.domain import JST, PaymentStatus, Phase
 from kiosk.sale.machine import accepts, cancel_cutoff_at, new_sale, step
 from kiosk.sale.model import (
     PAID_STATUSES,
+    AttendantReleased,
     Call,
     CallCommand,
     CallFailed,
@@ -206,6 +209,7 @@ class HostileSequences(RuleBasedStateMachine):
         self.disk_full = False
         self.policy = "refund"
         self.heals = True  # at the end the network heals, or PayPay never answers again
+        self.released = False  # the attendant released a held sale: never vended from then on
 
     # ---- clocks and plumbing ------------------------------------------------------------------
 
@@ -228,6 +232,7 @@ class HostileSequences(RuleBasedStateMachine):
                 continue
             if isinstance(command, Vend):
                 assert self.world.keeps_money, "vend without PayPay holding the money"
+                assert not self.released, "a released sale vended"
             assert self.pending is None, "two calls in flight"
             self.pending = command
 
@@ -319,6 +324,12 @@ class HostileSequences(RuleBasedStateMachine):
     @precondition(lambda self: self.sale is not None and not self.sale.finished)
     def next_commit_fails(self) -> None:
         self.disk_full = True
+
+    @rule()
+    @precondition(lambda self: self.sale is not None and accepts(self.sale, AttendantReleased()))
+    def attendant_releases(self) -> None:
+        self.released = True
+        self._feed(AttendantReleased())
 
     @rule(applied=st.booleans())
     @precondition(lambda self: self.sale is not None and not self.sale.finished)
