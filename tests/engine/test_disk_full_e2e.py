@@ -116,3 +116,26 @@ def test_a_sale_paid_when_the_disk_fills_is_given_back_once_it_can_be_recorded(
             assert [p["status"] for p in payment] in (["CANCELED"], ["REFUNDED"]), payment
             assert k.audit().clean
         assert integrity(journal) == "ok"
+
+
+def test_a_qr_on_screen_when_the_disk_fills_is_withdrawn(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk") as disk:
+        journal = disk / "j.db"
+        with kiosk(tmp_path, journal_path=journal) as k:
+            mpid = k.sell(900).merchant_payment_id
+            truncate_wal(journal)
+            filler = fill(disk)
+            k.runner.cancel_sale()  # the customer walks away; the kiosk cannot record it
+            k.wait(lambda: k.runner.service_issue() is ServiceIssue.JOURNAL, "journal trouble")
+            assert not k.code_of(mpid)["payable"]  # withdrawn before anything else
+            shown = k.runner.current_sale()
+            assert shown is not None and shown.phase is Phase.CONFIRMING
+
+            filler.unlink()
+            k.advance(6)
+            assert k.finish().phase is Phase.CANCELLED  # proven gone once it can be recorded
+            k.idle()
+            sale = k.journal.load_sale(mpid)
+            assert sale is not None and sale.state is State.CANCELLED
+            assert k.audit().clean
+        assert integrity(journal) == "ok"
