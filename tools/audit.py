@@ -130,7 +130,7 @@ CHARGED = ("COMPLETED", "AUTHORIZED", "REFUNDED", "CANCELED", "EXPIRED")  # acce
 @dataclass
 class ScreenLog:
     """What the screen was told, per sale: (real time, phase, reason) in order; and every
-    refund the attendant asked for (None: all that is left)."""
+    refund the attendant asked for and was not refused (None: all that is left)."""
 
     told: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)
     asked: dict[str, list[int | None]] = field(default_factory=dict)
@@ -149,6 +149,8 @@ class ScreenLog:
             elif len(parts) == 4 and parts[0] == "R":
                 amount = None if parts[3] == "full" else int(parts[3])
                 log.asked.setdefault(parts[2], []).append(amount)
+            elif len(parts) == 4 and parts[0] == "X" and log.asked.get(parts[2]):
+                log.asked[parts[2]].pop()  # refused at once: nothing was sent
         return log
 
 
@@ -158,23 +160,28 @@ def oracle(
     screen: ScreenLog,
     *,
     shown: Collection[str] | None = None,
+    watching: Collection[str] = (),
     vend_unrecorded: Collection[str] = (),
 ) -> AuditReport:
     """Judge money (ledger), goods (`vends`: handed out, per merchantPaymentId) and what the
     customer was told (`screen`), after the kiosk settled everything it could.
     `vend_unrecorded`: sales whose process died between the vend and its record; the kiosk
     cannot know the goods came out, so giving the money back too is the merchant's loss by
-    design, not counted (the problems list names them). `shown`: the sales whose QR was on
-    the screen (default: those the screen log says were awaiting payment); only those codes
-    can be paid by a customer, so only they count as orphans (others are named)."""
+    design, not counted (the problems list names them). Every code still payable is an orphan
+    QR, except one never shown (`shown`: the sales whose QR was on the screen, default those
+    the screen log says were awaiting payment) whose sale the kiosk still `watching` (named):
+    no customer can pay a code they never saw, and the kiosk has not given up on it."""
     report = AuditReport()
     on_screen = set(shown) if shown is not None else screen.shown()
     for code in ledger.get("codes", []):
         mpid = code["merchant_payment_id"]
-        if code.get("payable") and mpid in on_screen:
-            report.flag("orphan_qr", mpid, "QR still payable")
-        elif code.get("payable"):
-            report.problems.append(f"note: {mpid}: a code never shown is still payable")
+        if not code.get("payable"):
+            continue
+        if mpid not in on_screen and mpid in watching:
+            report.problems.append(f"note: {mpid}: a code never shown, still watched, payable")
+        else:
+            seen = "shown" if mpid in on_screen else "never shown, no longer watched"
+            report.flag("orphan_qr", mpid, f"QR still payable ({seen})")
     payments = {p["merchant_payment_id"]: p for p in ledger.get("payments", [])}
     for mpid, count in vends.items():
         if count > 1:
@@ -185,7 +192,7 @@ def oracle(
         vended = vends.get(mpid, 0)
         if mpid in vend_unrecorded and vended and not _kept(payment):
             report.problems.append(f"note: {mpid}: killed mid-vend; goods out and money back")
-            continue
+            vended = 0  # the kiosk could not know: judged as a sale without goods
         _judge_money(report, mpid, payment, vended, screen.asked.get(mpid, []))
     for mpid, told in screen.told.items():
         _judge_told(report, mpid, told, payments.get(mpid), vends.get(mpid, 0))
@@ -214,7 +221,8 @@ def _judge_money(
     if vended and status not in ("COMPLETED", "REFUNDED"):
         report.flag("lost", mpid, f"goods out, PayPay says {status}")
     backs = len(refunds) + (1 if voided else 0)
-    allowed = len(asked) if vended else max(1, len(asked))
+    # goods out: only what the attendant asked for; none: the whole amount, once
+    allowed = len(asked) if vended else 1
     if returned > amount or backs > allowed:
         report.flag(
             "double_refund",
@@ -231,20 +239,21 @@ def _judge_told(
     payment: Mapping[str, Any] | None,
     vended: int,
 ) -> None:
-    finals = [
-        (at, phase, reason)
-        for at, phase, reason in told
-        if phase in (*NOT_CHARGED, "succeeded", "refunded")
-    ]
-    if not finals:
-        return
-    at, phase, reason = finals[-1]
+    """Every final message the screen gave for the sale, against the ledger at the end (and the
+    moment PayPay charged: its `accepted_at` is whole seconds, so "not charged" is wrong only
+    from a second after it)."""
     charged_at = None
     if payment is not None and payment.get("status") in CHARGED:
         charged_at = float(payment["accepted_at"])
-    if phase == "succeeded" and not vended:
-        report.flag("told_wrong", mpid, "told succeeded, no goods came out")
-    elif phase in NOT_CHARGED and charged_at is not None and charged_at <= at - 1.0:
-        report.flag("told_wrong", mpid, f"told {phase} ({reason}) after PayPay charged")
-    elif phase == "refunded" and payment is not None and _kept(payment):
-        report.flag("told_wrong", mpid, "told refunded, PayPay kept the money")
+    for at, phase, reason in told:
+        if phase == "succeeded" and not vended:
+            report.flag("told_wrong", mpid, "told succeeded, no goods came out")
+        elif phase in NOT_CHARGED and charged_at is not None and charged_at <= at - 1.0:
+            report.flag("told_wrong", mpid, f"told {phase} ({reason}) after PayPay charged")
+        elif phase == "refunded" and payment is not None and _kept(payment):
+            report.flag("told_wrong", mpid, "told refunded, PayPay kept the money")
+        elif phase == "held" and reason == "held_paid" and charged_at is None:
+            report.flag("told_wrong", mpid, "told the payment was received, PayPay has none")
+        else:
+            continue
+        return  # one count per sale

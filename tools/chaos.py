@@ -38,9 +38,16 @@ from typing import IO, Any
 from kiosk.engine.journal import Journal
 from kiosk.simulator import SimulatorConfig, SimulatorControl, start_simulator
 from tools.audit import COUNTS, AuditReport, ScreenLog, audit, oracle
-from tools.chaos_child import FINAL_TIMEOUT_S, add_child_arguments, child
+from tools.chaos_child import (
+    CODE_EXPIRY_S,
+    add_child_arguments,
+    child,
+    sale_settings,
+    settle_limit_s,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
+FINAL_SLACK_S = 30.0  # the last life's start and stop, around its settle limit
 STALL_S = 60.0  # a live engine passes a step boundary far more often than this, even when busy
 # The quick run (CI) sells in plain mode only: a HELD preauth sale cannot be released by the
 # attendant yet (its refund is refused while the payment is AUTHORIZED; a revert is needed),
@@ -81,7 +88,12 @@ class Run:
         self.workdir = workdir
         self.logs = {name: workdir / f"{name}.log" for name in ("vend", "screen")}
         self.sim = start_simulator(
-            SimulatorConfig(control=True, seed=args.seed, state_file=workdir / "sim.json"),
+            SimulatorConfig(
+                control=True,
+                seed=args.seed,
+                state_file=workdir / "sim.json",
+                expiry_s=CODE_EXPIRY_S,
+            ),
             port=0,
         )
         self.ctl = SimulatorControl(self.sim.base_url)
@@ -187,16 +199,24 @@ class Run:
         except RuntimeError:
             pass
 
-    def final_audit(self) -> tuple[AuditReport, int, int]:
-        """(report, faulted calls, the final child's exit status)."""
+    def final_audit(self) -> tuple[AuditReport, int, list[str]]:
+        """(report, faulted calls, what went wrong with the last life: nothing if it settled)."""
         self.ctl.clear_faults()
         faulted = self.ctl.faults_fired()
+        limit = max(settle_limit_s(sale_settings(p)) for p in (False, True))
         proc = self._spawn(final=True)
         try:
-            code = proc.wait(timeout=FINAL_TIMEOUT_S + 30)
+            out, _ = proc.communicate(timeout=limit + FINAL_SLACK_S)
         except subprocess.TimeoutExpired:
             proc.kill()
-            code = proc.wait()
+            out, _ = proc.communicate()
+        unsettled = []
+        if proc.returncode != 0:
+            unsettled.append(
+                f"the last life (no faults) did not settle within {limit:.0f} s "
+                f"(exit status {proc.returncode}); still unfinished:"
+            )
+            unsettled += [f"    {line[2:]}" for line in out.splitlines() if line.startswith("U ")]
         journal = Journal(self.workdir / "journal.sqlite3")
         try:
             sales = journal.all_sales()
@@ -206,16 +226,28 @@ class Run:
         vends = _vend_counts(self.logs["vend"])
         screen = ScreenLog.parse(_read(self.logs["screen"]))
         shown = self.offered | screen.shown()
-        report = oracle(ledger, vends, screen, shown=shown, vend_unrecorded=self.vend_unrecorded)
-        # a code never shown is named by the oracle, not counted as an orphan by either judge
+        watching = {s.merchant_payment_id for s in sales if not s.finished}
+        report = oracle(
+            ledger,
+            vends,
+            screen,
+            shown=shown,
+            watching=watching,
+            vend_unrecorded=self.vend_unrecorded,
+        )
+        # a code never shown and still watched is named by the oracle, counted by neither judge
         codes = [
-            c for c in ledger["codes"] if not c["payable"] or c["merchant_payment_id"] in shown
+            c
+            for c in ledger["codes"]
+            if not c["payable"]
+            or c["merchant_payment_id"] in shown
+            or c["merchant_payment_id"] not in watching
         ]
         report.add(audit(sales, ledger | {"codes": codes}, vends))
         for sale in sales:
             if not sale.finished:
                 report.flag("lost", sale.merchant_payment_id, f"never settled ({sale.state})")
-        return report, faulted, code
+        return report, faulted, unsettled
 
     def close(self) -> None:
         self.ctl.close()
@@ -270,11 +302,10 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
         except Stalled as exc:
             failures.append(f"seed {args.seed}: {exc}")
         try:
-            report, faulted, final_code = run.final_audit()
+            report, faulted, unsettled = run.final_audit()
         finally:
             run.close()
-    if final_code != 0:
-        failures.append(f"seed {args.seed}: the final reconciliation ended with {final_code}")
+    failures += [f"seed {args.seed}: {line}" for line in unsettled]
     counts = {name: getattr(report, name) for name in COUNTS}
     return {
         "kills": run.kills,

@@ -17,18 +17,23 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from kiosk.domain import FINAL_PHASES, Order, Phase, SaleSettings, SaleView
 from kiosk.engine.clock import ClockGuard, SystemClock
 from kiosk.engine.journal import Journal
-from kiosk.engine.runner import Runner
+from kiosk.engine.runner import Runner, timing_of
 from kiosk.hardware.vend import VendRequest, VendResult
 from kiosk.opa import Client, RetryPolicy
 from kiosk.sale.model import Sale
 from kiosk.simulator import DEMO_API_KEY, DEMO_API_SECRET
 
-FINAL_TIMEOUT_S = 120.0
+# What the simulator grants each code. PayPay grants about 300 s; the engine follows whatever
+# expiryDate it answers, so a shorter life (still well past the 85 s clock steps below) lets
+# watches of refused deletes end within a run, and the last life settle sooner.
+CODE_EXPIRY_S = 120
 MAX_OFFSET_S = 85.0  # inside the clock guard's 90 s and PayPay's 120 s signature window
 AMOUNTS = (100, 150, 500, 1200)
 
@@ -110,19 +115,31 @@ class Screen:
                 self.log, f"S {time.time():.3f} {view.merchant_payment_id} {view.phase} {reason}"
             )
 
-    def attendant_refund(self, mpid: str, amount: int | None) -> None:
+    def _asked(self, mpid: str, amount: int | None, act: Callable[[], None]) -> bool:
+        """Write down what the attendant asks for (before it is asked: a SIGKILL loses none),
+        ask it, and write down a refusal (nothing moved). True: accepted."""
         append_line(self.log, f"R {time.time():.3f} {mpid} {amount or 'full'}", sync=True)
-        with contextlib.suppress(ValueError):  # refused (nothing refundable): nothing sent
-            self.runner.refund(mpid, amount)
+        try:
+            act()
+        except ValueError as exc:  # RefundRefused: nothing was sent
+            append_line(self.log, f"X {time.time():.3f} {mpid} {type(exc).__name__}", sync=True)
+            return False
+        return True
 
-    def refund_held(self) -> None:
-        """Each held sale with a paymentId and no refund under way (a refused one is asked
-        again, as an attendant would after checking)."""
+    def attendant_refund(self, mpid: str, amount: int) -> bool:
+        return self._asked(mpid, amount, partial(self.runner.refund, mpid, amount))
+
+    def give_back_held(self) -> int:
+        """The attendant comes by: the one action for each held sale not already being given
+        back (a refused one is asked again, as an attendant would after checking). How many
+        were accepted."""
         open_refunds = {row.merchant_payment_id for row in self.runner.journal.open_refunds()}
+        accepted = 0
         for held in self.runner.held_sales():
             mpid = held.merchant_payment_id
             if held.payment_id is not None and mpid not in open_refunds:
-                self.attendant_refund(mpid, None)
+                accepted += self._asked(mpid, None, partial(give_back, self.runner, mpid))
+        return accepted
 
     def play(self) -> None:
         runner = self.runner
@@ -131,7 +148,7 @@ class Screen:
         if view is not None:
             self._told(view)
         if self.rng.random() < 0.01:  # the attendant comes by and refunds held sales
-            self.refund_held()
+            self.give_back_held()
         if view is None:
             if runner.service_issue() is None:
                 with contextlib.suppress(ValueError):  # just went out of service: later
@@ -142,6 +159,33 @@ class Screen:
                 self.attendant_refund(view.merchant_payment_id, self.rng.choice([50, 100]))
         elif view.phase is Phase.AWAITING_PAYMENT and self.rng.random() < 0.02:
             runner.cancel_sale()
+
+
+def give_back(runner: Runner, mpid: str) -> None:
+    """The attendant's action for a held sale (RefundRefused, a ValueError, if none is
+    possible)."""
+    runner.refund(mpid, None)
+
+
+def sale_settings(preauth: bool) -> SaleSettings:
+    """Real rules on a fast clock: a QR on screen for 1 s, polled every 50 ms."""
+    return SaleSettings(
+        terminal_id="CH",
+        qr_timeout_s=1.0,
+        poll_interval_s=0.05,
+        grace_s=0.2,
+        retry_s=0.05,
+        preauth=preauth,
+    )
+
+
+def settle_limit_s(settings: SaleSettings) -> float:
+    """The longest the last life may legitimately take to settle everything: a code whose
+    delete was refused is watched until it has surely expired (PayPay's expiry, plus the clock
+    guard's margin, plus one poll; a restart never moves that deadline later), and what it
+    found is then confirmed (the confirm budget)."""
+    t = timing_of(settings)
+    return CODE_EXPIRY_S + t.skew_margin_s + t.poll_interval_s + t.confirm_s
 
 
 def child(args: argparse.Namespace) -> int:
@@ -156,14 +200,7 @@ def child(args: argparse.Namespace) -> int:
         on_response=guard.observe,
         clock=clock.now,
     )
-    settings = SaleSettings(
-        terminal_id="CH",
-        qr_timeout_s=1.0,
-        poll_interval_s=0.05,
-        grace_s=0.2,
-        retry_s=0.05,
-        preauth=args.preauth,
-    )
+    settings = sale_settings(args.preauth)
     journal = Journal(Path(args.journal))
     boundaries = None if args.final else Boundaries(clock, rng, args.clock_step_rate)
     runner = Runner(
@@ -179,7 +216,8 @@ def child(args: argparse.Namespace) -> int:
     )
     runner.start()
     if args.final:
-        return _settle_and_exit(runner, journal, Screen(runner, rng, Path(args.screen_log)))
+        screen = Screen(runner, rng, Path(args.screen_log))
+        return _settle_and_exit(runner, journal, screen, settle_limit_s(settings))
     screen = Screen(runner, rng, Path(args.screen_log))
     parent = os.getppid()
     while os.getppid() == parent:  # an idle engine passes no boundary: notice the parent's end
@@ -188,26 +226,50 @@ def child(args: argparse.Namespace) -> int:
     os._exit(3)
 
 
-def _settle_and_exit(runner: Runner, journal: Journal, screen: Screen) -> int:
-    """The last life: no customer, no faults; the attendant refunds what is held for them."""
-    deadline = time.monotonic() + FINAL_TIMEOUT_S
+def _settle_and_exit(runner: Runner, journal: Journal, screen: Screen, limit_s: float) -> int:
+    """The last life: no customer, no faults; the attendant gives back what is held for the
+    customers. Past `limit_s`, says on stdout what was still unfinished and exits 4."""
+    deadline = time.monotonic() + limit_s
     next_round = 0.0
     while time.monotonic() < deadline:
         runner.pump()
         if time.monotonic() >= next_round:  # the attendant, every few seconds
-            screen.refund_held()
             next_round = time.monotonic() + 3.0
-        settled = (
-            runner.last_reconcile_summary() is not None
-            and not journal.unfinished_sales()
-            and not journal.open_refunds()
-        )
-        if settled:
-            runner.stop(5.0)
-            return 0
+            # settled: the attendant found nothing more to give back, the engine nothing to do
+            acted = screen.give_back_held()
+            settled = (
+                not acted
+                and runner.last_reconcile_summary() is not None
+                and not journal.unfinished_sales()
+                and not journal.open_refunds()
+            )
+            if settled:
+                runner.stop(5.0)
+                return 0
         time.sleep(0.05)
+    _say_unfinished(runner, journal, limit_s)
     runner.stop(5.0)
     return 4
+
+
+def _say_unfinished(runner: Runner, journal: Journal, limit_s: float) -> None:
+    """One line per thing the last life could not settle in `limit_s` (read by tools.chaos)."""
+    now = runner.clock.now()
+    if runner.last_reconcile_summary() is None:
+        sys.stdout.write(f"U reconciliation at start not done after {limit_s:g} s\n")
+    for sale in journal.unfinished_sales():
+        left = "none" if sale.deadline_wall_at is None else f"{sale.deadline_wall_at - now:.0f} s"
+        sys.stdout.write(
+            f"U {sale.merchant_payment_id} {sale.state.value} deadline in {left}, "
+            f"in flight {sale.in_flight.value if sale.in_flight else '-'}\n"
+        )
+    for sale in journal.held_sales():  # the attendant's give-back was still being accepted
+        paid = "paid" if sale.payment_id else "unpaid"
+        sys.stdout.write(f"U {sale.merchant_payment_id} HELD {sale.end_reason} ({paid})\n")
+    for row in journal.open_refunds():
+        mpid, refund_id = row.merchant_payment_id, row.merchant_refund_id
+        sys.stdout.write(f"U {mpid} refund {refund_id} {row.status}\n")
+    sys.stdout.flush()
 
 
 def add_child_arguments(p: argparse.ArgumentParser) -> None:

@@ -114,15 +114,18 @@ def test_what_the_customer_was_told_against_the_ledger() -> None:
     assert judge([payment("A", "CANCELED")], {}, held) == {}
 
 
-def test_only_a_code_that_was_shown_is_an_orphan() -> None:
+def test_a_payable_code_is_an_orphan_unless_never_shown_and_still_watched() -> None:
     codes = [
         {"merchant_payment_id": "A", "payable": True},
         {"merchant_payment_id": "B", "payable": True},
         {"merchant_payment_id": "C", "payable": False},
     ]
     screen = f"S {T}.0 A awaiting_payment -"
-    assert judge([], codes=codes, screen=screen) == {"orphan_qr": 1}
-    assert judge([], codes=codes, shown={"A", "B"}) == {"orphan_qr": 2}
+    # B was never shown, but the kiosk finished its sale: nobody watches it any more
+    assert judge([], codes=codes, screen=screen) == {"orphan_qr": 2}
+    assert judge([], codes=codes, screen=screen, watching={"B"}) == {"orphan_qr": 1}
+    # a shown code is an orphan even while watched: the customer has it in hand
+    assert judge([], codes=codes, shown={"A", "B"}, watching={"A", "B"}) == {"orphan_qr": 2}
 
 
 def test_the_line_and_exit_rule() -> None:
@@ -133,3 +136,39 @@ def test_the_line_and_exit_rule() -> None:
     report.flag("told_wrong", "A", "x")
     assert not report.clean and report.problems == ["told_wrong: A: x"]
     assert report.line(1) == "kill points: 1, lost: 0, orphan QR: 0, double vend: 0"
+
+
+def test_a_sale_without_goods_gets_its_money_back_once_however_often_asked() -> None:
+    in_two = payment("A", "REFUNDED", refunds=[refund(250), refund(250)], refunded=500)
+    asked_twice = f"R {T}.0 A full\nR {T + 9}.0 A full"
+    assert judge([in_two], {}, asked_twice) == {"double_refund": 1}
+    once = payment("A", "REFUNDED", refunds=[refund()], refunded=500)
+    assert judge([once], {}, asked_twice) == {}
+
+
+def test_a_refused_ask_allows_nothing() -> None:
+    vended_and_refunded = payment("A", "REFUNDED", refunds=[refund()], refunded=500)
+    refused = f"R {T}.0 A full\nX {T}.1 A RefundRefused"
+    assert judge([vended_and_refunded], {"A": 1}, refused) == {"double_refund": 1}
+    again = refused + f"\nR {T + 5}.0 A full"
+    assert judge([vended_and_refunded], {"A": 1}, again) == {}
+
+
+def test_a_kill_mid_vend_still_gives_the_money_back_only_once() -> None:
+    twice = payment("A", "REFUNDED", refunds=[refund(250), refund(250)], refunded=500)
+    report = oracle({"payments": [twice]}, {"A": 1}, ScreenLog(), vend_unrecorded={"A"})
+    assert counts(report) == {"double_refund": 1}
+
+
+def test_every_final_message_is_judged_not_only_the_last() -> None:
+    told = f"S {T + 3}.0 A cancelled cancelled\nS {T + 9}.0 A refunded late_payment"
+    assert judge([payment("A", "REFUNDED", refunds=[refund()], refunded=500)], {}, told) == {
+        "told_wrong": 1
+    }
+
+
+def test_payment_received_is_wrong_when_paypay_has_none() -> None:
+    held = f"S {T + 3}.0 A held held_paid"
+    assert judge([], {}, held) == {"told_wrong": 1}
+    assert judge([payment("A", "FAILED")], {}, held) == {"told_wrong": 1}
+    assert judge([], {}, f"S {T + 3}.0 A held held_unconfirmed") == {}

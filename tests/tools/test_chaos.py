@@ -10,14 +10,27 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.engine.runner import timing_of
+from kiosk.sale.model import Now, Sale, State
+from kiosk.sale.moves import budget_s
+from tools.chaos_child import CODE_EXPIRY_S, sale_settings, settle_limit_s
+
 ROOT = Path(__file__).resolve().parents[2]
+T = 1_796_000_000.0
 LINE = re.compile(
     r"kill points: (\d+), faulted calls: (\d+), lost: 0, orphan QR: 0, double vend: 0, "
     r"double refund: 0, stranded: 0, told wrong: 0\n"
 )
 
 
-@pytest.mark.timeout(420)  # about a minute; several on a busy two-core machine
+# The lives take about half a minute (several on a busy two-core machine); the last one then
+# settles everything, which takes as long as a watch of a refused delete still running (up to
+# the code's expiry + 90 s). The limit is the worst case: a failure, not a slow pass.
+RUN_S = 300.0
+QUICK_LIMIT_S = RUN_S + settle_limit_s(sale_settings(True)) + 60.0
+
+
+@pytest.mark.timeout(QUICK_LIMIT_S + 30)
 def test_quick_run_loses_nothing_and_tells_the_truth() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tools.chaos", "--quick", "--seed", "5"],
@@ -25,7 +38,7 @@ def test_quick_run_loses_nothing_and_tells_the_truth() -> None:
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=QUICK_LIMIT_S,
     )
     said = result.stdout + result.stderr
     match = LINE.fullmatch(result.stdout)
@@ -33,3 +46,25 @@ def test_quick_run_loses_nothing_and_tells_the_truth() -> None:
     kills, faulted = int(match[1]), int(match[2])
     assert kills == 20 and faulted >= 50, said  # every kill point, and the faults really fired
     assert result.returncode == 0, said
+
+
+@pytest.mark.parametrize("preauth", [False, True])
+def test_the_last_life_outlasts_the_longest_watch_and_its_confirmation(preauth: bool) -> None:
+    """A refused delete of a code the simulator just granted is watched until it has surely
+    expired; the settle limit covers that and a confirmation after it."""
+    settings = sale_settings(preauth)
+    now = Now(mono=1000.0, wall=T)
+    watched = Sale(
+        "CH-1",
+        500,
+        "x",
+        preauth,
+        T,
+        timing=timing_of(settings),
+        state=State.DELETING,
+        expiry_at=T + CODE_EXPIRY_S,
+        expiry_mono_at=now.mono + CODE_EXPIRY_S,
+    )
+    longest = budget_s(watched, State.DELETING, now)
+    assert longest is not None and longest > CODE_EXPIRY_S
+    assert settle_limit_s(settings) >= longest + watched.timing.confirm_s
