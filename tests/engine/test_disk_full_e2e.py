@@ -1,20 +1,22 @@
 """Issue 11: a really full disk (a small tmpfs filled until the kernel says ENOSPC), the real
 worker, a real SQLite journal on that disk and the real simulator's HTTP server.
 
-With the disk full, selling stops with the reason "journal" before a QR is shown; a sale paid
-while the journal could not record it is given back as soon as the journal can record again
-(the filler file deleted); nothing recorded before is lost or damaged."""
+With the disk full, selling stops with the reason "journal" before a QR is shown; a QR on
+screen is withdrawn; a sale paid while the journal could not record it is given back as soon as
+the journal can record again (the filler file deleted); goods that came out while the disk
+filled are not vended again; nothing recorded before is lost or damaged."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from kiosk.domain import Order, Phase, ServiceIssue
-from kiosk.hardware.vend import VendRequest
+from kiosk.hardware.vend import VendRequest, VendResult
 from kiosk.sale.model import State
-from tests.engine.harness import Kiosk, kiosk
+from tests.engine.harness import Kiosk, RecordingVendor, kiosk
 from tests.engine.small_disk import fill, integrity, small_disk, truncate_wal
 
 
@@ -138,4 +140,47 @@ def test_a_qr_on_screen_when_the_disk_fills_is_withdrawn(tmp_path: Path) -> None
             sale = k.journal.load_sale(mpid)
             assert sale is not None and sale.state is State.CANCELLED
             assert k.audit().clean
+        assert integrity(journal) == "ok"
+
+
+@dataclass
+class FillsTheDisk(RecordingVendor):
+    """The goods come out while the disk fills (another writer took the last of it)."""
+
+    disk: Path | None = None
+    filler: list[Path] = field(default_factory=list)
+
+    def vend(self, request: VendRequest) -> VendResult:
+        result = super().vend(request)
+        if self.disk is not None and not self.filler:
+            truncate_wal(self.disk / "j.db")
+            self.filler.append(fill(self.disk))
+        return result
+
+
+def test_the_disk_filling_while_the_goods_come_out_is_a_vend_not_recorded(tmp_path: Path) -> None:
+    """The journal never learns the goods came out: as after a power cut mid-vend the money
+    goes back (the merchant's loss, by design), never a second vend, never "failed"."""
+    with small_disk(tmp_path / "disk") as disk:
+        journal = disk / "j.db"
+        vendor = FillsTheDisk(disk=disk)
+        with kiosk(tmp_path, journal_path=journal, vendor=vendor) as k:
+            mpid = k.sell(650).merchant_payment_id
+            k.ctl.pay(k.code_of(mpid)["code_id"])
+            k.advance(5)
+            k.wait(lambda: k.runner.service_issue() is ServiceIssue.JOURNAL, "journal trouble")
+            assert len(vendor.requests) == 1  # out once; the journal could not record it
+            shown = k.runner.current_sale()
+            assert shown is not None and shown.phase is not Phase.FAILED
+
+            vendor.filler[0].unlink()
+            k.advance(6)
+            final = k.finish()
+            k.idle()
+            assert (final.phase, final.reason) == (Phase.REFUNDED, "vend_interrupted")
+            sale = k.journal.load_sale(mpid)
+            assert sale is not None and sale.state is State.REFUNDED
+            assert len(vendor.requests) == 1  # never vended twice
+            [payment] = [p for p in k.ctl.ledger()["payments"] if p["merchant_payment_id"] == mpid]
+            assert payment["status"] in ("CANCELED", "REFUNDED"), payment
         assert integrity(journal) == "ok"
