@@ -331,7 +331,7 @@ class Worker:
         elif isinstance(message, Settle):
             self._settle(message.merchant_payment_id, message.refunded, now)
         elif isinstance(message, Release):
-            self._release(message.merchant_payment_id, now)
+            self._attend(message.merchant_payment_id, AttendantReleased(), now)
         elif isinstance(message, PollNow):
             self._poll_now(message.merchant_payment_id, now)
         elif message == "reconcile" and not self.journal_failed:
@@ -587,29 +587,25 @@ class Worker:
                 self._settle(mpid, True, now)
 
     def _settle(self, mpid: str, refunded: bool, now: Now) -> None:
-        sale = self.journal.load_sale(mpid)
-        event = AttendantSettled(refunded)
-        if sale is not None and accepts(sale, event):
-            after, commands = step(sale, event, now)
-            self.journal.save_sale(after, now.wall, after=_notes(commands))
-            self.held = self._held_count()
+        self._attend(mpid, AttendantSettled(refunded), now)
 
-    def _release(self, mpid: str, now: Now) -> None:
-        """Step a held sale out of HELD (journal first), then drive it in the background like
-        a sale the customer left; it no longer blocks selling. Anything but a releasable held
-        sale (e.g. released twice) is ignored: the machine would refuse it."""
+    def _attend(self, mpid: str, event: AttendantSettled | AttendantReleased, now: Now) -> None:
+        """The attendant's answer for a held sale: step it (journal first); a sale that has
+        calls to make (a release; a hand-out that captures an authorisation) is then driven in
+        the background like a sale the customer left. Either way it no longer blocks selling.
+        Anything but a held sale that takes the event (e.g. answered twice) is ignored."""
         sale = self.journal.load_sale(mpid)
-        event = AttendantReleased()
         if sale is None or not accepts(sale, event):
-            log.warning("release ignored: not a releasable held sale mpid=%s", mpid)
+            log.warning("attendant's %s ignored mpid=%s", type(event).__name__, mpid)
             return
 
         def work() -> None:
             after, commands = step(sale, event, now)
             recorded = self._save(after, now.wall, commands=commands)
             self.held = self._held_count()
-            self.adopt(after)
-            self._drive(after, commands, recorded)
+            if not after.finished:
+                self.adopt(after)
+                self._drive(after, commands, recorded)
 
         self._guarded(sale, work)
 

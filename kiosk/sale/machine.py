@@ -172,7 +172,7 @@ TABLE: tuple[Row, ...] = (
     Row(S.REFUNDING, RefundAccepted, on_refund_accepted, (S.REFUNDED,)),
     Row(S.REFUNDING, CallFailed, on_refund_failed, (S.HELD,)),
     Row(S.REFUNDING, Ticked, on_tick, (S.HELD,)),
-    Row(S.HELD, AttendantSettled, on_settled, (S.REFUNDED, S.SUCCEEDED)),
+    Row(S.HELD, AttendantSettled, on_settled, (S.REFUNDED, S.SUCCEEDED, S.CAPTURING)),
     Row(S.HELD, AttendantReleased, on_released, (S.REVERTING, S.DELETING, S.CANCELLING, S.GRACE)),
     *(Row(s, Ticked, on_tick, _TICK_TARGETS.get(s, (S.HELD,))) for s in _WAITING),
     *(

@@ -20,6 +20,7 @@ from kiosk.sale.model import (
     Command,
     Event,
     Failure,
+    GiveBack,
     Now,
     Record,
     Sale,
@@ -32,12 +33,14 @@ from kiosk.sale.moves import (
     CANCEL_CUTOFF_MARGIN_S,
     RETRYABLE,
     Result,
+    budget_s,
     cancel_cutoff_at,
     end,
     enter,
     hold,
     issue,
     retry,
+    with_deadline,
 )
 
 # ---- paid: vend, or (after a restart / vend failure / too late) give the money back ----------
@@ -194,4 +197,11 @@ def on_settled(sale: Sale, ev: Event, now: Now) -> Result:
     assert isinstance(ev, AttendantSettled)
     if ev.refunded:
         return end(sale, State.REFUNDED, "refunded_by_attendant")
-    return end(replace(sale, vended=True), State.SUCCEEDED, "handed_out_by_attendant")
+    handed = replace(sale, vended=True)
+    if sale.give_back is GiveBack.RELEASE:  # only authorised: goods out, so take the money
+        # ask first (a capture may have applied before the hold), then capture it
+        note = Record("handed out by the attendant: capturing the authorisation")
+        capturing = replace(handed, state=State.CAPTURING, verify=True, retries=0)
+        budget = budget_s(capturing, State.CAPTURING, now)
+        return issue(with_deadline(capturing, budget, now), [note])
+    return end(handed, State.SUCCEEDED, "handed_out_by_attendant")

@@ -125,3 +125,17 @@ def test_a_paid_held_sale_is_refunded_and_an_unpaid_one_checked_again(tmp_path: 
             k.ready()  # selling resumes
     finally:
         sim.stop()
+
+
+def test_a_held_authorisation_handed_out_by_the_attendant_is_captured(tmp_path: Path) -> None:
+    with kiosk(tmp_path, settings=PREAUTH, vendor=RecordingVendor(ok=False)) as k:
+        mpid = held_after_a_refused_revert(k)
+        k.runner.hand_out_held(mpid)
+        k.wait(lambda: k.runner.service_issue() is None, "selling resumes")
+        k.idle()
+        sale = k.journal.load_sale(mpid)
+        assert sale is not None and sale.state is State.SUCCEEDED
+        assert sale.vended and sale.captured
+        assert payment(k, mpid)["status"] == "COMPLETED"  # the merchant is paid for the goods
+        steps = [detail for _, _, _, detail in k.journal.steps(mpid)]
+        assert any("capturing the authorisation" in s for s in steps)

@@ -11,10 +11,13 @@ from kiosk.engine.codec import from_record, to_record
 from kiosk.sale.machine import EventNotAccepted, accepts, step
 from kiosk.sale.model import (
     AttendantReleased,
+    AttendantSettled,
     Call,
     CallFailed,
     CancelPayment,
     CancelPressed,
+    Capture,
+    Captured,
     Command,
     DeleteQr,
     Failure,
@@ -245,3 +248,31 @@ def test_a_payment_found_captured_while_reverting_is_held_for_a_refund_not_a_rel
     assert (d.sale.state, d.sale.end_reason) == (State.HELD, "revert_refused")
     assert d.sale.captured and d.sale.give_back is GiveBack.REFUND  # PayPay's answer decides
     assert not accepts(d.sale, AttendantReleased())
+
+
+def test_an_authorisation_handed_out_by_the_attendant_is_captured_asking_first() -> None:
+    d = revert_refused_held()
+    assert d.feed(AttendantSettled(refunded=False), at=T0 + 600) == [PollStatus(MPID)]
+    assert d.sale.state is State.CAPTURING and d.sale.vended
+    assert "capturing the authorisation" in notes(d.last)
+    assert d.feed(paid(PaymentStatus.AUTHORIZED)) == [Capture(f"{MPID}-C", MPID, 500, "Coffee")]
+    d.feed(Captured())
+    assert d.sale.state is State.SUCCEEDED and d.sale.captured
+
+
+def test_a_handed_out_authorisation_already_gone_is_said_not_captured() -> None:
+    d = revert_refused_held()
+    d.feed(AttendantSettled(refunded=False), at=T0 + 600)
+    d.feed(StatusPolled(PaymentStatus.EXPIRED, "P1"))
+    assert (d.sale.state, d.sale.end_reason) == (State.SUCCEEDED, "capture_refused")
+    assert "ATTENTION" in notes(d.last)
+
+
+def test_a_completed_payment_handed_out_just_completes() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid())
+    d.feed(Recovered("hold"))
+    assert d.feed(AttendantSettled(refunded=False)) == []
+    assert (d.sale.state, d.sale.end_reason) == (State.SUCCEEDED, "handed_out_by_attendant")
