@@ -43,6 +43,8 @@ def resume(sale: Sale, policy: str, now: Now) -> tuple[Sale, list[Command]]:
 def describe(before: Sale, after: Sale) -> str:
     if after.finished:
         outcome = _OUTCOME_TEXT[after.state]
+    elif after.customer_released:
+        outcome = "QR not withdrawn by PayPay: watched until it expires (a payment is given back)"
     else:
         outcome = "still being settled (PayPay not reachable yet)"
     return (

@@ -8,6 +8,9 @@ Why / invariants:
   journaled before it is sent and its outcome after;
 - at start the worker settles every unfinished sale (reconciliation) before it accepts a
   customer; until then `service_issue()` says MAINTENANCE (or NETWORK/CLOCK if that is why);
+- a sale whose customer the machine released (`Sale.customer_released`: told the outcome while its
+  code is still watched) ends for the screen: what it was told stands, and the next customer
+  is taken while the worker finishes that sale in the background;
 - the kiosk takes no sale while the clock is wrong, the journal is unusable, a paid sale is
   held for the attendant, or the attendant switched it off.
 """
@@ -150,7 +153,7 @@ class Runner:
         self._inbox.put(Begin(mpid, order, timing))
 
     def cancel_sale(self, by: str = "customer") -> None:
-        if self._shown is not None and not self._shown.finished:
+        if self._shown is not None and not (self._shown.finished or self._shown.customer_released):
             self._inbox.put(Cancel(by))
 
     def pump(self) -> bool:
@@ -161,7 +164,12 @@ class Runner:
             except queue.Empty:
                 break
             shown = self._shown
-            if shown is not None and sale.merchant_payment_id == shown.merchant_payment_id:
+            # once released, what the customer was told stands (the sale goes on unseen)
+            if (
+                shown is not None
+                and sale.merchant_payment_id == shown.merchant_payment_id
+                and not shown.customer_released
+            ):
                 self._shown = sale
         if not self._tick_pending.is_set():
             self._tick_pending.set()
@@ -180,7 +188,12 @@ class Runner:
         """The screen showed the final phase: forget the sale, ready for the next one."""
         view = self.current_sale()
         final = view is not None and view.phase in FINAL_PHASES
-        if final and self._shown is not None and self._shown.finished:
+        # a customer-released sale is not finished: its code is watched in the background meanwhile
+        if (
+            final
+            and self._shown is not None
+            and (self._shown.finished or self._shown.customer_released)
+        ):
             self._shown = None
 
     # ---- service state --------------------------------------------------------------------

@@ -9,7 +9,9 @@ Why / invariants (see also kiosk.engine.runner):
   like any other until it is finished; until then no customer sale starts;
 - one sale at a time on screen (`active`); others are driven in the `background`: those being
   reconciled, and those the customer has left while their outcome is still being made sure of
-  (`adopt`), so the kiosk sells meanwhile;
+  (`adopt`: at once when the machine says the customer is released), so the kiosk sells
+  meanwhile; reconciliation counts a sale whose customer was released as settled enough
+  to sell beside it;
 - ticks only journal a sale when it changed, so an idle kiosk does not write;
 - only what money needs is durable: a read-only call (status poll, refund status) has no
   intent line, and when its answer changes nothing but the polling bookkeeping (in flight,
@@ -494,6 +496,8 @@ class Worker:
         mpid = sale.merchant_payment_id
         if self.active is not None and self.active.merchant_payment_id == mpid:
             self.active = None if sale.finished else sale
+            if sale.customer_released and not sale.finished:  # the customer is told: sell again
+                self.adopt(sale)
         elif mpid in self.background:
             self.background[mpid] = sale
 
@@ -566,7 +570,9 @@ class Worker:
         """Reconciliation ends when every sale it recovered is finished; finished background
         sales the kiosk adopted outside it are then forgotten (the journal has them)."""
         recovered = {m: s for m, s in self.background.items() if m in self.before}
-        if self.reconciling and all(s.finished for s in recovered.values()):
+        # a customer-released sale (a code watched to its expiry): settled enough to sell beside
+        settled = all(s.finished or s.customer_released for s in recovered.values())
+        if self.reconciling and settled:
             self.summary = reconcile.summarize(
                 self.before, recovered, self.journal.open_refunds(), now
             )

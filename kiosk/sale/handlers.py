@@ -24,6 +24,7 @@ from kiosk.sale.model import (
     PAID_STATUSES,
     Call,
     CallFailed,
+    Command,
     Event,
     Failure,
     Now,
@@ -54,8 +55,8 @@ from kiosk.sale.moves import (
 
 
 def _past_deadline(sale: Sale, now: Now) -> Result:
-    if sale.state is State.DELETING:  # past PayPay's expiryDate: unpayable; settle the status
-        note = Record("delete unproven; code past its expiryDate: checking the status")
+    if sale.state in (State.DELETING, State.WATCHING):  # past expiry: unpayable; settle it
+        note = Record("code past its expiry (delete unproven): checking the status")
         return enter(sale, State.GRACE, now, [note], qr_dead=True, grace_until_at=now.mono)
     if sale.state is State.GRACE and sale.already_paid:
         return hold(sale, "already_paid_unconfirmed")
@@ -71,10 +72,10 @@ def on_anomaly(sale: Sale, ev: Event, now: Now) -> Result:
     if sale.state is State.SHOWING:
         moved, commands = leave_screen(flagged, now, "anomaly")
         return moved, [note, *commands]
-    if sale.state is State.DELETING:  # delete it (or keep watching it), then hold
-        if sale.delete_refused:
-            return wait(flagged, now.mono + sale.timing.poll_interval_s)[0], [note]
+    if sale.state is State.DELETING:  # delete it, then hold
         return issue(replace(flagged, verify=False), [note])
+    if sale.state is State.WATCHING:  # still payable: watch it to its expiry, then hold
+        return wait(flagged, now.mono + sale.timing.poll_interval_s)[0], [note]
     if sale.state is State.GRACE:
         # a payment not yet seen: go on asking (to the state's deadline), so a payment is
         # found and held with its paymentId (refundable), not held as unpaid
@@ -223,7 +224,7 @@ def on_delete_failed(sale: Sale, ev: Event, now: Now) -> Result:
         )
     if ev.failure in REFUSALS:  # deleting again cannot help: watch the code until it expires
         note = Record(f"delete refused ({ev.detail}): watching the code until it expires")
-        return retry(replace(sale, delete_refused=True), now)[0], [note]
+        return enter(sale, State.WATCHING, now, [note])
     unproven = ev.failure not in (Failure.TRY_LATER, Failure.AUTH)  # those applied nothing
     return retry(replace(sale, verify=unproven), now)  # unproven: look, then delete again
 
@@ -234,8 +235,6 @@ def on_polled_deleting(sale: Sale, ev: Event, now: Now) -> Result:
         return on_paid(sale, ev, now)
     if ev.status in DEAD_STATUSES:  # proven unpayable by PayPay's own answer
         return _unpaid_end(replace(sale, qr_dead=True, delete_proven=True), ev.status)
-    if sale.delete_refused:
-        return wait(sale, now.mono + sale.timing.poll_interval_s)
     return issue(replace(sale, verify=False))  # still payable: delete it again
 
 
@@ -244,6 +243,24 @@ def on_poll_failed_deleting(sale: Sale, ev: Event, now: Now) -> Result:
     if ev.failure is Failure.NOT_FOUND:  # no such order at PayPay: nothing can be paid
         return _unpaid_end(replace(sale, qr_dead=True, delete_proven=True), None)
     return retry(sale, now)
+
+
+def on_polled_watching(sale: Sale, ev: Event, now: Now) -> Result:
+    """A code PayPay would not withdraw, polled until it has surely expired. Once PayPay says
+    it is unpaid the customer is released: told the outcome, and the kiosk sells again while
+    the code is watched in the background; a payment found after that goes back (on_paid)."""
+    assert isinstance(ev, StatusPolled)
+    if ev.status in PAID_STATUSES:
+        return on_paid(sale, ev, now)
+    if ev.status in DEAD_STATUSES:
+        return _unpaid_end(replace(sale, qr_dead=True, delete_proven=True), ev.status)
+    notes: list[Command] = (
+        [] if sale.customer_released else [Record("unpaid so far: the customer is released")]
+    )
+    watched, _ = wait(
+        sale, now.mono + sale.timing.poll_interval_s, customer_released=True, retries=0
+    )
+    return watched, notes
 
 
 def on_polled_grace(sale: Sale, ev: Event, now: Now) -> Result:
@@ -312,6 +329,11 @@ def on_recovered(sale: Sale, ev: Event, now: Now) -> Result:
         return leave_screen(back, now, "interrupted")
     if state is State.VENDING:
         return money_back_or_hold(back, now, "vend_interrupted")
+    if state is State.WATCHING:  # ask once more to withdraw it (the refusal may have passed);
+        # refused again, it is watched again to the same expiry (a wall-clock instant)
+        if sale.code_id is None:  # a lost create: look, then cancel the order
+            return enter(back, State.CREATE_UNKNOWN, now)
+        return enter(back, State.DELETING, now)
     # every unknown outcome is asked about before anything is sent again
     verify = state in (State.REFUNDING, State.REVERTING, State.CAPTURING, State.DELETING)
     budget = resumed_budget_s(back, state, now)

@@ -11,6 +11,9 @@ Invariants (checked by tests/engine, property-tested with hypothesis):
   and never after a restart (`Recovered`): the customer has left, so the money goes back;
 - every way out of a shown QR without payment deletes it (or cancels the payment) and then
   keeps checking for a grace window; "not paid" is concluded only from a definite answer;
+- a code PayPay will not withdraw (delete or cancel refused) is WATCHING: polled until it has
+  surely expired; once PayPay says it is unpaid the sale is `customer_released` (told,
+  the kiosk sells again, the sale goes on in the background) and is never vended after that;
 - an unknown outcome (timeout, 5xx) is a state that retries the same ids, shown as CONFIRMING;
 - a paid sale ends vended (and captured), refunded/cancelled/reverted, or HELD for the attendant.
 An event the current state does not accept raises `EventNotAccepted` and changes nothing.
@@ -30,6 +33,7 @@ from kiosk.sale.handlers import (
     on_created,
     on_delete_failed,
     on_deleted,
+    on_poll_failed_deleting,
     on_poll_failed_grace,
     on_poll_failed_showing,
     on_poll_failed_unknown_create,
@@ -37,6 +41,7 @@ from kiosk.sale.handlers import (
     on_polled_grace,
     on_polled_showing,
     on_polled_unknown_create,
+    on_polled_watching,
     on_recovered,
     on_tick,
     on_tick_nothing,
@@ -121,15 +126,16 @@ def new_sale(
 # ---- the one table --------------------------------------------------------------------------
 
 S = State
-_WAITING = (S.CREATE_UNKNOWN, S.SHOWING, S.DELETING, S.GRACE, S.CANCELLING, S.CAPTURING)
+_WAITING = (S.CREATE_UNKNOWN, S.SHOWING, S.DELETING, S.WATCHING, S.GRACE, S.CANCELLING, S.CAPTURING)
 _MONEY_BACK = (S.REVERTING, S.CANCELLING, S.REFUNDING)
 _PAID_EXITS = (S.VENDING, *_MONEY_BACK, S.HELD)  # HELD/money back: restart, too late, anomaly
 _UNPAID_ENDS = (S.CANCELLED, S.EXPIRED, S.FAILED, S.REFUNDED, S.HELD)
-_TICK_TARGETS = {S.SHOWING: (S.DELETING,), S.DELETING: (S.GRACE,)}
+_TICK_TARGETS = {S.SHOWING: (S.DELETING,), S.DELETING: (S.GRACE,), S.WATCHING: (S.GRACE,)}
 _RECOVER_TARGETS = {
     S.CREATING: (S.CREATE_UNKNOWN,),
     S.SHOWING: (S.DELETING,),
     S.VENDING: (S.REVERTING, S.CANCELLING, S.REFUNDING, S.HELD),
+    S.WATCHING: (S.DELETING, S.CREATE_UNKNOWN),
 }
 
 TABLE: tuple[Row, ...] = (
@@ -149,8 +155,10 @@ TABLE: tuple[Row, ...] = (
     Row(S.SHOWING, CallFailed, on_poll_failed_showing, (S.DELETING,)),
     Row(S.SHOWING, CancelPressed, on_cancel_showing, (S.DELETING,)),
     Row(S.DELETING, QrDeleted, on_deleted, (S.GRACE,)),
-    Row(S.DELETING, CallFailed, on_delete_failed, (S.GRACE, *_UNPAID_ENDS)),
+    Row(S.DELETING, CallFailed, on_delete_failed, (S.GRACE, S.WATCHING, *_UNPAID_ENDS)),
     Row(S.DELETING, StatusPolled, on_polled_deleting, (*_UNPAID_ENDS, *_PAID_EXITS)),
+    Row(S.WATCHING, StatusPolled, on_polled_watching, (*_UNPAID_ENDS, *_PAID_EXITS)),
+    Row(S.WATCHING, CallFailed, on_poll_failed_deleting, _UNPAID_ENDS),
     Row(S.GRACE, StatusPolled, on_polled_grace, (*_UNPAID_ENDS, *_PAID_EXITS)),
     Row(S.GRACE, CallFailed, on_poll_failed_grace, _UNPAID_ENDS),
     Row(S.CANCELLING, PaymentCancelled, on_cancelled, (S.CANCELLED, S.FAILED, S.REFUNDED, S.HELD)),
@@ -158,7 +166,7 @@ TABLE: tuple[Row, ...] = (
         S.CANCELLING,
         CallFailed,
         on_cancel_failed,
-        (S.CANCELLED, S.FAILED, S.REFUNDED, S.REFUNDING, S.GRACE, S.HELD),
+        (S.CANCELLED, S.FAILED, S.REFUNDED, S.REFUNDING, S.WATCHING, S.HELD),
     ),
     Row(S.VENDING, VendFinished, on_vend_finished, (S.CAPTURING, S.SUCCEEDED, *_MONEY_BACK)),
     Row(S.VENDING, Ticked, on_tick_nothing, ()),

@@ -33,6 +33,7 @@ class State(StrEnum):
     CREATE_UNKNOWN = "CREATE_UNKNOWN"  # create outcome unknown: querying by merchantPaymentId
     SHOWING = "SHOWING"  # QR on screen, polling
     DELETING = "DELETING"  # giving up on the QR: delete it (retried until known)
+    WATCHING = "WATCHING"  # delete/cancel refused: polled until the code has surely expired
     GRACE = "GRACE"  # QR gone; a few more status checks catch a last-second payment
     CANCELLING = "CANCELLING"  # cancel by merchantPaymentId (unknown create, or vend failed)
     VENDING = "VENDING"  # paid: goods being handed out
@@ -350,6 +351,9 @@ class Timing:
     already_paid_s: float = 60.0  # after DYNAMIC_QR_ALREADY_PAID: wait this long for the status
     vend_deadline_s: float = VEND_DEADLINE_S  # paid later after the QR left the screen: no vend
     skew_margin_s: float = 90.0  # our wall clock may be this far off PayPay's (the clock guard)
+    # PayPay's default code validity (expiryDate - requestedAt, 300-301 s observed; we request
+    # none): how long a code whose create answer was lost may be payable
+    code_lifetime_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -383,7 +387,9 @@ class Sale:
     already_paid: bool = False
     qr_dead: bool = False
     delete_proven: bool = False  # PayPay's own answer says the code is gone
-    delete_refused: bool = False  # PayPay definitely refused the delete: watch by polling
+    # the customer was told the outcome and the kiosk sells again while this sale's code is
+    # still watched in the background: never vended from now on (the next customer is there)
+    customer_released: bool = False
     anomaly: str | None = None  # an untrustworthy answer: the sale ends HELD
     verify: bool = False  # ask for the status before repeating a call that may have applied
     refused: bool = False  # PayPay definitely refused the money-back call once

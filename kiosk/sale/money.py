@@ -2,8 +2,9 @@
 revert), and what a refusal of each means. Pure like the table in kiosk.sale.machine.
 
 Invariants: a payment is vended only while the customer can still be there (never after a
-restart, never more than `vend_deadline_s` after the QR left the screen, never on an anomaly,
-never on AUTHORIZED in plain mode); otherwise the money goes back, or the sale is HELD.
+restart, never once the customer was released from a watched code, never more than
+`vend_deadline_s` after the QR left the screen, never on an anomaly, never on AUTHORIZED in
+plain mode); otherwise the money goes back, or the sale is HELD.
 A capture or revert whose outcome is unknown is asked about before it is sent again.
 """
 
@@ -63,6 +64,10 @@ def on_paid(sale: Sale, ev: StatusPolled, now: Now) -> Result:
         return money_back(paid, now, "paid_after_release")
     if paid.recovered:
         return money_back_or_hold(paid, now, "paid_after_restart")
+    if (
+        paid.customer_released
+    ):  # the customer was told the outcome; who is at the kiosk now is not them
+        return money_back_or_hold(paid, now, "paid_after_release")
     left = sale.qr_left_at
     if left is not None and now.mono - left > sale.timing.vend_deadline_s:
         # the customer has most likely gone: the answer a restart would give (same policy)
@@ -106,9 +111,10 @@ def on_cancel_failed(sale: Sale, ev: Event, now: Now) -> Result:
     if sale.paid:  # past the cancel window (or not cancellable): refund instead
         note = Record(f"cancel refused: {ev.failure.value}")
         return enter(sale, State.REFUNDING, now, [note])
-    if ev.failure is Failure.INVALID:  # refused, unpaid as far as we know: settle by polling
-        note = Record(f"cancel refused ({ev.detail}): checking the status instead")
-        return enter(sale, State.GRACE, now, [note], grace_until_at=now.mono)
+    if ev.failure is Failure.INVALID:  # refused, unpaid as far as we know: a code the lost
+        # create may have made stays payable until it expires: watch it (never vended)
+        note = Record(f"cancel refused ({ev.detail}): watching the order until its code expires")
+        return enter(sale, State.WATCHING, now, [note])
     return on_cancelled(sale, ev, now)  # nothing to cancel: no payment exists
 
 

@@ -50,11 +50,11 @@ def cancel_cutoff_at(paid_at: float) -> float:
 def call_for(sale: Sale) -> CallCommand:
     mpid = sale.merchant_payment_id
     state = sale.state
-    if state in (State.CREATE_UNKNOWN, State.SHOWING, State.GRACE):
+    if state in (State.CREATE_UNKNOWN, State.SHOWING, State.GRACE, State.WATCHING):
         return PollStatus(mpid)
-    if state is State.DELETING:  # after an unproven or refused delete: look before deleting
+    if state is State.DELETING:  # after an unproven delete: look before deleting again
         assert sale.code_id is not None
-        return PollStatus(mpid) if sale.verify or sale.delete_refused else DeleteQr(sale.code_id)
+        return PollStatus(mpid) if sale.verify else DeleteQr(sale.code_id)
     if state is State.CANCELLING:
         return CancelPayment(mpid)
     if state is State.CAPTURING:  # after an unknown capture (or a restart): ask first
@@ -76,10 +76,16 @@ def call_for(sale: Sale) -> CallCommand:
 def budget_s(sale: Sale, state: State, now: Now) -> float | None:
     """How long `state` may wait for a proven answer before it escalates."""
     t = sale.timing
-    if state is State.DELETING and sale.expiry_mono_at is not None:
-        # watched until PayPay's expiryDate has surely passed, even with our clock off by the
-        # most the clock guard allows
-        return max(sale.expiry_mono_at - now.mono, 0.0) + t.skew_margin_s + t.poll_interval_s
+    if state in (State.DELETING, State.WATCHING):
+        # until the code has surely expired, even with our clock off by the most the clock
+        # guard allows: PayPay's expiryDate, or (a create whose answer was lost) the default
+        # validity from our requestedAt. One instant on the wall clock, so no restart or
+        # re-entry moves it later
+        expiry = sale.expiry_mono_at
+        if expiry is None and state is State.WATCHING:
+            expiry = now.mono + (sale.created_at + t.code_lifetime_s - now.wall)
+        if expiry is not None:
+            return max(expiry - now.mono + t.skew_margin_s + t.poll_interval_s, 0.0)
     if state is State.GRACE and sale.already_paid:
         return t.already_paid_s
     if state in (State.SHOWING, State.CREATING, State.VENDING):

@@ -44,7 +44,6 @@ def on_released(sale: Sale, ev: object, now: Now) -> Result:
         released=True,
         anomaly=None,
         refused=False,
-        delete_refused=False,
         verify=False,
         retries=0,
         end_reason=RELEASED,

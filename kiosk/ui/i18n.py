@@ -72,6 +72,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "料金は発生していません。",
         "en": "You have not been charged.",
     },
+    # the kiosk gave up on a code PayPay would not withdraw: it watches it in the background
+    "reason_watched": {
+        "ja": "このQRコードでお支払いがあった場合は、自動的に全額をご返金します。",
+        "en": "If a payment to this QR code still goes through, it will be returned in full"
+        " automatically.",
+    },
+    "reason_watched_hold": {
+        "ja": "このQRコードでお支払いがあった場合は、係員がご返金します。",
+        "en": "If a payment to this QR code still goes through, a member of staff will return it.",
+    },
     "reason_payment_failed": {
         "ja": "PayPayでお支払いが完了しませんでした。アプリをご確認ください。",
         "en": "PayPay did not complete the payment. Please check the app.",

@@ -151,13 +151,15 @@ def test_unproven_delete_keeps_the_code_watched_until_past_its_expiry() -> None:
     assert d.sale.state is State.DELETING and phase_of(d.sale) is Phase.CONFIRMING
     assert d.tick(T0 + 6) == [PollStatus(MPID)]  # look before deleting again
     assert d.feed(StatusPolled(PaymentStatus.CREATED)) == [DeleteQr("04-abc")]
-    d.feed(CallFailed(Call.DELETE, Failure.INVALID, "DYNAMIC_QR_BAD_REQUEST"))  # refused
+    refused = CallFailed(Call.DELETE, Failure.INVALID, "DYNAMIC_QR_BAD_REQUEST")
+    assert d.feed(refused) == [PollStatus(MPID)]  # watched at once
+    d.feed(StatusPolled(PaymentStatus.CREATED))
     for at in range(10, 420, 4):
         calls = d.tick(T0 + at)
         assert DeleteQr("04-abc") not in calls  # a refusal is terminal for the delete
         if calls:
             d.feed(StatusPolled(PaymentStatus.CREATED))
-        if d.sale.state is not State.DELETING:
+        if d.sale.state is not State.WATCHING:
             break
     # watched past expiryDate (+ the clock guard's margin), then settled by a status check
     assert d.sale.state in (State.GRACE, State.CANCELLED)
@@ -648,9 +650,18 @@ def test_an_anomaly_while_a_refused_delete_is_watched_keeps_watching_until_expir
     created(d, T0)  # expiryDate T0 + 300
     d.feed(CancelPressed(), at=T0 + 1)
     d.feed(CallFailed(Call.DELETE, Failure.INVALID, "DYNAMIC_QR_BAD_REQUEST"))
+    d.feed(CallFailed(Call.POLL, Failure.ANOMALY, "unknown payment status 'X'"), at=T0 + 2)
+    assert d.sale.state is State.WATCHING  # the code is still payable: never unwatched
+    assert d.tick(T0 + 6) == [PollStatus(MPID)]
+    d.feed(StatusPolled(PaymentStatus.CREATED))
+    view = view_of(d.sale, T0 + 6)  # released: told what the watch ends as
+    assert d.sale.customer_released and (view.phase, view.reason) == (
+        Phase.HELD,
+        "held_unconfirmed",
+    )
     d.tick(T0 + 10)
     d.feed(CallFailed(Call.POLL, Failure.ANOMALY, "unknown payment status 'X'"))
-    assert d.sale.state is State.DELETING  # the code is still payable: never unwatched
+    assert d.sale.state is State.WATCHING
     assert d.tick(T0 + 14) == [PollStatus(MPID)]
     d.feed(StatusPolled(PaymentStatus.CREATED))
     at = T0 + 14
@@ -692,26 +703,29 @@ def test_an_anomaly_in_the_grace_window_is_held_when_proven_unpaid() -> None:
 def test_restarts_cannot_make_a_wait_endless() -> None:
     """Found by `make chaos`: a refused delete is watched to PayPay's expiry plus a margin, but
     every restart granted the margin afresh on the new monotonic clock; restarted every 30 s,
-    the sale watched forever and the kiosk sold nothing. The wall-clock deadline now carries
-    across restarts (give or take the clock guard's margin)."""
+    the sale watched forever and the kiosk sold nothing. The watch now ends at one wall-clock
+    instant (expiryDate + the clock guard's margin + a poll), whatever the restarts."""
     d = Driver()
     created(d, T0)  # expiryDate T0 + 300
     d.feed(CancelPressed(), at=T0 + 1)
     d.feed(CallFailed(Call.DELETE, Failure.INVALID, "DYNAMIC_QR_BAD_REQUEST"))
     first_deadline_wall = d.sale.deadline_wall_at
-    assert first_deadline_wall is not None
+    assert first_deadline_wall == T0 + 300 + 90 + 4
     sale, wall = d.sale, T0 + 1
+    answers = {
+        Call.POLL: StatusPolled(PaymentStatus.CREATED),
+        Call.DELETE: CallFailed(Call.DELETE, Failure.INVALID, "DYNAMIC_QR_BAD_REQUEST"),
+    }
     for _ in range(200):  # a crash loop: each life starts its monotonic clock near zero
         wall += 30
-        sale, calls = step(sale, Recovered(), Now(1.0, wall))
-        assert sale.deadline_wall_at == first_deadline_wall  # never moved later
-        if sale.state is not State.DELETING:
-            break
-        if calls == [PollStatus(MPID)]:
-            sale, _ = step(sale, StatusPolled(PaymentStatus.CREATED), Now(1.5, wall))
+        sale, _ = step(sale, Recovered(), Now(1.0, wall))
+        while sale.in_flight is not None:  # each life asks, and is refused, once more
+            sale, _ = step(sale, answers[sale.in_flight], Now(1.5, wall))
+            assert sale.deadline_wall_at is not None
+            assert sale.deadline_wall_at <= first_deadline_wall  # never moved later
         sale, _ = step(sale, Ticked(), Now(29.0, wall + 28))
-        assert sale.state in (State.DELETING, State.GRACE)
+        assert sale.state in (State.WATCHING, State.GRACE)
         if sale.state is State.GRACE:
             break
     assert sale.state is State.GRACE  # past the code's expiry: settled by one status query
-    assert wall <= first_deadline_wall + sale.timing.skew_margin_s + 60
+    assert wall <= first_deadline_wall + 30

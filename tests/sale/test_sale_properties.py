@@ -163,6 +163,8 @@ class SaleAgainstPayPay(RuleBasedStateMachine):
         self.restarted = False
         self.anomalies = 0
         self.policy = "refund"
+        self.told_at_release = False
+        self.customer_left = False
 
     @initialize(
         preauth=st.booleans(),
@@ -279,13 +281,27 @@ class SaleAgainstPayPay(RuleBasedStateMachine):
 
     @invariant()
     def failure_is_only_shown_when_known(self) -> None:
+        # or the customer was released: PayPay said unpaid, a late payment goes back
         if self.sale is not None and phase_of(self.sale) is Phase.FAILED:
-            assert self.sale.finished
+            assert self.sale.finished or self.sale.customer_released
 
     @invariant()
     def a_charged_customer_is_never_told_failed(self) -> None:
-        if self.sale is not None and phase_of(self.sale) in UNPAID_PHASES:
-            assert not self.truth.paid, f"{phase_of(self.sale)} shown, PayPay has the money"
+        """Judged when said: a customer-released sale's screen stays as it was told (the runner
+        keeps it) while a payment made later to its watched code is given back."""
+        sale = self.sale
+        if sale is None or phase_of(sale) not in UNPAID_PHASES:
+            return
+        if sale.finished or not self.told_at_release:
+            assert not self.truth.paid, f"{phase_of(sale)} shown, PayPay has the money"
+        self.told_at_release = sale.customer_released and not sale.finished
+
+    @invariant()
+    def a_sale_whose_customer_was_released_is_never_vended(self) -> None:
+        if self.sale is not None and self.sale.customer_released:
+            self.customer_left = True
+        if self.customer_left:
+            assert not isinstance(self.pending, Vend), "vend after the customer was released"
 
     @invariant()
     def every_wait_has_a_deadline(self) -> None:
@@ -324,6 +340,7 @@ UNPAID_PHASES = (Phase.FAILED, Phase.CANCELLED, Phase.EXPIRED)
 DEADLINED = (
     State.CREATE_UNKNOWN,
     State.DELETING,
+    State.WATCHING,
     State.GRACE,
     State.CANCELLING,
     State.CAPTURING,

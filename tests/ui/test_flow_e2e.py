@@ -21,7 +21,9 @@ from kiosk.domain import Phase, SaleSettings, ServiceIssue
 from kiosk.sale.model import State
 from kiosk.simulator import SimulatorConfig, start_simulator
 from kiosk.ui.app import App, open_display
+from kiosk.ui.i18n import Strings
 from kiosk.ui.settings import UiSettings
+from kiosk.ui.theme import Theme
 from kiosk.ui.views import (
     AttendantMenuView,
     AttractView,
@@ -396,5 +398,46 @@ def test_a_refused_revert_is_released_from_the_held_screen_and_selling_resumes(
         vendor.ok = True
         view = live.buy(ITEMS[0].sku)  # and the next customer can buy
         engine.ctl.pay(live.code_id(view))
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_code_paypay_will_not_withdraw_ends_the_sale_truthfully_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    """Issue 11 D: the delete is refused; the customer is told at once (not "you have not
+    been charged": the code may still be paid, and that money comes back), and the next
+    customer buys while the code is watched in the background."""
+    drawn: list[str] = []
+    text = Theme.text
+
+    def spy(self: Theme, words: str, size_px: int, colour: tuple[int, int, int]) -> object:
+        drawn.append(words)
+        return text(self, words, size_px, colour)
+
+    monkeypatch.setattr(Theme, "text", spy)
+    with engine_kiosk(tmp_path, settings=SaleSettings(terminal_id="UW", grace_s=4)) as engine:
+        live = Live(engine, default_language=language)
+        engine.ready()
+        strings = Strings(language)
+        view = live.buy(ITEMS[0].sku)
+        engine.ctl.add_fault("delete_code", status=400, code="DYNAMIC_QR_BAD_REQUEST", times=None)
+        live.tap("cancel")
+        drawn.clear()
+        ended = live.phase(Phase.CANCELLED)
+        live.app.turn()
+        assert ended.sale.reason == "watched"
+        said = "".join(drawn).replace(" ", "")
+        assert strings("cancelled").replace(" ", "") in said
+        assert strings("reason_watched").replace(" ", "") in said
+        assert strings("reason_cancelled").replace(" ", "") not in said
+        mpid = view.sale.merchant_payment_id
+        assert engine.code_of(mpid)["payable"]  # PayPay would not withdraw it: watched
+        live.tap("done")
+        live.until(lambda s: isinstance(s, AttractView), "back to attract")
+        engine.ctl.clear_faults()
+        second = live.buy(ITEMS[1].sku)  # the next customer, while the first code is watched
+        sale = engine.journal.load_sale(mpid)
+        assert sale is not None and sale.state is State.WATCHING and sale.customer_released
+        engine.ctl.pay(live.code_id(second))
         live.advance(4)
         live.phase(Phase.SUCCEEDED)

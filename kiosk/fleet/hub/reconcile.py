@@ -28,8 +28,8 @@ from kiosk.opa import errors
 log = logging.getLogger(__name__)
 PAID_KEPT = ("SUCCEEDED", "HELD")
 MONEY_BACK_STATES = ("REFUNDED",)
-UNFINISHED = ("CREATING", "CREATE_UNKNOWN", "SHOWING", "DELETING", "GRACE", "CANCELLING",
-              "VENDING", "CAPTURING", "REVERTING", "REFUNDING")  # fmt: skip
+UNFINISHED = ("CREATING", "CREATE_UNKNOWN", "SHOWING", "DELETING", "WATCHING", "GRACE",
+              "CANCELLING", "VENDING", "CAPTURING", "REVERTING", "REFUNDING")  # fmt: skip
 
 
 class PaymentLookup(Protocol):
