@@ -243,6 +243,24 @@ STATUS_KEYS: dict[str, str] = {
     "CANCELED": "status_cancelled",
     "EXPIRED": "status_expired",
     "HELD": "status_held",
+    # a sale the machine is still settling (e.g. a code watched in the background while the
+    # kiosk sells): "in progress", not the machine's word
+    **{
+        state: "status_open"
+        for state in (
+            "CREATING",
+            "CREATE_UNKNOWN",
+            "SHOWING",
+            "DELETING",
+            "WATCHING",
+            "GRACE",
+            "CANCELLING",
+            "VENDING",
+            "CAPTURING",
+            "REVERTING",
+            "REFUNDING",
+        )
+    },
 }
 
 

@@ -7,6 +7,7 @@ import string
 import pygame.freetype
 import pytest
 
+from kiosk.sale.model import TERMINAL_STATES, State
 from kiosk.ui.i18n import CATALOGUE, LANGUAGES, STATUS_KEYS, Strings, format_yen, other_language
 from kiosk.ui.theme import ASSETS, FONT_FILE
 from tests.ui.scenes import ITEMS
@@ -63,3 +64,14 @@ def test_strings_format_and_fall_back() -> None:
     assert format_yen(1234567) == "¥1,234,567"
     with pytest.raises(ValueError, match="language"):
         Strings("fr")
+
+
+def test_every_sale_state_reads_as_words_on_the_attendant_list() -> None:
+    """An unfinished sale (a code watched in the background while the kiosk sells) says
+    "In progress"; every state has words, none shows as the machine's name."""
+    en = Strings("en")
+    for state in State:
+        words = en.status(state.value)
+        assert words != state.value, state
+        if state not in TERMINAL_STATES:
+            assert words == "In progress", state
