@@ -22,6 +22,7 @@ MIN_FREE_BYTES = 200 * 1024 * 1024
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 FONT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")
 JOURNAL_FIX = "stop the kiosk, keep a copy of the file, see the troubleshooting table"
+JOURNAL_SPACE_BYTES = 1 << 20  # below this SQLite may not make its -wal and -shm files
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,9 @@ def check_journal(path: Path, deep: bool = False) -> Check:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
             rows = db.execute(f"PRAGMA {pragma}").fetchall()
     except sqlite3.Error as exc:
+        if shutil.disk_usage(path.parent).free < JOURNAL_SPACE_BYTES:
+            fix = "free space (see the disk line); the file is not damaged"
+            return Check("journal", False, f"{path}: {exc} (its disk is full)", fix)
         return Check("journal", False, f"{path}: {exc}", JOURNAL_FIX)
     if rows != [("ok",)]:
         first = rows[0][0] if rows else "no answer"

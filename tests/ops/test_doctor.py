@@ -6,6 +6,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from kiosk.engine.journal import Journal
 from kiosk.opa.errors import AuthError, NotConnected, NotFound, ServerError
 from kiosk.ops.doctor import (
     JOURNAL_FIX,
@@ -19,6 +20,7 @@ from kiosk.ops.doctor import (
     check_paypay,
     guarded,
 )
+from tests.engine.small_disk import fill, small_disk
 
 
 def test_display(tmp_path: Path) -> None:
@@ -130,3 +132,15 @@ def test_a_crashing_check_is_a_red_line() -> None:
         raise OSError("device vanished")
 
     assert guarded("input", boom) == Check("input", False, "check failed: OSError: device vanished")
+
+
+def test_a_journal_on_a_full_disk_is_not_called_damaged(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk") as disk:
+        path = disk / "journal.sqlite3"
+        Journal(path).close()  # a closed WAL journal: its -shm must be made again to read it
+        filler = fill(disk)
+        full = check_journal(path)
+        assert not full.ok and full.detail.endswith("(its disk is full)"), full
+        assert full.fix == "free space (see the disk line); the file is not damaged"
+        filler.unlink()
+        assert check_journal(path).ok
