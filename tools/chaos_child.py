@@ -17,6 +17,7 @@ import os
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -34,6 +35,7 @@ from kiosk.simulator import DEMO_API_KEY, DEMO_API_SECRET
 # expiryDate it answers, so a shorter life (still well past the 85 s clock steps below) lets
 # watches of refused deletes end within a run, and the last life settle sooner.
 CODE_EXPIRY_S = 120
+FINAL_GIVE_BACKS = 3  # the last life: a held sale given back this often and still held is stuck
 MAX_OFFSET_S = 85.0  # inside the clock guard's 90 s and PayPay's 120 s signature window
 AMOUNTS = (100, 150, 500, 1200)
 
@@ -100,11 +102,16 @@ class Boundaries:
 
 
 class Screen:
-    """The customer and the attendant at the kiosk; writes down what the screen was told."""
+    """The customer and the attendant at the kiosk; writes down what the screen was told.
+    `give_backs`: how often the attendant gives one held sale back (None: every time)."""
 
-    def __init__(self, runner: Runner, rng: random.Random, log: Path) -> None:
+    def __init__(
+        self, runner: Runner, rng: random.Random, log: Path, give_backs: int | None = None
+    ) -> None:
         self.runner, self.rng, self.log = runner, rng, log
         self.last: tuple[str, Phase, str | None] | None = None
+        self.give_backs = give_backs
+        self.given: Counter[str] = Counter()  # accepted give-backs per held sale
 
     def _told(self, view: SaleView) -> None:
         key = (view.merchant_payment_id, view.phase, view.reason)
@@ -137,9 +144,15 @@ class Screen:
         accepted = 0
         for held in self.runner.held_sales():
             mpid = held.merchant_payment_id
-            if held.payment_id is not None and mpid not in open_refunds:
-                accepted += self._asked(mpid, None, partial(give_back, self.runner, mpid))
+            if mpid in open_refunds or self.gave_up(mpid):
+                continue
+            if self._asked(mpid, None, partial(give_back, self.runner, mpid)):
+                self.given[mpid] += 1
+                accepted += 1
         return accepted
+
+    def gave_up(self, mpid: str) -> bool:
+        return self.give_backs is not None and self.given[mpid] >= self.give_backs
 
     def play(self) -> None:
         runner = self.runner
@@ -147,7 +160,7 @@ class Screen:
         view = runner.current_sale()
         if view is not None:
             self._told(view)
-        if self.rng.random() < 0.01:  # the attendant comes by and refunds held sales
+        if self.rng.random() < 0.01:  # the attendant comes by and gives back held sales
             self.give_back_held()
         if view is None:
             if runner.service_issue() is None:
@@ -162,9 +175,9 @@ class Screen:
 
 
 def give_back(runner: Runner, mpid: str) -> None:
-    """The attendant's action for a held sale (RefundRefused, a ValueError, if none is
-    possible)."""
-    runner.refund(mpid, None)
+    """The attendant's one action for a held sale: refund, release the authorisation or ask
+    PayPay again (RefundRefused, a ValueError, if none is possible)."""
+    runner.give_back_held(mpid)
 
 
 def sale_settings(preauth: bool) -> SaleSettings:
@@ -216,7 +229,7 @@ def child(args: argparse.Namespace) -> int:
     )
     runner.start()
     if args.final:
-        screen = Screen(runner, rng, Path(args.screen_log))
+        screen = Screen(runner, rng, Path(args.screen_log), FINAL_GIVE_BACKS)
         return _settle_and_exit(runner, journal, screen, settle_limit_s(settings))
     screen = Screen(runner, rng, Path(args.screen_log))
     parent = os.getppid()
@@ -228,7 +241,8 @@ def child(args: argparse.Namespace) -> int:
 
 def _settle_and_exit(runner: Runner, journal: Journal, screen: Screen, limit_s: float) -> int:
     """The last life: no customer, no faults; the attendant gives back what is held for the
-    customers. Past `limit_s`, says on stdout what was still unfinished and exits 4."""
+    customers. Past `limit_s`, says on stdout what was still unfinished and exits 4; once
+    settled, exits 5 (naming them) if held sales stayed held after `FINAL_GIVE_BACKS` give-backs."""
     deadline = time.monotonic() + limit_s
     next_round = 0.0
     while time.monotonic() < deadline:
@@ -244,8 +258,10 @@ def _settle_and_exit(runner: Runner, journal: Journal, screen: Screen, limit_s: 
                 and not journal.open_refunds()
             )
             if settled:
+                stuck = [s for s in journal.held_sales() if screen.gave_up(s.merchant_payment_id)]
+                _say_held(stuck)
                 runner.stop(5.0)
-                return 0
+                return 5 if stuck else 0
         time.sleep(0.05)
     _say_unfinished(runner, journal, limit_s)
     runner.stop(5.0)
@@ -263,12 +279,17 @@ def _say_unfinished(runner: Runner, journal: Journal, limit_s: float) -> None:
             f"U {sale.merchant_payment_id} {sale.state.value} deadline in {left}, "
             f"in flight {sale.in_flight.value if sale.in_flight else '-'}\n"
         )
-    for sale in journal.held_sales():  # the attendant's give-back was still being accepted
-        paid = "paid" if sale.payment_id else "unpaid"
-        sys.stdout.write(f"U {sale.merchant_payment_id} HELD {sale.end_reason} ({paid})\n")
+    _say_held(journal.held_sales())
     for row in journal.open_refunds():
         mpid, refund_id = row.merchant_payment_id, row.merchant_refund_id
         sys.stdout.write(f"U {mpid} refund {refund_id} {row.status}\n")
+    sys.stdout.flush()
+
+
+def _say_held(held: list[Sale]) -> None:
+    for sale in held:
+        paid = "paid" if sale.payment_id else "unpaid"
+        sys.stdout.write(f"U {sale.merchant_payment_id} HELD {sale.end_reason} ({paid})\n")
     sys.stdout.flush()
 
 
