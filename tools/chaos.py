@@ -364,7 +364,7 @@ def _in_parallel(args: argparse.Namespace) -> list[dict[str, Any]]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tools.chaos", description=__doc__.split("\n")[0])
     p.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
-    p.add_argument("--quick", action="store_true", help="a short run for CI (1-5 min)")
+    p.add_argument("--quick", action="store_true", help="a short run for CI (1-8 min)")
     p.add_argument("--kill-points", type=int, default=None, help="how many SIGKILLs (1000)")
     p.add_argument("--workers", type=int, default=None, help="parallel runs (2)")
     p.add_argument("--preauth-share", type=float, default=None, help="lives in preauth (0.4)")

@@ -193,12 +193,14 @@ def sale_settings(preauth: bool) -> SaleSettings:
 
 
 def settle_limit_s(settings: SaleSettings) -> float:
-    """The longest the last life may legitimately take to settle everything: a code whose
-    delete was refused is watched until it has surely expired (PayPay's expiry, plus the clock
-    guard's margin, plus one poll; a restart never moves that deadline later), and what it
-    found is then confirmed (the confirm budget)."""
+    """The longest the last life may legitimately take to settle everything: a code PayPay
+    would not withdraw is watched until it has surely expired (PayPay's expiry, or for a
+    create whose answer was lost the engine's assumed code lifetime, plus the clock guard's
+    margin, plus one poll; a restart never moves that deadline later), and what it found is
+    then confirmed (the confirm budget)."""
     t = timing_of(settings)
-    return CODE_EXPIRY_S + t.skew_margin_s + t.poll_interval_s + t.confirm_s
+    lifetime = max(CODE_EXPIRY_S, t.code_lifetime_s)
+    return lifetime + t.skew_margin_s + t.poll_interval_s + t.confirm_s
 
 
 def child(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ LINE = re.compile(
 
 # The lives take about half a minute (several on a busy two-core machine); the last one then
 # settles everything, which takes as long as a watch of a refused delete still running (up to
-# the code's expiry + 90 s). The limit is the worst case: a failure, not a slow pass.
+# the code's life + 90 s). The limit is the worst case: a failure, not a slow pass.
 RUN_S = 300.0
 QUICK_LIMIT_S = RUN_S + settle_limit_s(sale_settings(True)) + 60.0
 
@@ -50,21 +51,25 @@ def test_quick_run_loses_nothing_and_tells_the_truth() -> None:
 
 @pytest.mark.parametrize("preauth", [False, True])
 def test_the_last_life_outlasts_the_longest_watch_and_its_confirmation(preauth: bool) -> None:
-    """A refused delete of a code the simulator just granted is watched until it has surely
-    expired; the settle limit covers that and a confirmation after it."""
+    """A code PayPay would not withdraw, just granted (or a lost create, whose code's expiry
+    the kiosk never learnt), is watched until it has surely expired; the settle limit covers
+    that and a confirmation after it."""
     settings = sale_settings(preauth)
     now = Now(mono=1000.0, wall=T)
-    watched = Sale(
+    granted = Sale(
         "CH-1",
         500,
         "x",
         preauth,
         T,
         timing=timing_of(settings),
-        state=State.DELETING,
+        state=State.WATCHING,
         expiry_at=T + CODE_EXPIRY_S,
         expiry_mono_at=now.mono + CODE_EXPIRY_S,
     )
-    longest = budget_s(watched, State.DELETING, now)
-    assert longest is not None and longest > CODE_EXPIRY_S
-    assert settle_limit_s(settings) >= longest + watched.timing.confirm_s
+    lost_create = replace(granted, expiry_at=None, expiry_mono_at=None)
+    for watched in (granted, lost_create):
+        for state in (State.DELETING, State.WATCHING):
+            longest = budget_s(watched, state, now)
+            assert longest is not None and longest > CODE_EXPIRY_S
+            assert settle_limit_s(settings) >= longest + watched.timing.confirm_s
