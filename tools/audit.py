@@ -218,7 +218,9 @@ def _judge_money(
     returned = sum(int(r["amount"]) for r in refunds) + (amount if voided else 0)
     if _kept(payment) and not vended:
         report.flag("stranded", mpid, f"PayPay kept {status} money, no goods, no refund")
-    if vended and status not in ("COMPLETED", "REFUNDED"):
+    # goods out and the money back (refund, or the authorisation released) is the attendant's
+    # decision when asked (counted below); otherwise PayPay must have kept the money
+    if vended and status not in ("COMPLETED", "REFUNDED") and not (voided and asked):
         report.flag("lost", mpid, f"goods out, PayPay says {status}")
     backs = len(refunds) + (1 if voided else 0)
     # goods out: only what the attendant asked for; none: the whole amount, once

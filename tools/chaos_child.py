@@ -103,15 +103,22 @@ class Boundaries:
 
 class Screen:
     """The customer and the attendant at the kiosk; writes down what the screen was told.
-    `give_backs`: how often the attendant gives one held sale back (None: every time)."""
+    `give_backs`: how often the attendant gives one held sale back (None: every time), never
+    again within `patience_s` of the last time (it takes the kiosk a moment)."""
 
     def __init__(
-        self, runner: Runner, rng: random.Random, log: Path, give_backs: int | None = None
+        self,
+        runner: Runner,
+        rng: random.Random,
+        log: Path,
+        give_backs: int | None = None,
+        patience_s: float = 10.0,
     ) -> None:
         self.runner, self.rng, self.log = runner, rng, log
         self.last: tuple[str, Phase, str | None] | None = None
-        self.give_backs = give_backs
+        self.give_backs, self.patience_s = give_backs, patience_s
         self.given: Counter[str] = Counter()  # accepted give-backs per held sale
+        self.given_at: dict[str, float] = {}  # monotonic
 
     def _told(self, view: SaleView) -> None:
         key = (view.merchant_payment_id, view.phase, view.reason)
@@ -144,10 +151,12 @@ class Screen:
         accepted = 0
         for held in self.runner.held_sales():
             mpid = held.merchant_payment_id
-            if mpid in open_refunds or self.gave_up(mpid):
+            recent = time.monotonic() - self.given_at.get(mpid, -1e9) < self.patience_s
+            if mpid in open_refunds or recent or self.gave_up(mpid):
                 continue
             if self._asked(mpid, None, partial(give_back, self.runner, mpid)):
                 self.given[mpid] += 1
+                self.given_at[mpid] = time.monotonic()
                 accepted += 1
         return accepted
 
@@ -231,7 +240,7 @@ def child(args: argparse.Namespace) -> int:
     )
     runner.start()
     if args.final:
-        screen = Screen(runner, rng, Path(args.screen_log), FINAL_GIVE_BACKS)
+        screen = Screen(runner, rng, Path(args.screen_log), FINAL_GIVE_BACKS, patience_s=2.0)
         return _settle_and_exit(runner, journal, screen, settle_limit_s(settings))
     screen = Screen(runner, rng, Path(args.screen_log))
     parent = os.getppid()

@@ -73,6 +73,10 @@ def test_goods_twice_or_for_no_money() -> None:
     assert judge([], {"A": 1}) == {"lost": 1}
     assert judge([payment("A", "CANCELED")], {"A": 1}) == {"lost": 1, "double_refund": 1}
     assert judge([payment("A", "AUTHORIZED")], {"A": 1}) == {"lost": 1}  # never captured
+    released = payment("A", "CANCELED", revert={"accepted_at": T + 5})
+    assert judge([released], {"A": 1}) == {"lost": 1, "double_refund": 1}
+    # the attendant gave a held sale back although its goods came out: their decision
+    assert judge([released], {"A": 1}, f"R {T + 4}.0 A full") == {}
 
 
 def test_money_back_more_often_than_decided_is_a_double_refund() -> None:
