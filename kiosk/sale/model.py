@@ -397,7 +397,7 @@ class Sale:
     vended: bool = False
     captured: bool = False
     recovered: bool = False
-    released: bool = False  # the attendant released it from HELD: never vend, money goes back
+    attendant_released: bool = False  # given back from HELD: never vended, money goes back
     on_paid_not_vended: str = "refund"
     creates_sent: int = 0
     authorized_yen: int | None = None  # preauth: what was authorised, when less was vended

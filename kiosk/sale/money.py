@@ -60,13 +60,11 @@ def on_paid(sale: Sale, ev: StatusPolled, now: Now) -> Result:
         return enter(paid, State.REVERTING, now, [note], end_reason="authorized_in_plain_mode")
     if paid.anomaly:  # an earlier answer could not be trusted: a person decides
         return hold(paid, "anomaly")
-    if paid.released:  # the attendant released it: the customer has gone; never vend now
-        return money_back(paid, now, "paid_after_release")
+    if paid.attendant_released:  # given back by the attendant: never vend, whatever the policy
+        return money_back(paid, now, "paid_after_attendant_release")
     if paid.recovered:
         return money_back_or_hold(paid, now, "paid_after_restart")
-    if (
-        paid.customer_released
-    ):  # the customer was told the outcome; who is at the kiosk now is not them
+    if paid.customer_released:  # told the outcome: who is at the kiosk now is not them
         return money_back_or_hold(paid, now, "paid_after_release")
     left = sale.qr_left_at
     if left is not None and now.mono - left > sale.timing.vend_deadline_s:
@@ -100,7 +98,7 @@ def on_cancelled(sale: Sale, ev: Event, now: Now) -> Result:
     if sale.paid:
         return end(sale, State.REFUNDED, sale.end_reason)
     reason = sale.end_reason or "create_unknown"
-    cancelled = reason == "cancelled" or sale.released  # the attendant gave it up
+    cancelled = reason == "cancelled" or sale.attendant_released  # the attendant gave it up
     return end(sale, State.CANCELLED if cancelled else State.FAILED, reason)
 
 

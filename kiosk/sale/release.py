@@ -41,7 +41,7 @@ def on_released(sale: Sale, ev: object, now: Now) -> Result:
     expiry = None if sale.expiry_at is None else now.mono + (sale.expiry_at - now.wall)
     fresh = replace(
         sale,
-        released=True,
+        attendant_released=True,
         anomaly=None,
         refused=False,
         verify=False,

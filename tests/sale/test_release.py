@@ -72,7 +72,7 @@ def test_a_refused_revert_is_released_asking_first_with_the_same_revert_id() -> 
     d = revert_refused_held()
     assert d.sale.give_back is GiveBack.RELEASE
     assert d.feed(AttendantReleased(), at=T0 + 600) == [PollStatus(MPID)]
-    assert d.sale.state is State.REVERTING and d.sale.released and not d.sale.refused
+    assert d.sale.state is State.REVERTING and d.sale.attendant_released and not d.sale.refused
     assert "released by the attendant (held: revert_refused)" in notes(d.last)
     assert d.feed(paid(PaymentStatus.AUTHORIZED)) == [Revert(f"{MPID}-V", "P1", RELEASED)]
     d.feed(Reverted())
@@ -202,7 +202,7 @@ def test_a_payment_found_after_a_release_goes_back_and_is_never_vended() -> None
     assert d.feed(CallFailed(Call.DELETE, Failure.ALREADY_PAID)) == [PollStatus(MPID)]
     assert d.feed(paid()) == [CancelPayment(MPID)]  # before the cut-off: cancel, not vend
     d.feed(PaymentCancelled())
-    assert (d.sale.state, d.sale.end_reason) == (State.REFUNDED, "paid_after_release")
+    assert (d.sale.state, d.sale.end_reason) == (State.REFUNDED, "paid_after_attendant_release")
     assert not any(isinstance(c, Vend) for c in d.commands)
 
 
@@ -211,7 +211,7 @@ def test_a_released_sale_restarted_still_gives_a_payment_back_whatever_the_polic
     d.feed(AttendantReleased(), at=T0 + 2000)
     d.feed(QrDeleted())
     restored = from_record(to_record(d.sale))
-    assert restored == d.sale and restored.released
+    assert restored == d.sale and restored.attendant_released
     d.sale = restored
     assert d.feed(Recovered("hold"), at=T0 + 2100) == [PollStatus(MPID)]
     d.feed(paid())
