@@ -1,4 +1,9 @@
-"""Test helpers: a listener that records what reaches the broker, and kiosk journals."""
+"""Test helpers: a listener that records what reaches the broker, kiosk journals, and waits on
+the broker's own answers (CONNACK, SUBACK, PUBACK) with deadlines that name what they waited for.
+
+Why: the machine running the suite may be loaded (CI, other jobs); a test must wait on the real
+event, never on a fixed sleep, and a deadline is generous because it is a safety net, not a
+speed claim."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -16,6 +22,27 @@ from kiosk.engine.journal import Journal
 from kiosk.fleet.outbox import OutboxSink
 
 _ids = itertools.count(1)
+T = TypeVar("T")
+DEADLINE_S = 30.0  # a safety net on a loaded machine, never a speed claim
+
+
+def next_item(q: queue.Queue[T], what: str, timeout_s: float = DEADLINE_S) -> T:
+    """The next item a callback put in `q`; fails naming `what` when none comes in time."""
+    try:
+        return q.get(timeout=timeout_s)
+    except queue.Empty:
+        raise AssertionError(f"{what}: nothing within {timeout_s} s") from None
+
+
+def acknowledged(info: mqtt.MQTTMessageInfo, what: str, timeout_s: float = DEADLINE_S) -> None:
+    """Wait for the broker's PUBACK of a QoS 1 publish (`wait_for_publish` alone returns
+    silently at its deadline); fails naming `what`."""
+    try:
+        info.wait_for_publish(timeout_s)
+    except (RuntimeError, ValueError) as exc:
+        raise AssertionError(f"{what}: {exc}") from exc
+    if not info.is_published():
+        raise AssertionError(f"{what}: the broker did not acknowledge it within {timeout_s} s")
 
 
 def counter_keys(prefix: str) -> Callable[[], str]:
@@ -40,7 +67,7 @@ class Listener:
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         self.client.subscribe(topic, qos=1)
-        ready.get(timeout=10)
+        next_item(ready, f"the broker's SUBACK for {topic}")
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
