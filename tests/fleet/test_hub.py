@@ -20,7 +20,7 @@ from kiosk.fleet.outbox import OutboxReader
 from kiosk.fleet.publisher import BrokerSettings, Publisher
 from kiosk.sale.model import State
 from tests.engine.test_journal import T0, paid, sale
-from tests.fleet.helpers import fleet_journal, wait_until
+from tests.fleet.helpers import acknowledged, fleet_journal, wait_until
 from tools.fleetservers import Mosquitto
 
 _hub_ids = iter(range(1, 10_000))
@@ -101,8 +101,8 @@ def test_sales_reach_the_ledger_once_even_when_delivered_twice(
         raw.connect("127.0.0.1", broker.port)
         raw.loop_start()
         before = hub.duplicates
-        raw.publish(f"h/v1/{row[0]}/events", json.dumps(body), qos=1).wait_for_publish(5)
-        raw.publish(f"h/v1/{row[0]}/events", json.dumps(body), qos=1).wait_for_publish(5)
+        acknowledged(raw.publish(f"h/v1/{row[0]}/events", json.dumps(body), qos=1), "the duplicate")
+        acknowledged(raw.publish(f"h/v1/{row[0]}/events", json.dumps(body), qos=1), "the duplicate")
         wait_until(lambda: hub.duplicates >= before + 2, what="duplicates seen")
         raw.loop_stop()
         raw.disconnect()
@@ -221,7 +221,7 @@ def test_unreadable_payloads_are_kept_and_named(
             ),
         ]
         for topic, payload in bad:
-            raw.publish(topic, payload, qos=1).wait_for_publish(5)
+            acknowledged(raw.publish(topic, payload, qos=1), f"bad payload on {topic}")
         wait_until(
             lambda: q(ledger_dsn, "SELECT count(*) FROM rejected")[0][0] == 4, what="4 rejected"
         )

@@ -21,7 +21,7 @@ from kiosk.fleet.outbox import OutboxSink
 from kiosk.fleet.publisher import BrokerSettings
 from kiosk.fleet.schema import PayloadError, parse_command
 from tests.engine.harness import Kiosk, kiosk
-from tests.fleet.helpers import counter_keys, wait_until
+from tests.fleet.helpers import acknowledged, counter_keys, wait_until
 from tools.fleetservers import Mosquitto
 
 
@@ -124,7 +124,7 @@ def test_commands_applied_refused_and_answered(
             "INSERT INTO commands (command_id, kiosk, kind, body, sent_at)"
             " VALUES ('old-1', 'K1', 'out_of_service', '{}', now())"
         )
-    raw.publish("fk/v1/K1/commands", json.dumps(stale), qos=1).wait_for_publish(5)
+    acknowledged(raw.publish("fk/v1/K1/commands", json.dumps(stale), qos=1), "the stale command")
     raw.loop_stop()
     raw.disconnect()
     wait_until(lambda: reply_of(ledger_dsn, "old-1") is not None, what="stale reply")

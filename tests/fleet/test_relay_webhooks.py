@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,15 +104,19 @@ def test_forged_and_early_webhooks_move_nothing(
 
 
 def test_a_dropped_webhook_and_a_hub_killed_mid_call_only_cost_speed(
-    sim_and_hub: tuple[Simulator, HubProcess], broker: Mosquitto, tmp_path: Path
+    sim_and_hub: tuple[Simulator, HubProcess],
+    broker: Mosquitto,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     sim, hub = sim_and_hub
     client = relay_client(hub.relay_url, *hub.issue("WC"), timeout_s=3.0)
     with relay_kiosk(tmp_path, sim, client, "WC", broker) as (k, _link):
         k.ready()
         k.ctl.add_fault("create_code", latency_s=1.5)  # PayPay slow: the call is in the relay
+        fired = k.ctl.faults_fired()
         k.runner.begin_sale(Order.of_amount(300, "Tea"))
-        time.sleep(0.7)
+        wait_until(lambda: k.ctl.faults_fired() > fired, what="the create reaching PayPay")
         hub.kill()  # mid-call: the kiosk's create ends without an answer (unknown outcome)
         k.wait(
             lambda: (v := k.runner.current_sale()) is not None and v.phase is not Phase.CREATING,
@@ -130,7 +133,8 @@ def test_a_dropped_webhook_and_a_hub_killed_mid_call_only_cost_speed(
         assert view.phase is Phase.AWAITING_PAYMENT
         hub.kill()
         k.ctl.pay(k.code_of(view.merchant_payment_id)["code_id"])
-        time.sleep(2.0)  # the simulator's deliveries fail and are dropped meanwhile
+        dropped = f"webhook dropped merchant_order_id={view.merchant_payment_id}"
+        wait_until(lambda: dropped in caplog.text, what="the simulator giving the webhook up")
         hub.start()
         assert k.runner.current_sale().phase is Phase.AWAITING_PAYMENT  # type: ignore[union-attr]
         done = k.drive(pay=False)  # the kiosk's own polls: the truth, a poll interval later

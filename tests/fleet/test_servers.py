@@ -3,43 +3,26 @@ PostgreSQL (run by an unprivileged user when the suite runs as root)."""
 
 from __future__ import annotations
 
-import queue
-
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.fleet.helpers import Listener, acknowledged
 from tools.fleetservers import Mosquitto, Postgres
 
 
-def _client(broker: Mosquitto, name: str) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=name)
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    return client
-
-
 def test_mosquitto_round_trip(broker: Mosquitto) -> None:
-    got: queue.Queue[bytes] = queue.Queue()
-    sub = _client(broker, "sub")
-    sub.on_message = lambda c, u, m: got.put(m.payload)
-    sub.subscribe("roundtrip/#", qos=1)
-    pub = _client(broker, "pub")
+    sub = Listener(broker.port, "roundtrip/#")  # back once the broker granted it (SUBACK)
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="pub")
+    pub.connect("127.0.0.1", broker.port)
+    pub.loop_start()
     try:
-        # the subscription is in place once a message comes back
-        for _ in range(50):
-            pub.publish("roundtrip/x", b"hello", qos=1).wait_for_publish(5)
-            try:
-                assert got.get(timeout=0.2) == b"hello"
-                break
-            except queue.Empty:
-                continue
-        else:
-            raise AssertionError("no message came back through the broker")
+        acknowledged(pub.publish("roundtrip/x", b"hello", qos=1), "the publish to roundtrip/x")
+        sub.wait_for(lambda got: got == [("roundtrip/x", b"hello", False)])
     finally:
-        for c in (sub, pub):
-            c.loop_stop()
-            c.disconnect()
+        sub.close()
+        pub.loop_stop()
+        pub.disconnect()
 
 
 def test_postgres_is_real_and_not_root(postgres: Postgres, ledger_dsn: str) -> None:
