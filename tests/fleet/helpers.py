@@ -20,10 +20,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.engine.journal import Journal
 from kiosk.fleet.outbox import OutboxSink
+from tests.waiting import DEADLINE_S
+from tests.waiting import wait_until as wait_until  # the fleet tests import it from here
 
 _ids = itertools.count(1)
 T = TypeVar("T")
-DEADLINE_S = 30.0  # a safety net on a loaded machine, never a speed claim
 
 
 def next_item(q: queue.Queue[T], what: str, timeout_s: float = DEADLINE_S) -> T:
@@ -90,12 +91,3 @@ class Listener:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float = 30, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{what} not reached within {timeout_s} s")

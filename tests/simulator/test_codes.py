@@ -8,6 +8,7 @@ from urllib.parse import quote
 from kiosk.simulator import Simulator, SimulatorControl
 from tests.simulator.conftest import START, FakeWall
 from tests.simulator.signed import Signed
+from tests.waiting import wait_until
 
 
 def result(response: object) -> str:
@@ -157,15 +158,12 @@ def test_cancel_before_create_applies_to_the_late_create(
 
 
 def test_pay_after_delay(api: Signed, ctl: SimulatorControl, sim: Simulator) -> None:
-    import time
-
     code_id = api.create("K-15").json()["data"]["codeId"]
     ctl.pay(code_id, after_s=0.05)
-    for _ in range(200):
-        if api.details("K-15").json()["data"]["status"] == "COMPLETED":
-            break
-        time.sleep(0.01)
-    assert api.details("K-15").json()["data"]["status"] == "COMPLETED"
+    wait_until(
+        lambda: api.details("K-15").json()["data"]["status"] == "COMPLETED",
+        what="K-15 COMPLETED after the delayed payment",
+    )
 
 
 def test_pay_by_merchant_payment_id(api: Signed, ctl: SimulatorControl) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
 from kiosk.simulator import ENDPOINTS, SimulatorControl
 from tests.simulator.signed import Signed
+from tests.waiting import wait_until
 
 
 def code(response: requests.Response) -> str:
@@ -72,11 +71,9 @@ def test_latency_past_the_client_timeout(api: Signed, ctl: SimulatorControl) -> 
     code_id = ctl.ledger()["codes"][0]["code_id"]
     with pytest.raises(requests.Timeout):
         api.request("DELETE", f"/v2/codes/{code_id}", timeout=0.05)
-    for _ in range(100):  # the request is still applied once the latency has passed
-        if ctl.ledger()["codes"][0]["status"] == "DELETED":
-            break
-        time.sleep(0.02)
-    assert ctl.ledger()["codes"][0]["status"] == "DELETED"
+    wait_until(  # the request is still applied once the latency has passed
+        lambda: ctl.ledger()["codes"][0]["status"] == "DELETED", what="the late delete applied"
+    )
 
 
 def test_latency_with_status(api: Signed, ctl: SimulatorControl) -> None:

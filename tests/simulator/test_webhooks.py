@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from kiosk.simulator import SimulatorConfig, SimulatorControl, start_simulator
 from tests.simulator.conftest import KEY, MERCHANT, SECRET, FakeWall
 from tests.simulator.signed import Signed
+from tests.waiting import wait_until
 
 
 class Receiver(HTTPServer):
@@ -69,10 +69,7 @@ def test_payment_and_cancel_are_posted_with_retries(receiver: Receiver, wall: Fa
         with SimulatorControl(sim.base_url) as ctl:
             payment_id = ctl.pay(code_id)["paymentId"]
         api.request("DELETE", "/v2/payments/W-1")
-        for _ in range(200):
-            if len(receiver.events) == 2:
-                break
-            time.sleep(0.02)
+        wait_until(lambda: len(receiver.events) == 2, what="both webhooks delivered")
     finally:
         sim.stop()
     paid, cancelled = receiver.events

@@ -28,6 +28,7 @@ from kiosk.ui.views import (
 )
 from tests.ui.fakes import PIN, PIN_HASH, Held, Record, ScriptedBackend
 from tests.ui.test_app import Kiosk
+from tests.waiting import DEADLINE_S
 
 WRONG = "1111"
 
@@ -49,12 +50,12 @@ def _enter(kiosk: Kiosk, pin: str) -> None:
 
 def _checked(kiosk: Kiosk) -> None:
     """Let the PIN check (a thread, a few ms with the test hash) finish and be seen."""
-    for _ in range(2000):
-        if not kiosk.app.controller.gate.checking:
-            return
+    deadline = time.monotonic() + DEADLINE_S  # a safety net on a loaded machine
+    while kiosk.app.controller.gate.checking:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the PIN check did not finish within {DEADLINE_S} s")
         time.sleep(0.001)
         kiosk.turn()
-    raise AssertionError("the PIN check never finished")
 
 
 def _menu(kiosk: Kiosk) -> None:
