@@ -10,8 +10,10 @@ Nothing here is for production: the password is printed, the servers trust every
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -27,6 +29,21 @@ PASSWORD = "fleet-demo-password"
 def out(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+def _wait_listening(port: int, hub: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    """The hub serves its status page once it has started its broker connection, which
+    subscribes within moments. Kiosks started earlier (a slow machine starts the hub last)
+    sold before that, and the hub saw their sales only after its next check for missing facts,
+    a minute later: nothing lost, but the demo looked empty."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if hub.poll() is not None:
+            raise SystemExit(f"the hub exited ({hub.returncode}) before its status page came up")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"the hub's status page did not come up on port {port} within {timeout_s} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     hub = subprocess.Popen(
         [sys.executable, "-m", "kiosk", "hub", "run", "--config", str(work / "hub.toml")], env=env
     )
+    _wait_listening(port, hub)  # before the kiosks sell: their first facts find it subscribed
     kiosks = [f"demo-{n + 1}" for n in range(args.kiosks)]
     stop_file = work / "stop-selling"
     children = subprocess.Popen(
