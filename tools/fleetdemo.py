@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=0, help="status page port (0: a free one)")
     p.add_argument("--seconds", type=float, default=0, help="stop after this long (0: Ctrl-C)")
     args = p.parse_args(argv)
+    # Ctrl-C (and SIGTERM) stop the demo and everything it started, even when it was launched
+    # with SIGINT ignored (a background job of a script inherits that, and Python keeps it)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     work, pg_dir = scratch_dir("fleet-demo-"), scratch_dir("fleet-demo-pg-")
     broker, pg = Mosquitto(work / "broker"), Postgres(pg_dir)
     broker.start()

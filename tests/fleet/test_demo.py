@@ -23,11 +23,16 @@ from tests.fleet.helpers import wait_until
 from tools.fleetdemo import PASSWORD
 
 UP_S, SOLD_S = 60.0, 90.0
-DOWN_S = 150.0  # the demo's own bounds: 60 s for the kiosks to drain, 60 s for the hub, servers
+DOWN_S = 150.0  # within the demo's own bounds (60 s for the kiosks, 60 s for the hub, servers)
 
 
 def _tail(path: Path) -> str:
     return path.read_text("utf-8", errors="replace")[-3000:]
+
+
+def _processes(session: int) -> str:
+    ps = ["ps", "-s", str(session), "-o", "pid,stat,etime,args"]
+    return subprocess.run(ps, capture_output=True, text=True, check=False).stdout
 
 
 @pytest.mark.slow
@@ -72,7 +77,10 @@ def test_the_demo_fleet_sells_and_shows_on_the_status_page(tmp_path: Path) -> No
         try:
             demo.wait(DOWN_S)
         except subprocess.TimeoutExpired:
+            still = _processes(demo.pid)
             os.killpg(demo.pid, signal.SIGKILL)
             demo.wait(10)
-            raise AssertionError(f"the demo ignored Ctrl-C for {DOWN_S} s: {_tail(log)}") from None
+            raise AssertionError(
+                f"the demo ignored Ctrl-C for {DOWN_S} s; still running:\n{still}\n{_tail(log)}"
+            ) from None
     assert demo.returncode == 0, _tail(log)
