@@ -34,7 +34,7 @@ test: lint  ## lint, then the whole suite
 bench: $(STAMP)  ## benchmark scripts; one JSON object per line
 	$(BIN)/python -m bench
 
-chaos: $(STAMP)  ## SIGKILL + hostile PayPay answers; judge ledger, vend log, screen (ARGS=--quick: 1-8 min)
+chaos: $(STAMP)  ## SIGKILL + hostile PayPay answers; judge ledger, vend log, screen (ARGS=--quick: ~1 min)
 	$(BIN)/python -m tools.chaos $(ARGS)
 	$(BIN)/python -m tools.chaos_mdb
 	$(BIN)/python -m tools.chaos_mdb --credit

@@ -25,8 +25,7 @@ LINE = re.compile(
 
 
 # The lives take about half a minute (several on a busy two-core machine); the last one then
-# settles everything, which takes as long as a watch of a refused delete still running (up to
-# the code's life + 90 s). The limit is the worst case: a failure, not a slow pass.
+# settles everything. The limit is the worst case: a failure, not a slow pass.
 RUN_S = 300.0
 QUICK_LIMIT_S = RUN_S + settle_limit_s(sale_settings(True)) + 60.0
 
