@@ -78,6 +78,7 @@ from kiosk.sale.money import (
     on_cancelled,
     on_capture_failed,
     on_captured,
+    on_polled_cancelling,
     on_polled_capturing,
     on_polled_reverting,
     on_refund_accepted,
@@ -162,6 +163,7 @@ TABLE: tuple[Row, ...] = (
     Row(S.GRACE, StatusPolled, on_polled_grace, (*_UNPAID_ENDS, *_PAID_EXITS)),
     Row(S.GRACE, CallFailed, on_poll_failed_grace, _UNPAID_ENDS),
     Row(S.CANCELLING, PaymentCancelled, on_cancelled, (S.CANCELLED, S.FAILED, S.REFUNDED, S.HELD)),
+    Row(S.CANCELLING, StatusPolled, on_polled_cancelling, (S.REFUNDED, S.REFUNDING, S.HELD)),
     Row(
         S.CANCELLING,
         CallFailed,

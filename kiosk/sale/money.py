@@ -104,16 +104,27 @@ def on_cancelled(sale: Sale, ev: Event, now: Now) -> Result:
 
 def on_cancel_failed(sale: Sale, ev: Event, now: Now) -> Result:
     assert isinstance(ev, CallFailed)
-    if ev.failure in RETRYABLE:
+    if ev.failure in RETRYABLE or ev.call is Call.POLL:  # the status query: ask again
         return retry(sale, now)
-    if sale.paid:  # past the cancel window (or not cancellable): refund instead
-        note = Record(f"cancel refused: {ev.failure.value}")
-        return enter(sale, State.REFUNDING, now, [note])
+    if sale.paid:  # perhaps an earlier cancel (answer lost) applied: the status tells
+        note = Record(f"cancel refused ({ev.failure.value}): asking the status before refunding")
+        return issue(replace(sale, verify=True, refused=True), [note])
     if ev.failure is Failure.INVALID:  # refused, unpaid as far as we know: a code the lost
         # create may have made stays payable until it expires: watch it (never vended)
         note = Record(f"cancel refused ({ev.detail}): watching the order until its code expires")
         return enter(sale, State.WATCHING, now, [note])
     return on_cancelled(sale, ev, now)  # nothing to cancel: no payment exists
+
+
+def on_polled_cancelling(sale: Sale, ev: Event, now: Now) -> Result:
+    """After a refused cancel of a paid sale: given back already (an earlier cancel whose
+    answer was lost), or still paid: past the cancel window (or not cancellable), refund."""
+    assert isinstance(ev, StatusPolled)
+    if ev.status in DEAD_STATUSES:
+        return on_cancelled(sale, ev, now)
+    if sale.refused:
+        return enter(sale, State.REFUNDING, now, refused=False)
+    return issue(replace(sale, verify=False))
 
 
 def on_vend_finished(sale: Sale, ev: Event, now: Now) -> Result:

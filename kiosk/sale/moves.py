@@ -55,8 +55,8 @@ def call_for(sale: Sale) -> CallCommand:
     if state is State.DELETING:  # after an unproven delete: look before deleting again
         assert sale.code_id is not None
         return PollStatus(mpid) if sale.verify else DeleteQr(sale.code_id)
-    if state is State.CANCELLING:
-        return CancelPayment(mpid)
+    if state is State.CANCELLING:  # after a refused cancel of a payment: look first
+        return PollStatus(mpid) if sale.verify else CancelPayment(mpid)
     if state is State.CAPTURING:  # after an unknown capture (or a restart): ask first
         if sale.verify:
             return PollStatus(mpid)

@@ -353,6 +353,7 @@ def test_cancel_refused_after_payment_falls_back_to_refund() -> None:
     d.feed(paid())
     d.feed(VendFinished(ok=False))
     d.feed(CallFailed(Call.CANCEL, Failure.NOT_REVERSIBLE))
+    d.feed(paid())  # still paid at PayPay: the refused cancel applied nothing
     assert d.last[-1] == Refund(f"{MPID}-R0", "P1", 500, "vend_failed")
 
 
@@ -729,3 +730,31 @@ def test_restarts_cannot_make_a_wait_endless() -> None:
             break
     assert sale.state is State.GRACE  # past the code's expiry: settled by one status query
     assert wall <= first_deadline_wall + 30
+
+
+def test_a_cancel_applied_behind_a_lost_answer_is_not_refunded_after_its_refusal() -> None:
+    """Found by make chaos (seed 2032): the lost cancel had applied, the next one was refused,
+    and the refund PayPay then refused held the sale for ever though the money was back."""
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid())
+    d.feed(VendFinished(ok=False))
+    d.feed(CallFailed(Call.CANCEL, Failure.UNKNOWN))  # applied; the answer was lost
+    assert d.tick(T0 + 6) == [CancelPayment(MPID)]
+    assert d.feed(CallFailed(Call.CANCEL, Failure.INVALID, "INVALID_PARAMS")) == [PollStatus(MPID)]
+    assert d.feed(StatusPolled(PaymentStatus.CANCELED)) == []
+    assert (d.sale.state, d.sale.end_reason) == (State.REFUNDED, "vend_failed")
+
+
+def test_a_refused_cancel_of_a_payment_still_paid_refunds_it() -> None:
+    d = Driver()
+    created(d, T0)
+    d.tick(T0 + 4)
+    d.feed(paid())
+    d.feed(VendFinished(ok=False))
+    assert d.feed(CallFailed(Call.CANCEL, Failure.NOT_REVERSIBLE)) == [PollStatus(MPID)]
+    d.feed(CallFailed(Call.POLL, Failure.UNKNOWN))  # the question itself: asked again
+    assert d.tick(T0 + 8) == [PollStatus(MPID)]
+    assert d.feed(paid()) == [Refund(f"{MPID}-R0", "P1", 500, "vend_failed")]
+    assert d.sale.state is State.REFUNDING and not d.sale.refused
