@@ -42,8 +42,14 @@ def rig(script: Script, profile: str = "plain") -> Iterator[tuple[MdbDriver, Vmc
         yield driver, sim, kiosk_saw
     finally:
         driver.close()
-        time.sleep(0.2)  # the machine reads the last lines
-        sim.stop()
+        try:
+            sent = sum(w == "->" for w, _ in kiosk_saw)
+            wait_for(  # the machine reads the kiosk's last lines
+                lambda: sum(w == "->" for w, _ in machine_saw) >= sent,
+                f"the machine reading all {sent} lines the kiosk sent",
+            )
+        finally:
+            sim.stop()
     for way in ("->", "<-"):  # byte-exact and in order each way (lines in flight may cross)
         kiosk = [line for w, line in kiosk_saw if w == way]
         machine = [line for w, line in machine_saw if w == way]
